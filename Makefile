@@ -1,0 +1,129 @@
+# Airlock: one Makefile for the whole tree (no recursion, so dependencies
+# between modules are visible here).
+#
+#   make            build everything into $(BUILD)
+#   make check      install missing packages, build, run every test
+#   make demo       install missing packages, build, run the demo flow
+#   make asan       build with AddressSanitizer + UBSan into build-asan
+#   make check-asan run the whole test suite on the ASan build
+#   make bench      performance figures against the raw limits
+#   make lint       cppcheck on our code
+#
+# BUILD may be overridden so that several builds (ASan, a helper's scratch
+# build) live side by side.
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libcrypto libp11 sqlite3 yaml-0.1
+
+OPT     ?= -O2
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
+           -fPIE -fcf-protection
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+           -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(HARDEN) $(WARN) \
+           -I. -Iappliance $(SAN) -MMD -MP
+LDFLAGS_H := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -lp11 -lsqlite3 -lyaml) -lpthread
+
+# Modules, in the order data flows through them. Each is a static library.
+UTIL_SRC     := $(wildcard appliance/util/*.c)
+PKI_SRC      := $(wildcard appliance/pki/*.c)
+STORE_SRC    := $(wildcard appliance/store/*.c)
+HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
+HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
+CEREMONY_SRC := $(wildcard ceremony/*.c)
+CONSOLE_SRC  := $(wildcard appliance/console/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_UTIL     := $(BUILD)/lib/libutil.a
+LIB_PKI      := $(BUILD)/lib/libpki.a
+LIB_STORE    := $(BUILD)/lib/libstore.a
+LIB_HSM      := $(BUILD)/lib/libhsm.a
+LIB_CEREMONY := $(BUILD)/lib/libceremony.a
+# Link order: users before what they use.
+ALL_LIBS     := $(LIB_CEREMONY) $(LIB_STORE) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
+
+BIN_AIRLOCK  := $(BUILD)/bin/airlock
+BIN_HELPER   := $(BUILD)/bin/airlock-hsm
+
+UNIT_SRC     := $(wildcard tests/unit/test_*.c)
+UNIT_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check demo asan check-asan bench lint deps clean unit e2e
+all: $(BIN_AIRLOCK) $(BIN_HELPER)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_UTIL): $(call obj,$(UTIL_SRC))
+$(LIB_PKI): $(call obj,$(PKI_SRC))
+$(LIB_STORE): $(call obj,$(STORE_SRC))
+$(LIB_HSM): $(call obj,$(HSMCLI_SRC))
+$(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))
+$(BUILD)/lib/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN_AIRLOCK): $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS) $(LIBS)
+
+# The HSM helper links only what it needs: no YAML, no SQLite, no parsers
+# of untrusted input.
+$(BIN_HELPER): $(call obj,$(HSMHELP_SRC)) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(HSMHELP_SRC)) \
+	    $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL) -lp11 -lcrypto
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka
+
+# --- tests ---------------------------------------------------------------
+deps:
+	@tools/deps.sh check
+
+unit: all $(UNIT_BIN)
+	@tools/run-unit.sh $(BUILD) $(UNIT_BIN)
+
+e2e: all
+	@AIRLOCK_BUILD=$(abspath $(BUILD)) tests/e2e/run.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) check-asan
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    LDSAN="-fsanitize=address,undefined" all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
+
+check-asan: asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tools/run-unit.sh build-asan $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    AIRLOCK_BUILD=$(abspath build-asan) tests/e2e/run.sh
+
+demo: deps
+	$(MAKE) all
+	@AIRLOCK_BUILD=$(abspath $(BUILD)) tools/demo.sh
+
+bench: deps
+	$(MAKE) all
+	@AIRLOCK_BUILD=$(abspath $(BUILD)) tools/bench.sh
+
+lint:
+	@tools/lint.sh
+
+clean:
+	rm -rf build build-asan build-*
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

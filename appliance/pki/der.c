@@ -1,0 +1,74 @@
+/* der.c: bounded DER framing reader (see der.h). */
+#include "pki/der.h"
+
+int
+der_get_tlv(buf_t *b, struct der_tlv *out)
+{
+	const unsigned char *start = buf_ptr(b);
+	size_t hdr, len;
+	uint8_t tag, l0;
+
+	if (buf_get_u8(b, &tag) != 0 || buf_get_u8(b, &l0) != 0)
+		return ERR_INVALID;
+	/* High tag numbers never occur in the structures we walk. */
+	if ((tag & 0x1f) == 0x1f)
+		return ERR_INVALID;
+	if (l0 < 0x80) {
+		len = l0;
+		hdr = 2;
+	} else {
+		size_t i, nlen = l0 & 0x7f;
+
+		/* 0x80 is BER's indefinite length, which DER forbids. */
+		if (nlen == 0 || nlen > 4)
+			return ERR_INVALID;
+		len = 0;
+		for (i = 0; i < nlen; i++) {
+			uint8_t o;
+
+			if (buf_get_u8(b, &o) != 0)
+				return ERR_INVALID;
+			if (i == 0 && o == 0)
+				return ERR_INVALID;	/* not minimal */
+			len = (len << 8) | o;
+		}
+		if (len < 0x80)
+			return ERR_INVALID;	/* should have used short form */
+		hdr = 2 + nlen;
+	}
+	if (len > buf_avail(b))
+		return ERR_INVALID;
+	out->tag = tag;
+	out->raw = start;
+	out->raw_len = hdr + len;
+	out->content = buf_ptr(b);
+	out->content_len = len;
+	return buf_skip(b, len);
+}
+
+int
+der_first_in_seq(const unsigned char *der, size_t len, buf_t *out,
+    err_t *err)
+{
+	struct der_tlv outer, first;
+	buf_t b, inner;
+
+	buf_view(&b, der, len);
+	if (der_get_tlv(&b, &outer) != 0 || outer.tag != DER_TAG_SEQUENCE)
+		return err_set(err, ERR_INVALID,
+		    "encoded object does not start with a DER SEQUENCE");
+	if (buf_avail(&b) != 0)
+		return err_set(err, ERR_INVALID,
+		    "%zu bytes follow the outer DER SEQUENCE", buf_avail(&b));
+	buf_view(&inner, outer.content, outer.content_len);
+	if (der_get_tlv(&inner, &first) != 0 || first.tag != DER_TAG_SEQUENCE)
+		return err_set(err, ERR_INVALID,
+		    "the outer SEQUENCE does not start with a to-be-signed "
+		    "SEQUENCE");
+	buf_reset(out);
+	if (buf_put(out, first.raw, first.raw_len) != 0)
+		return err_set(err, ERR_LIMIT,
+		    "to-be-signed part of %zu bytes does not fit the buffer",
+		    first.raw_len);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * der.h: a small bounded DER walker, used to cut the to-be-signed part out
+ * of an encoded certificate or CRL so the bytes linted can be compared with
+ * the bytes signed.
+ *
+ * It reads single-byte tags and definite, minimally encoded lengths of at
+ * most four octets only; anything else is refused rather than guessed at.
+ */
+#ifndef AIRLOCK_PKI_DER_H
+#define AIRLOCK_PKI_DER_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+#define DER_TAG_SEQUENCE 0x30
+
+struct der_tlv {
+	unsigned char tag;
+	const unsigned char *raw;	/* tag, length and content */
+	size_t raw_len;
+	const unsigned char *content;
+	size_t content_len;
+};
+
+/*
+ * Reads one element at b's read offset and advances past it. Pointers in
+ * *out point into b. Returns 0, or ERR_INVALID for truncated or non-DER
+ * framing.
+ */
+int der_get_tlv(buf_t *b, struct der_tlv *out);
+
+/*
+ * Copies the raw bytes of the first element of the outer SEQUENCE that
+ * spans exactly der[0..len) (the TBSCertificate or TBSCertList) into out,
+ * which is reset first. Returns 0, ERR_INVALID, or ERR_LIMIT/ERR_NOMEM.
+ */
+int der_first_in_seq(const unsigned char *der, size_t len, buf_t *out,
+    err_t *err);
+
+#endif

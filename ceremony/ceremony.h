@@ -1,0 +1,41 @@
+/*
+ * ceremony.h: running key ceremonies.
+ *
+ * A ceremony script (script.h) says what to create; ceremony_run() does it
+ * on the HSM, writes every output into the ceremony directory without ever
+ * overwriting anything, and leaves a signed transcript (transcript.h).
+ * With rehearse set, the same scripts run against a throwaway SoftHSM token
+ * and a throwaway directory, and the console is told what the real run
+ * would do.
+ */
+#ifndef AIRLOCK_CEREMONY_CEREMONY_H
+#define AIRLOCK_CEREMONY_CEREMONY_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct ceremony_opts {
+	const char *out_dir;		/* the ceremony directory */
+	const char *const *pins;	/* --pin values: "LABEL=SOURCE" or "SOURCE" */
+	size_t n_pins;
+	const char *module;		/* overrides hsm.module; NULL: the script's */
+	int rehearse;
+	/* Progress lines for the officer; say may be NULL. */
+	void (*say)(void *ctx, const char *line);
+	void *say_ctx;
+};
+
+/*
+ * Runs the scripts in order, stopping at the first failure. A rehearsal
+ * runs all of them in one throwaway HSM, so a whole ceremony day (root,
+ * then issuing CAs, then enrolment) can be rehearsed in one command.
+ */
+int ceremony_run(const char *const *scripts, size_t n,
+    const struct ceremony_opts *o, err_t *err);
+
+/* Checks scripts without touching any HSM; all problems go to diag. */
+int ceremony_check(const char *const *scripts, size_t n, diag_t *diag,
+    err_t *err);
+
+#endif

@@ -1,0 +1,603 @@
+/*
+ * test_hsm.c: the HSM client and helper against a fresh SoftHSM token.
+ *
+ * Each run makes a throwaway token in a temporary directory (the PINs on
+ * softhsm2-util's command line are acceptable for that token only) and
+ * exercises the pool through the real airlock-hsm helper from
+ * $AIRLOCK_BUILD/bin. Skips, saying why, when softhsm2-util is missing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/x509.h>
+
+#include "hsm/hsm.h"
+#include "hsm/hsm_proto.h"
+
+#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
+#define TOKEN "airlock-test"
+#define USER_PIN "87654321"
+
+static char tmpdir[PATH_MAX];
+static int have_softhsm;
+static struct hsm_pool *pool;
+static secret_t *pin;
+
+static int
+run(const char *cmd)
+{
+	return system(cmd);
+}
+
+static int
+setup_token(void **state)
+{
+	char path[PATH_MAX + 64], cmd[2 * PATH_MAX];
+	const char *b = getenv("AIRLOCK_BUILD");
+	FILE *f;
+	err_t err;
+
+	(void)state;
+	if (run("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
+	    access(MODULE, R_OK) != 0) {
+		fprintf(stderr, "test_hsm: softhsm2-util or %s missing; "
+		    "skipping HSM tests\n", MODULE);
+		return 0;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-hsm-test.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tokens", tmpdir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", tmpdir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
+	    "file\nlog.level = ERROR\n", tmpdir);
+	fclose(f);
+	setenv("SOFTHSM2_CONF", path, 1);
+	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label "
+	    TOKEN " --so-pin 12345678 --pin " USER_PIN " >/dev/null");
+	if (run(cmd) != 0)
+		return -1;
+	if (b != NULL) {
+		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
+		hsm_set_helper_path(path);
+	}
+	if (secret_new(&pin) != 0 || secret_set(pin, USER_PIN,
+	    strlen(USER_PIN)) != 0)
+		return -1;
+	have_softhsm = 1;
+	err_clear(&err);
+	return 0;
+}
+
+static int
+teardown_token(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	hsm_pool_close(pool);
+	secret_free(pin);
+	if (tmpdir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		(void)run(cmd);
+	}
+	return 0;
+}
+
+#define NEED_HSM() do {							\
+	if (!have_softhsm) {						\
+		fprintf(stderr, "skipped: softhsm2-util missing\n");	\
+		skip();							\
+	}								\
+} while (0)
+
+static void
+token_uri(struct hsm_uri *u, const char *label)
+{
+	hsm_uri_init(u);
+	snprintf(u->token, sizeof(u->token), "%s", label);
+	snprintf(u->module_path, sizeof(u->module_path), "%s", MODULE);
+}
+
+/* Opens the shared pool first: later tests use it. */
+static void
+test_open_pool(void **state)
+{
+	struct hsm_token_info ti;
+	struct hsm_uri u;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	token_uri(&u, TOKEN);
+	err_clear(&err);
+	if (hsm_pool_open(NULL, &u, 2, pin, &pool, &err) != 0)
+		fail_msg("hsm_pool_open: %s", err.msg);
+	assert_int_equal(hsm_pool_token_info(pool, &ti, &err), 0);
+	assert_string_equal(ti.label, TOKEN);
+	assert_true(ti.serial[0] != '\0');
+}
+
+static void
+test_wrong_pin(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_uri u;
+	secret_t *bad;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	token_uri(&u, TOKEN);
+	assert_int_equal(secret_new(&bad), 0);
+	assert_int_equal(secret_set(bad, "11111111", 8), 0);
+	assert_int_equal(hsm_pool_open(NULL, &u, 2, bad, &p, &err), ERR_AUTH);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "wrong PIN for token 'airlock-test'"));
+	assert_null(strstr(err.msg, "11111111"));
+	secret_free(bad);
+}
+
+static void
+test_unknown_token(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_uri u;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	token_uri(&u, "no-such-token");
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	    ERR_NOTFOUND);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "no-such-token"));
+	assert_non_null(strstr(err.msg, "'airlock-test'"));
+}
+
+static void
+test_bad_open_args(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_uri u;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	hsm_uri_init(&u);
+	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	    ERR_INVALID);
+	token_uri(&u, TOKEN);
+	assert_int_equal(hsm_pool_open("libsofthsm2.so", &u, 1, pin, &p, &err),
+	    ERR_INVALID);
+	assert_int_equal(hsm_pool_open(NULL, &u, 0, pin, &p, &err),
+	    ERR_INVALID);
+}
+
+static void
+test_bad_helper_path(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_uri u;
+	char path[PATH_MAX + 32];
+	const char *b = getenv("AIRLOCK_BUILD");
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	token_uri(&u, TOKEN);
+	hsm_set_helper_path("/nonexistent/airlock-hsm");
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	    ERR_NOTFOUND);
+	assert_non_null(strstr(err.msg, "/nonexistent/airlock-hsm"));
+	if (b != NULL) {
+		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
+		hsm_set_helper_path(path);
+	} else {
+		hsm_set_helper_path(NULL);
+	}
+}
+
+static void
+test_random(void **state)
+{
+	unsigned char a[32], b[32], big[1025];
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	assert_int_equal(hsm_random(pool, a, sizeof(a), &err), 0);
+	assert_int_equal(hsm_random(pool, b, sizeof(b), &err), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(hsm_random(pool, big, 1024, &err), 0);
+	assert_int_equal(hsm_random(pool, big, sizeof(big), &err),
+	    ERR_INVALID);
+	assert_int_equal(hsm_random(pool, big, 0, &err), ERR_INVALID);
+}
+
+static void
+check_attrs(struct hsm_key *k)
+{
+	struct hsm_key_attrs a;
+	err_t err;
+
+	if (hsm_key_attrs(k, &a, &err) != 0)
+		fail_msg("hsm_key_attrs: %s", err.msg);
+	assert_int_equal(a.token, 1);
+	assert_int_equal(a.private_, 1);
+	assert_int_equal(a.sensitive, 1);
+	assert_int_equal(a.always_sensitive, 1);
+	assert_int_equal(a.extractable, 0);
+	assert_int_equal(a.never_extractable, 1);
+}
+
+/* A self-signed certificate for k's public key, signed in the HSM. */
+static X509 *
+make_cert(struct hsm_key *k, const char *cn)
+{
+	EVP_PKEY *signer;
+	X509 *x;
+	X509_NAME *n;
+
+	signer = hsm_key_signer(k);
+	assert_non_null(signer);
+	x = X509_new();
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_int_equal(X509_set_pubkey(x, (EVP_PKEY *)(uintptr_t)
+	    hsm_key_public(k)), 1);
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	EVP_PKEY_free(signer);
+	/* OpenSSL verifies with the public key only: the HSM signed it. */
+	assert_int_equal(X509_verify(x, (EVP_PKEY *)(uintptr_t)
+	    hsm_key_public(k)), 1);
+	return x;
+}
+
+static struct hsm_key *
+gen(enum hsm_keytype t, unsigned bits, int nid, const char *label,
+    unsigned usage)
+{
+	struct hsm_keyspec s = { t, bits, nid, label, usage };
+	struct hsm_key *k = NULL;
+	err_t err;
+
+	if (hsm_keygen(pool, &s, &k, &err) != 0)
+		fail_msg("hsm_keygen %s: %s", label, err.msg);
+	return k;
+}
+
+static void
+test_keygen_sign(void **state)
+{
+	struct hsm_key *rsa, *p256, *p384, *found;
+	struct hsm_uri u;
+	char uri[512];
+	X509 *c1, *c2, *c3;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	rsa = gen(HSM_KEY_RSA, 2048, 0, "rsa2048", 0);
+	p256 = gen(HSM_KEY_EC, 0, NID_X9_62_prime256v1, "p256", 0);
+	p384 = gen(HSM_KEY_EC, 0, NID_secp384r1, "p384",
+	    HSM_USAGE_SIGN | HSM_USAGE_DERIVE);
+	assert_int_equal(EVP_PKEY_get_bits(hsm_key_public(rsa)), 2048);
+	assert_int_equal(EVP_PKEY_get_bits(hsm_key_public(p256)), 256);
+	assert_int_equal(EVP_PKEY_get_bits(hsm_key_public(p384)), 384);
+	check_attrs(rsa);
+	check_attrs(p256);
+	check_attrs(p384);
+	assert_string_equal(hsm_key_label(p256), "p256");
+
+	c1 = make_cert(rsa, "rsa");
+	c2 = make_cert(p256, "p256");
+	c3 = make_cert(p384, "p384");
+	if (hsm_key_check_cert(rsa, c1, &err) != 0)
+		fail_msg("check_cert: %s", err.msg);
+	assert_int_equal(hsm_key_check_cert(p256, c2, &err), 0);
+	assert_int_equal(hsm_key_check_cert(p384, c3, &err), 0);
+	assert_int_equal(hsm_key_check_cert(rsa, c2, &err), ERR_POLICY);
+	assert_non_null(strstr(err.msg, "does not match"));
+	assert_int_equal(hsm_key_check_cert(p256, c3, &err), ERR_POLICY);
+
+	/* The URI names the key well enough to find it again. */
+	assert_int_equal(hsm_key_uri(p256, uri, sizeof(uri)), 0);
+	assert_non_null(strstr(uri, "token=airlock-test;object=p256;id=%"));
+	assert_non_null(strstr(uri, ";type=private"));
+	assert_int_equal(hsm_uri_parse(uri, &u, &err), 0);
+	if (hsm_find_key(pool, &u, &found, &err) != 0)
+		fail_msg("hsm_find_key: %s", err.msg);
+	assert_int_equal(EVP_PKEY_eq(hsm_key_public(found),
+	    hsm_key_public(p256)), 1);
+	assert_int_equal(hsm_key_check_cert(found, c2, &err), 0);
+	hsm_key_free(found);
+
+	/* By label alone. */
+	hsm_uri_init(&u);
+	snprintf(u.object, sizeof(u.object), "rsa2048");
+	assert_int_equal(hsm_find_key(pool, &u, &found, &err), 0);
+	assert_int_equal(EVP_PKEY_eq(hsm_key_public(found),
+	    hsm_key_public(rsa)), 1);
+	hsm_key_free(found);
+	snprintf(u.object, sizeof(u.object), "missing");
+	assert_int_equal(hsm_find_key(pool, &u, &found, &err), ERR_NOTFOUND);
+	assert_null(found);
+
+	X509_free(c1);
+	X509_free(c2);
+	X509_free(c3);
+	hsm_key_free(rsa);
+	hsm_key_free(p256);
+	hsm_key_free(p384);
+}
+
+static void
+test_keygen_refusals(void **state)
+{
+	struct hsm_keyspec s = { HSM_KEY_EC, 0, NID_X9_62_prime256v1, "dup",
+	    0 };
+	struct hsm_key *k = NULL, *k2 = NULL;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	assert_int_equal(hsm_keygen(pool, &s, &k, &err), 0);
+	assert_int_equal(hsm_keygen(pool, &s, &k2, &err), ERR_EXISTS);
+	assert_null(k2);
+	assert_non_null(strstr(err.msg, "'dup'"));
+	assert_non_null(strstr(err.msg, "'airlock-test'"));
+	hsm_key_free(k);
+
+	s.label = "bad";
+	s.curve_nid = NID_secp521r1;
+	assert_int_equal(hsm_keygen(pool, &s, &k, &err), ERR_INVALID);
+	s.type = HSM_KEY_RSA;
+	s.bits = 1024;
+	assert_int_equal(hsm_keygen(pool, &s, &k, &err), ERR_INVALID);
+	s.bits = 2048;
+	s.usage = HSM_USAGE_DERIVE;
+	assert_int_equal(hsm_keygen(pool, &s, &k, &err), ERR_INVALID);
+	s.usage = 0;
+	s.label = "";
+	assert_int_equal(hsm_keygen(pool, &s, &k, &err), ERR_INVALID);
+}
+
+static void
+test_transport_key(void **state)
+{
+	struct hsm_key *k;
+	X509 *c;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	k = gen(HSM_KEY_RSA, 3072, 0, "transport",
+	    HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
+	assert_int_equal(EVP_PKEY_get_bits(hsm_key_public(k)), 3072);
+	check_attrs(k);
+	c = make_cert(k, "transport");
+	assert_int_equal(hsm_key_check_cert(k, c, &err), 0);
+	X509_free(c);
+	hsm_key_free(k);
+}
+
+struct par {
+	EVP_PKEY *signer;
+	const EVP_PKEY *pub;
+	int ok;
+};
+
+static void *
+par_sign(void *arg)
+{
+	struct par *p = arg;
+	unsigned char sig[512], msg[] = "parallel";
+	size_t siglen;
+	EVP_MD_CTX *md;
+	int i;
+
+	p->ok = 1;
+	for (i = 0; i < 20; i++) {
+		siglen = sizeof(sig);
+		md = EVP_MD_CTX_new();
+		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
+		    p->signer) != 1 ||
+		    EVP_DigestSign(md, sig, &siglen, msg, sizeof(msg)) != 1)
+			p->ok = 0;
+		EVP_MD_CTX_free(md);
+		md = EVP_MD_CTX_new();
+		if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+		    (EVP_PKEY *)(uintptr_t)p->pub) != 1 ||
+		    EVP_DigestVerify(md, sig, siglen, msg, sizeof(msg)) != 1)
+			p->ok = 0;
+		EVP_MD_CTX_free(md);
+	}
+	return NULL;
+}
+
+static void
+test_parallel(void **state)
+{
+	struct hsm_key *k;
+	struct par a, b;
+	pthread_t ta, tb;
+	EVP_PKEY *signer;
+
+	(void)state;
+	NEED_HSM();
+	k = gen(HSM_KEY_EC, 0, NID_X9_62_prime256v1, "parallel", 0);
+	signer = hsm_key_signer(k);
+	assert_non_null(signer);
+	a.signer = b.signer = signer;
+	a.pub = b.pub = hsm_key_public(k);
+	assert_int_equal(pthread_create(&ta, NULL, par_sign, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, par_sign, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_true(a.ok);
+	assert_true(b.ok);
+	EVP_PKEY_free(signer);
+	hsm_key_free(k);
+}
+
+static void
+test_sign_raw(void **state)
+{
+	struct hsm_key *k;
+	struct hsm_uri u;
+	unsigned char dg[32] = { 1 }, sig[512];
+	size_t siglen;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	hsm_uri_init(&u);
+	snprintf(u.object, sizeof(u.object), "p256");
+	assert_int_equal(hsm_find_key(pool, &u, &k, &err), 0);
+	assert_int_equal(hsm_sign_raw(k, EXTKEY_ECDSA, dg, sizeof(dg), sig,
+	    &siglen, sizeof(sig), &err), 0);
+	assert_int_equal(siglen, 64);
+	assert_int_equal(hsm_sign_raw(k, EXTKEY_RSA_PKCS1, dg, sizeof(dg), sig,
+	    &siglen, sizeof(sig), &err), ERR_INVALID);
+	hsm_key_free(k);
+}
+
+static void
+test_public_only(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_key *k = NULL;
+	struct hsm_uri u;
+	err_t err;
+
+	(void)state;
+	NEED_HSM();
+	token_uri(&u, TOKEN);
+	if (hsm_pool_open(NULL, &u, 1, NULL, &p, &err) != 0)
+		fail_msg("open without PIN: %s", err.msg);
+	hsm_uri_init(&u);
+	snprintf(u.object, sizeof(u.object), "p256");
+	if (hsm_find_key(p, &u, &k, &err) != 0)
+		fail_msg("find public: %s", err.msg);
+	assert_null(hsm_key_signer(k));
+	hsm_key_free(k);
+	hsm_pool_close(p);
+}
+
+/*
+ * Starts airlock-hsm by hand on a socketpair, sends raw bytes and returns
+ * its exit status; the helper must exit without answering.
+ */
+static int
+helper_feed(const void *bytes, size_t len)
+{
+	const char *b = getenv("AIRLOCK_BUILD");
+	char path[PATH_MAX + 32], c;
+	int sv[2], st;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(sv[1], 3);
+		dup2(devnull, 2);
+		execl(path, "airlock-hsm", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	assert_int_equal(write(sv[0], bytes, len), (ssize_t)len);
+	/*
+	 * No reply: the helper closes the channel (a reset when it left
+	 * bytes unread).
+	 */
+	assert_true(read(sv[0], &c, 1) <= 0);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void
+test_helper_anomalies(void **state)
+{
+	/* RANDOM n=16, correct framing but before OPEN. */
+	static const unsigned char early[] = {
+		0, 0, 0, 9, HSM_MSG_RANDOM, 0, 0, 0, 1, 0, 0, 0, 16
+	};
+	static const unsigned char wrongid[] = {
+		0, 0, 0, 9, HSM_MSG_RANDOM, 0, 0, 0, 2, 0, 0, 0, 16
+	};
+	static const unsigned char oversize[] = { 0, 0x10, 0, 0, 1 };
+	static const unsigned char unknown[] = { 0, 0, 0, 5, 99, 0, 0, 0, 1 };
+	static const unsigned char reply[] = { 0, 0, 0, 5, 64, 0, 0, 0, 1 };
+	static const unsigned char badopen[] = {
+		0, 0, 0, 9, HSM_MSG_OPEN, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff
+	};
+
+	(void)state;
+	if (getenv("AIRLOCK_BUILD") == NULL)
+		skip();
+	assert_int_equal(helper_feed(early, sizeof(early)), 1);
+	assert_int_equal(helper_feed(wrongid, sizeof(wrongid)), 1);
+	assert_int_equal(helper_feed(oversize, sizeof(oversize)), 1);
+	assert_int_equal(helper_feed(unknown, sizeof(unknown)), 1);
+	assert_int_equal(helper_feed(reply, sizeof(reply)), 1);
+	assert_int_equal(helper_feed(badopen, sizeof(badopen)), 1);
+	/* A clean close before any request is a normal exit. */
+	assert_int_equal(helper_feed("", 0), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_pool),
+		cmocka_unit_test(test_wrong_pin),
+		cmocka_unit_test(test_unknown_token),
+		cmocka_unit_test(test_bad_open_args),
+		cmocka_unit_test(test_bad_helper_path),
+		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_keygen_sign),
+		cmocka_unit_test(test_keygen_refusals),
+		cmocka_unit_test(test_transport_key),
+		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_sign_raw),
+		cmocka_unit_test(test_public_only),
+		cmocka_unit_test(test_helper_anomalies),
+	};
+
+	return cmocka_run_group_tests(tests, setup_token, teardown_token);
+}

@@ -1,0 +1,432 @@
+/* test_store.c: the SQLite state: pragmas, migrations, constraints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#define assert_contains(hay, needle) do { \
+	if (strstr((hay), (needle)) == NULL) \
+		fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
+} while (0)
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
+	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH_C "cccccccccccccccccccccccccccccccc" \
+	"cccccccccccccccccccccccccccccccc"
+#define HASH_D "dddddddddddddddddddddddddddddddd" \
+	"dddddddddddddddddddddddddddddddd"
+
+static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *s;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/airlock-store.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct store *
+open_ok(struct fx *f, int create)
+{
+	struct store *s = NULL;
+	err_t e;
+
+	err_clear(&e);
+	if (store_open(f->path, create, &s, &e) != 0)
+		fail_msg("store_open: %s", e.msg);
+	return s;
+}
+
+static int64_t
+add_root(struct store *s)
+{
+	struct store_ca ca = {
+		.name = "root", .key_uri = "pkcs11:token=airlock;object=root",
+		.cert_der = der, .cert_der_len = sizeof(der),
+		.subject = "CN=Airlock Root", .ski = "0a1b", .sha256 = HASH_A,
+		.not_before = 1000, .not_after = 2000, .is_root = 1,
+		.purpose = "root", .created = 1000,
+	};
+	int64_t id = 0;
+	err_t e;
+
+	if (store_ca_add(s, &ca, &id, &e) != 0)
+		fail_msg("store_ca_add: %s", e.msg);
+	assert_true(id > 0);
+	return id;
+}
+
+static void
+test_open_creates(void **state)
+{
+	struct fx *f = *state;
+	char mode[16] = "";
+	sqlite3_stmt *st;
+	struct stat sb;
+	err_t e;
+	mode_t old;
+
+	old = umask(0);
+	f->s = open_ok(f, 1);
+	umask(old);
+	assert_int_equal(store_version(f->s), store_latest_version());
+	assert_true(store_latest_version() >= 1);
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->s),
+	    "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(mode, sizeof(mode), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_string_equal(mode, "wal");
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->s),
+	    "PRAGMA foreign_keys", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	assert_int_equal(store_integrity_check(f->s, &e), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+static void
+test_reopen_and_missing(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	char *v = NULL;
+	err_t e;
+
+	assert_int_equal(store_open(f->path, 0, &s, &e), ERR_NOTFOUND);
+	assert_contains(e.msg, f->path);
+	assert_null(s);
+	f->s = open_ok(f, 1);
+	assert_int_equal(store_meta_set(f->s, "appliance_id", "a1", &e), 0);
+	assert_int_equal(store_meta_set(f->s, "appliance_id", "a2", &e), 0);
+	store_close(f->s);
+	f->s = open_ok(f, 0);
+	assert_int_equal(store_version(f->s), store_latest_version());
+	assert_int_equal(store_meta_get(f->s, "appliance_id", &v, &e), 0);
+	assert_string_equal(v, "a2");
+	free(v);
+	assert_int_equal(store_meta_get(f->s, "nope", &v, &e), ERR_NOTFOUND);
+	assert_null(v);
+	assert_contains(e.msg, "nope");
+}
+
+static void
+test_newer_version_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	char sql[64], want[64];
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    store_latest_version() + 1);
+	assert_int_equal(store_exec(f->s, sql, &e), 0);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->path, 0, &s, &e), ERR_INVALID);
+	assert_null(s);
+	snprintf(want, sizeof(want), "schema version %d",
+	    store_latest_version() + 1);
+	assert_contains(e.msg, want);
+	snprintf(want, sizeof(want), "version %d that this Airlock",
+	    store_latest_version());
+	assert_contains(e.msg, want);
+}
+
+static void
+test_not_a_database(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	char target[128];
+	FILE *fp;
+	err_t e;
+
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fputs("this is not an SQLite database, but it is long enough to look "
+	    "like a header of one; it is plain text and nothing more.\n", fp);
+	fclose(fp);
+	assert_true(store_open(f->path, 0, &s, &e) < 0);
+	assert_null(s);
+	assert_contains(e.msg, f->path);
+	/* Symlinks are refused, not followed. */
+	unlink(f->path);
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	assert_int_equal(symlink(target, f->path), 0);
+	assert_int_equal(store_open(f->path, 1, &s, &e), ERR_INVALID);
+	assert_contains(e.msg, "not a regular file");
+	assert_int_equal(access(target, F_OK), -1);
+}
+
+static int
+count_ca(void *ctx, const struct store_ca *ca)
+{
+	int *n = ctx;
+
+	assert_non_null(ca->name);
+	assert_int_equal(ca->cert_der_len, sizeof(der));
+	(*n)++;
+	return 0;
+}
+
+static int
+stop_at_first(void *ctx, const struct store_ca *ca)
+{
+	(void)ctx;
+	(void)ca;
+	return 42;
+}
+
+static int
+count_person(void *ctx, const struct store_person *p)
+{
+	int *n = ctx;
+
+	assert_string_equal(p->status, "active");
+	(*n)++;
+	return 0;
+}
+
+static void
+test_ca_and_people(void **state)
+{
+	struct fx *f = *state;
+	struct store_ca ca = { 0 }, sub;
+	struct store_person p = {
+		.name = "Alice", .role = "officer", .cert_der = der,
+		.cert_der_len = sizeof(der), .sha256 = HASH_C, .serial = "01",
+		.subject = "CN=Alice", .not_before = 1000, .not_after = 1500,
+		.created = 1000,
+	};
+	int64_t root, id;
+	int n = 0;
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	root = add_root(f->s);
+	assert_int_equal(store_ca_find(f->s, "root", &ca, &e), 0);
+	assert_int_equal(ca.id, root);
+	assert_string_equal(ca.name, "root");
+	assert_string_equal(ca.sha256, HASH_A);
+	assert_int_equal(ca.parent_id, 0);
+	assert_int_equal(ca.is_root, 1);
+	assert_int_equal(ca.cert_der_len, sizeof(der));
+	assert_memory_equal(ca.cert_der, der, sizeof(der));
+	store_ca_free(&ca);
+	assert_null(ca.mem);
+	assert_int_equal(store_ca_find(f->s, "nope", &ca, &e), ERR_NOTFOUND);
+	assert_contains(e.msg, "no CA named 'nope'");
+
+	sub = (struct store_ca){
+		.name = "people", .parent_id = root,
+		.key_uri = "pkcs11:object=people", .cert_der = der,
+		.cert_der_len = sizeof(der), .subject = "CN=People",
+		.ski = "0c", .sha256 = HASH_B, .not_before = 1000,
+		.not_after = 1900, .is_root = 0, .purpose = "people",
+		.created = 1000,
+	};
+	assert_int_equal(store_ca_add(f->s, &sub, &id, &e), 0);
+	/* Same name again. */
+	sub.sha256 = HASH_D;
+	assert_int_equal(store_ca_add(f->s, &sub, NULL, &e), ERR_EXISTS);
+	assert_contains(e.msg, "ca.name");
+	/* Bad purpose, refused before SQL with the list of choices. */
+	sub.name = "other";
+	sub.purpose = "web";
+	assert_int_equal(store_ca_add(f->s, &sub, NULL, &e), ERR_INVALID);
+	assert_contains(e.msg, "root, devices, people, intermediate");
+	/* A non-root CA must not claim to be root; a parent must exist. */
+	sub.purpose = "root";
+	assert_int_equal(store_ca_add(f->s, &sub, NULL, &e), ERR_INVALID);
+	sub.purpose = "devices";
+	sub.parent_id = 999;
+	assert_int_equal(store_ca_add(f->s, &sub, NULL, &e), ERR_INVALID);
+	assert_contains(e.msg, "FOREIGN KEY");
+	/* Upper-case hex would defeat the uniqueness of hashes. */
+	sub.parent_id = root;
+	sub.sha256 = "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+	    "DDDDDDDD";
+	assert_int_equal(store_ca_add(f->s, &sub, NULL, &e), ERR_INVALID);
+	assert_contains(e.msg, "CHECK");
+
+	assert_int_equal(store_ca_list(f->s, count_ca, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_ca_list(f->s, stop_at_first, NULL, &e), 42);
+
+	p.ca_id = id;
+	assert_int_equal(store_person_add(f->s, &p, NULL, &e), 0);
+	p.role = "admin";
+	p.sha256 = HASH_D;
+	p.serial = "02";
+	assert_int_equal(store_person_add(f->s, &p, NULL, &e), ERR_INVALID);
+	assert_contains(e.msg, "role 'admin'");
+	assert_contains(e.msg, "officer, operator, auditor");
+	/* The schema refuses it too, whatever code writes the row. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO person (name, role, "
+	    "ca_id, cert_der, sha256, serial, subject, not_before, not_after, "
+	    "created) VALUES ('Eve', 'admin', 1, x'00', '" HASH_D "', '03', "
+	    "'CN=Eve', 1, 2, 1)", &e), ERR_INVALID);
+	assert_contains(e.msg, "CHECK constraint failed");
+	p.role = "auditor";
+	p.serial = "01";
+	assert_int_equal(store_person_add(f->s, &p, NULL, &e), ERR_EXISTS);
+	n = 0;
+	assert_int_equal(store_person_list(f->s, count_person, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_integrity_check(f->s, &e), 0);
+}
+
+static void
+test_certs_ceremonies_crls(void **state)
+{
+	struct fx *f = *state;
+	struct store_cert c = {
+		.serial = "7f01", .kind = "device", .subject = "CN=dev1",
+		.sha256 = HASH_B, .not_before = 1000, .not_after = 2000,
+		.der = der, .der_len = sizeof(der), .created = 1000,
+	};
+	struct store_ceremony cer = {
+		.name = "init-2026", .type = "root", .transcript_sha256 = HASH_C,
+		.signer_sha256 = HASH_D, .ran_at = 1000, .imported_at = 1001,
+	};
+	struct store_crl crl = {
+		.number = 1, .this_update = 1000, .next_update = 2000,
+		.der = der, .der_len = sizeof(der),
+	};
+	struct store_appkey k = {
+		.purpose = "export", .key_uri = "pkcs11:object=export",
+		.cert_der = der, .cert_der_len = sizeof(der), .sha256 = HASH_D,
+		.not_after = 5000, .created = 1000,
+	};
+	int64_t root, id;
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	root = add_root(f->s);
+	c.ca_id = root;
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_cert_add(f->s, &c, &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+
+	/* The same serial from the same CA, even for another certificate. */
+	c.sha256 = HASH_C;
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_EXISTS);
+	assert_contains(e.msg, "serial 7f01 already issued by CA 'root'");
+	/* The same certificate under another serial. */
+	c.serial = "7f02";
+	c.sha256 = HASH_B;
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_EXISTS);
+	assert_contains(e.msg, "already recorded");
+	c.serial = "7F03";
+	c.sha256 = HASH_C;
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_INVALID);
+	c.serial = "7f03";
+	c.kind = "server";
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_INVALID);
+	assert_contains(e.msg, "ca, person, appliance, device");
+	c.kind = "device";
+	c.not_after = 500;
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_INVALID);
+	c.not_after = 2000;
+	c.ca_id = 12345;
+	assert_int_equal(store_cert_add(f->s, &c, &e), ERR_INVALID);
+
+	/* A rolled-back transaction leaves nothing behind. */
+	c.ca_id = root;
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_cert_add(f->s, &c, &e), 0);
+	store_rollback(f->s);
+	assert_int_equal(store_cert_add(f->s, &c, &e), 0);
+
+	assert_int_equal(store_ceremony_add(f->s, &cer, &id, &e), 0);
+	assert_true(id > 0);
+	assert_int_equal(store_ceremony_add(f->s, &cer, &id, &e), ERR_EXISTS);
+	assert_contains(e.msg, "already imported");
+
+	crl.ca_id = root;
+	assert_int_equal(store_crl_add(f->s, &crl, &e), 0);
+	assert_int_equal(store_crl_add(f->s, &crl, &e), ERR_EXISTS);
+	assert_contains(e.msg, "CRL number 1 already issued by CA 'root'");
+	crl.number = 2;
+	crl.next_update = 900;
+	assert_int_equal(store_crl_add(f->s, &crl, &e), ERR_INVALID);
+
+	assert_int_equal(store_appkey_add(f->s, &k, &id, &e), 0);
+	k.sha256 = HASH_A;
+	assert_int_equal(store_appkey_add(f->s, &k, &id, &e), ERR_EXISTS);
+	k.purpose = "signing";
+	assert_int_equal(store_appkey_add(f->s, &k, &id, &e), ERR_INVALID);
+	k.purpose = "audit";
+	k.key_uri = "file:/etc/key.pem";
+	assert_int_equal(store_appkey_add(f->s, &k, &id, &e), ERR_INVALID);
+
+	assert_int_equal(store_integrity_check(f->s, &e), 0);
+	assert_int_equal(store_exec(f->s, "SELECT * FROM nosuchtable", &e),
+	    ERR_IO);
+	assert_contains(e.msg, "nosuchtable");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_and_missing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_newer_version_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ca_and_people, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_certs_ceremonies_crls,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,77 @@
+#!/bin/sh
+# make demo: the shipped example ceremonies on a throwaway SoftHSM token
+# tree, end to end, with every result checked by stock tools. Everything
+# is left under build/demo/ for you to look at.
+set -eu
+: "${AIRLOCK_BUILD:?}"
+src=$(cd "$(dirname "$0")/.." && pwd)
+airlock="$AIRLOCK_BUILD/bin/airlock"
+demo="$src/build/demo"
+module=/usr/lib/softhsm/libsofthsm2.so
+
+rm -rf "$demo"
+mkdir -p "$demo/softhsm/tokens" "$demo/pins"
+chmod 700 "$demo/pins"
+printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$demo" >"$demo/softhsm/softhsm2.conf"
+export SOFTHSM2_CONF="$demo/softhsm/softhsm2.conf"
+cp -r "$src/ceremony/examples" "$demo/scripts"
+
+say() { printf '\n== %s\n' "$*"; }
+
+say "Throwaway HSM: SoftHSM tokens for the CA and for each person"
+pins=""
+for t in airlock-ca alice bob erin dave; do
+	pin=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	softhsm2-util --init-token --free --label "$t" --so-pin "so-$pin" --pin "$pin" >/dev/null
+	printf '%s\n' "$pin" >"$demo/pins/$t"; chmod 600 "$demo/pins/$t"
+	pins="$pins --pin $t=file:$demo/pins/$t"
+	echo "token $t (PIN in build/demo/pins/$t, owner-only)"
+done
+# The auditor keeps her key in a passphrase-protected file instead.
+printf 'carol demo passphrase\n' >"$demo/pins/carol"; chmod 600 "$demo/pins/carol"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-256-cbc \
+    -pass file:"$demo/pins/carol" -out "$demo/scripts/people/carol.key.pem" 2>/dev/null
+pins="$pins --pin carol=file:$demo/pins/carol"
+
+s="$demo/scripts"
+day="$s/people/alice-key.yaml $s/people/bob-key.yaml $s/people/erin-key.yaml
+$s/people/dave-key.yaml $s/rsa/01-root.yaml $s/rsa/02-device-ca.yaml
+$s/rsa/03-people-ca.yaml $s/rsa/04-root-crl.yaml $s/rsa/05-enrol.yaml
+$s/rsa/06-appliance.yaml"
+
+say "Rehearsal of the whole ceremony day (a second throwaway HSM; nothing written)"
+# shellcheck disable=SC2086
+"$airlock" ceremony run --rehearse --out "$demo/ceremony" $day </dev/null | tail -n 25
+
+say "The ceremony day, for real (on the demo tokens)"
+# shellcheck disable=SC2086
+"$airlock" ceremony run $pins --out "$demo/ceremony" $day
+# shellcheck disable=SC2086
+"$airlock" ceremony run $pins --out "$demo/ceremony" \
+    "$s/ec/01-root.yaml" "$s/ec/02-device-ca.yaml" "$s/ec/03-root-crl.yaml"
+
+say "Independent checks"
+cd "$demo/ceremony"
+openssl verify -x509_strict -CAfile root.pem device-ca.pem people-ca.pem
+openssl verify -x509_strict -CAfile root.pem -untrusted people-ca.pem \
+    alice.pem bob.pem erin.pem dave.pem carol.pem appliance-*.pem
+openssl verify -x509_strict -CAfile ec-root.pem ec-device-ca.pem
+cat device-ca.pem root.pem >"$demo/device-chain.pem"
+certtool --verify-profile=medium --verify-chain --infile "$demo/device-chain.pem" 2>&1 |
+    grep "Chain verification output"
+openssl crl -in root-1.crl -inform DER -CAfile root.pem -noout -verify
+pkcs11-tool --module "$module" --token-label airlock-ca --login \
+    --pin "$(cat "$demo/pins/airlock-ca")" --list-objects --type privkey 2>/dev/null |
+    grep -E "label|Access" | paste - - | sed 's/\t\+/ /'
+"$airlock" ceremony verify "$demo"/ceremony/*.transcript.yaml | sed 's/(key SHA-256.*//'
+
+say "Appliance state from the ceremony outputs"
+"$airlock" init --state "$demo/state" --ceremonies "$demo/ceremony" \
+    --root-sha256 "$(sha256sum root.cer | cut -d' ' -f1)" \
+    --root-sha256 "$(sha256sum ec-root.cer | cut -d' ' -f1)"
+
+say "Done"
+echo "Ceremony outputs and signed transcripts: build/demo/ceremony/"
+echo "Appliance state (SQLite):                build/demo/state/airlock.db"
+echo "Throwaway HSM:                           build/demo/softhsm/ (SOFTHSM2_CONF=$SOFTHSM2_CONF)"
