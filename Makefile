@@ -51,6 +51,8 @@ BIN_HELPER   := $(BUILD)/bin/airlock-hsm
 
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
 UNIT_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC    := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check demo asan check-asan bench lint deps clean unit e2e
 all: $(BIN_AIRLOCK) $(BIN_HELPER)
@@ -84,6 +86,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka
 
+$(BUILD)/bench/bench_%: tests/bench/bench_%.c $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS)
+
 # --- tests ---------------------------------------------------------------
 deps:
 	@tools/deps.sh check
@@ -107,7 +113,7 @@ asan:
 	    LDSAN="-fsanitize=address,undefined" all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 
 check-asan: asan
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tools/run-unit.sh build-asan $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    AIRLOCK_BUILD=$(abspath build-asan) tests/e2e/run.sh
@@ -117,7 +123,7 @@ demo: deps
 	@AIRLOCK_BUILD=$(abspath $(BUILD)) tools/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BIN)
 	@AIRLOCK_BUILD=$(abspath $(BUILD)) tools/bench.sh
 
 lint:

@@ -15,6 +15,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -290,6 +291,125 @@ digest_for(enum certspec_md d, const EVP_PKEY *signer_pub)
 	}
 }
 
+/* Prints lint findings to the officer. */
+static void
+say_lint(struct run *r, const diag_t *lint)
+{
+	size_t i;
+
+	for (i = 0; i < lint->n; i++) {
+		char line[1200];
+
+		diag_format(lint, i, line, sizeof(line));
+		say(r->o, "  lint: %s", line);
+	}
+}
+
+/*
+ * Preflight: builds the certificate as it will be, signs it with the null
+ * signer and lints it, before any key is generated or anything signed, so
+ * that a mistake in the script never leaves a key or a file behind.
+ * subject_pub may be a software stand-in of the key type to be generated.
+ */
+static int
+dry_lint(struct run *r, const struct certspec *spec, const EVP_PKEY *subject_pub,
+    X509 *issuer, const EVP_PKEY *signer_pub, const char *what)
+{
+	unsigned char rnd[16], serial[20];
+	struct lint_opts lo;
+	EVP_PKEY *null = NULL;
+	X509 *x = NULL;
+	size_t slen = 0;
+	diag_t lint;
+	int e;
+
+	diag_init(&lint);
+	memset(&lo, 0, sizeof(lo));
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+	    certbuild_serial(rnd, sizeof(rnd), serial, &slen) != 0) {
+		e = err_set_ossl(r->err, ERR_CRYPTO, "preflight serial");
+		goto out;
+	}
+	if ((e = certbuild_new(spec, subject_pub, issuer, serial, slen, &x,
+	    r->err)) != 0)
+		goto out;
+	if ((null = extkey_null_signer(signer_pub)) == NULL ||
+	    X509_sign(x, null, digest_for(spec->digest, signer_pub)) <= 0) {
+		e = err_set_ossl(r->err, ERR_CRYPTO, "preflight signing");
+		goto out;
+	}
+	if (lint_cert(x, issuer, &lo, &lint) > 0) {
+		say_lint(r, &lint);
+		e = diag_to_err(&lint, r->err, ERR_POLICY);
+		err_prefix(r->err, "%s would fail lint (%zu finding%s); nothing "
+		    "was generated or signed", what, diag_count(&lint),
+		    diag_count(&lint) == 1 ? "" : "s");
+	}
+out:
+	EVP_PKEY_free(null);
+	X509_free(x);
+	diag_free(&lint);
+	return e;
+}
+
+/* A software key of the type a keyspec asks for, for preflight only. */
+static int
+stand_in_key(struct run *r, const struct script_keyspec *ks, EVP_PKEY **out)
+{
+	if (ks->spec.type == HSM_KEY_RSA)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)ks->spec.bits);
+	else
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    ks->spec.curve_nid == NID_secp384r1 ? "P-384" : "P-256");
+	if (*out == NULL)
+		return err_set_ossl(r->err, ERR_CRYPTO, "preflight key");
+	return 0;
+}
+
+/* Fails early when a key's label is already taken on its token. */
+static int
+label_free(struct run *r, const struct script_keyspec *ks)
+{
+	const char *serial, *label = keyspec_token(r, ks, &serial);
+	struct hsm_pool *pool;
+	struct hsm_key *k = NULL;
+	struct hsm_uri uri;
+	int e;
+
+	if ((e = open_token(r, label, serial, 1, &pool)) != 0)
+		return e;
+	hsm_uri_init(&uri);
+	snprintf(uri.object, sizeof(uri.object), "%s", ks->label);
+	uri.type = HSM_URI_TYPE_PRIVATE;
+	e = hsm_find_key(pool, &uri, &k, r->err);
+	hsm_key_free(k);
+	if (e == ERR_NOTFOUND) {
+		err_clear(r->err);
+		return 0;
+	}
+	if (e != 0)
+		return e;
+	return err_set(r->err, ERR_EXISTS, "a key labelled '%s' already exists "
+	    "on token '%s'; choose another label (nothing was generated)",
+	    ks->label, label ? label : serial);
+}
+
+/* Preflight for a certificate whose key the ceremony will generate. */
+static int
+preflight_new_key(struct run *r, const struct script_keyspec *ks,
+    const struct certspec *spec, X509 *issuer, const EVP_PKEY *issuer_pub,
+    const char *what)
+{
+	EVP_PKEY *k = NULL;
+	int e;
+
+	if ((e = label_free(r, ks)) != 0 || (e = stand_in_key(r, ks, &k)) != 0)
+		return e;
+	e = dry_lint(r, spec, k, issuer, issuer_pub ? issuer_pub : k, what);
+	EVP_PKEY_free(k);
+	return e;
+}
+
 /*
  * Builds, lints, signs in the HSM and checks one certificate. The serial
  * comes from the HSM's random number generator.
@@ -303,7 +423,7 @@ make_cert(struct run *r, struct hsm_pool *pool, const struct certspec *spec,
 	const EVP_PKEY *signer_pub = hsm_key_public(signer_key);
 	EVP_PKEY *signer = NULL;
 	struct lint_opts lo;
-	size_t slen = 0, i;
+	size_t slen = 0;
 	X509 *x = NULL;
 	diag_t lint;
 	char summary[512];
@@ -328,12 +448,7 @@ make_cert(struct run *r, struct hsm_pool *pool, const struct certspec *spec,
 	}
 	e = pkisign_cert(x, signer, digest_for(spec->digest, signer_pub),
 	    issuer, &lo, &lint, r->err);
-	for (i = 0; i < lint.n; i++) {
-		char line[1200];
-
-		diag_format(&lint, i, line, sizeof(line));
-		say(r->o, "  lint: %s", line);
-	}
+	say_lint(r, &lint);
 	if (e != 0) {
 		if (lint.n > 0)
 			err_prefix(r->err, "the certificate failed lint (%zu "
@@ -513,8 +628,10 @@ run_root(struct run *r)
 	char uri[1024], file[300];
 	int e;
 
-	if ((e = main_token(r, &pool)) != 0 || (e = gen_key(r, &s->ca_key,
-	    &key)) != 0)
+	if ((e = main_token(r, &pool)) != 0 ||
+	    (e = preflight_new_key(r, &s->ca_key, &s->cert, NULL, NULL,
+	    "the root certificate")) != 0 ||
+	    (e = gen_key(r, &s->ca_key, &key)) != 0)
 		goto out;
 	if ((e = make_cert(r, pool, &s->cert, hsm_key_public(key), NULL, key,
 	    &x)) != 0)
@@ -554,7 +671,7 @@ load_csr(struct run *r, EVP_PKEY **pub)
 
 	*pub = NULL;
 	buf_init(&b, 64 * 1024);
-	if ((e = fileio_join(path, sizeof(path), r->s->dir, r->s->ca_csr,
+	if ((e = script_path(r->s, r->s->ca_csr, path, sizeof(path),
 	    r->err)) != 0 || (e = fileio_read(path, 64 * 1024, &b, r->err)) != 0)
 		goto out;
 	if ((bio = BIO_new_mem_buf(b.data, (int)b.len)) == NULL) {
@@ -607,11 +724,15 @@ run_intermediate(struct run *r)
 	if ((e = load_issuer(r, &issuer, &ikey, &pool)) != 0)
 		goto out;
 	if (s->ca_csr != NULL) {
-		if ((e = load_csr(r, &csr_pub)) != 0)
+		if ((e = load_csr(r, &csr_pub)) != 0 ||
+		    (e = dry_lint(r, &s->cert, csr_pub, issuer,
+		    hsm_key_public(ikey), "the CA certificate")) != 0)
 			goto out;
 		pub = csr_pub;
 	} else {
-		if ((e = gen_key(r, &s->ca_key, &key)) != 0)
+		if ((e = preflight_new_key(r, &s->ca_key, &s->cert, issuer,
+		    hsm_key_public(ikey), "the CA certificate")) != 0 ||
+		    (e = gen_key(r, &s->ca_key, &key)) != 0)
 			goto out;
 		pub = hsm_key_public(key);
 		hsm_key_uri(key, uri, sizeof(uri));
@@ -654,7 +775,8 @@ run_key(struct run *r)
 	int e;
 
 	buf_init(&b, 64 * 1024);
-	if ((e = gen_key(r, &s->key, &key)) != 0)
+	if ((e = label_free(r, &s->key)) != 0 || (e = gen_key(r, &s->key,
+	    &key)) != 0)
 		goto out;
 	hsm_key_uri(key, uri, sizeof(uri));
 	if ((e = pki_pubkey_pem(hsm_key_public(key), &b, r->err)) != 0)
@@ -691,7 +813,6 @@ run_crl(struct run *r)
 	diag_t lint;
 	buf_t b;
 	char num[32];
-	size_t i;
 	int e;
 
 	diag_init(&lint);
@@ -706,12 +827,7 @@ run_crl(struct run *r)
 	}
 	e = pkisign_crl(crl, signer, pkisign_md_for_key(hsm_key_public(ikey),
 	    NULL), issuer, &lint, r->err);
-	for (i = 0; i < lint.n; i++) {
-		char line[1200];
-
-		diag_format(&lint, i, line, sizeof(line));
-		say(r->o, "  lint: %s", line);
-	}
+	say_lint(r, &lint);
 	if (e != 0)
 		goto out;
 	if ((e = step(r, "signed and verified CRL number %llu with %zu "
@@ -893,7 +1009,7 @@ person_key_file(struct run *r, const struct script_person *p, EVP_PKEY **pub)
 	}
 	buf_init(&b, KEYFILE_MAX);
 	buf_set_secret(&b);
-	if ((e = fileio_join(path, sizeof(path), r->s->dir, p->key_file,
+	if ((e = script_path(r->s, p->key_file, path, sizeof(path),
 	    r->err)) != 0 || (e = fileio_read(path, KEYFILE_MAX, &b,
 	    r->err)) != 0)
 		goto out;
@@ -931,56 +1047,84 @@ out:
 	return e;
 }
 
+static const enum oids_id role_oid[] = { OIDS_ROLE_OFFICER,
+    OIDS_ROLE_OPERATOR, OIDS_ROLE_AUDITOR };
+
+/* The template plus this person's CN and role (undo with person_pop). */
+static int
+person_push(struct script *s, const struct script_person *p)
+{
+	/* The role goes into the EKU, where the appliance checks it. */
+	if (name_push(&s->cert.subject, NID_commonName, p->name) != 0)
+		return ERR_NOMEM;
+	if (list_push(&s->cert.ext.eku, oids_dotted(role_oid[p->role])) != 0) {
+		name_pop(&s->cert.subject);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void
+person_pop(struct script *s)
+{
+	name_pop(&s->cert.subject);
+	list_pop(&s->cert.ext.eku);
+}
+
 static int
 run_enrol(struct run *r)
 {
 	struct script *s = r->s;
 	struct hsm_pool *pool;
 	struct hsm_key *ikey = NULL;
-	EVP_PKEY *signer = NULL;
+	EVP_PKEY *signer = NULL, **pubs = NULL;
 	X509 *issuer = NULL;
 	size_t i;
 	int e;
 
 	if ((e = load_issuer(r, &issuer, &ikey, &pool)) != 0)
 		goto out;
+	if ((pubs = calloc(s->n_people, sizeof(*pubs))) == NULL) {
+		e = err_set(r->err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Everyone proves possession first: nobody is half enrolled. */
+	for (i = 0; i < s->n_people && e == 0; i++)
+		e = s->people[i].key_uri ? person_key_pkcs11(r, &s->people[i],
+		    &pubs[i]) : person_key_file(r, &s->people[i], &pubs[i]);
 	for (i = 0; i < s->n_people && e == 0; i++) {
-		const struct script_person *p = &s->people[i];
-		static const enum oids_id role_oid[] = { OIDS_ROLE_OFFICER,
-		    OIDS_ROLE_OPERATOR, OIDS_ROLE_AUDITOR };
-		EVP_PKEY *pub = NULL;
-		X509 *x = NULL;
+		char what[200];
 
-		e = p->key_uri ? person_key_pkcs11(r, p, &pub) :
-		    person_key_file(r, p, &pub);
-		if (e != 0)
-			break;
-		/* The role goes into the EKU, where the appliance checks it. */
-		if (name_push(&s->cert.subject, NID_commonName, p->name) != 0 ||
-		    list_push(&s->cert.ext.eku, oids_dotted(role_oid[p->role])) != 0) {
-			EVP_PKEY_free(pub);
+		snprintf(what, sizeof(what), "the certificate of %s",
+		    s->people[i].name);
+		if (person_push(s, &s->people[i]) != 0) {
 			e = err_set(r->err, ERR_NOMEM, "out of memory");
 			break;
 		}
-		e = make_cert(r, pool, &s->cert, pub, issuer, ikey, &x);
-		name_pop(&s->cert.subject);
-		list_pop(&s->cert.ext.eku);
-		EVP_PKEY_free(pub);
-		if (e == 0) {
-			const char *attrs[] = { "person", p->id, "name", p->name,
-			    "role", script_role_name(p->role), "key",
-			    p->key_uri ? p->key_uri : p->key_file, "issuer",
-			    s->issuer.certificate, NULL };
-			char base[64], fp[65];
+		e = dry_lint(r, &s->cert, pubs[i], issuer, hsm_key_public(ikey),
+		    what);
+		person_pop(s);
+	}
+	for (i = 0; i < s->n_people && e == 0; i++) {
+		const struct script_person *p = &s->people[i];
+		const char *attrs[] = { "person", p->id, "name", p->name,
+		    "role", script_role_name(p->role), "key",
+		    p->key_uri ? p->key_uri : p->key_file, "issuer",
+		    s->issuer.certificate, NULL };
+		char fp[65];
+		X509 *x = NULL;
 
-			snprintf(base, sizeof(base), "%s", p->id);
-			pki_cert_sha256_hex(x, fp);
-			e = emit_cert(r, base, x, 0, "person-certificate", attrs);
-			if (e == 0)
-				e = step(r, "enrolled %s as %s (certificate "
-				    "SHA-256 %s)", p->name,
-				    script_role_name(p->role), fp);
+		if (person_push(s, p) != 0) {
+			e = err_set(r->err, ERR_NOMEM, "out of memory");
+			break;
 		}
+		e = make_cert(r, pool, &s->cert, pubs[i], issuer, ikey, &x);
+		person_pop(s);
+		if (e == 0)
+			e = emit_cert(r, p->id, x, 0, "person-certificate", attrs);
+		if (e == 0 && pki_cert_sha256_hex(x, fp) == 0)
+			e = step(r, "enrolled %s as %s (certificate SHA-256 %s)",
+			    p->name, script_role_name(p->role), fp);
 		X509_free(x);
 	}
 	if (e != 0)
@@ -992,19 +1136,57 @@ run_enrol(struct run *r)
 	e = transcript_finish(r->tr, r->dir, signer, hsm_key_public(ikey),
 	    s->issuer.certificate, r->err);
 out:
+	for (i = 0; pubs != NULL && i < s->n_people; i++)
+		EVP_PKEY_free(pubs[i]);
+	free(pubs);
 	EVP_PKEY_free(signer);
 	X509_free(issuer);
 	hsm_key_free(ikey);
 	return e;
 }
 
+static const char *const appkey_what[] = { "export manifest signing",
+    "audit checkpoint signing", "bundle transport" };
+static const enum oids_id appkey_eku[] = { OIDS_PURPOSE_EXPORT,
+    OIDS_PURPOSE_AUDIT, OIDS_PURPOSE_TRANSPORT };
+
+/*
+ * The template plus one appliance key's CN and usages (undo with
+ * appkey_pop). Each purpose gets exactly its own usage, so no appliance
+ * key can stand in for another.
+ */
+static int
+appkey_push(struct script *s, int k)
+{
+	const struct script_keyspec *ks = &s->appkeys[k];
+	char cn[256];
+
+	snprintf(cn, sizeof(cn), "%s %s", s->appliance_name, appkey_what[k]);
+	s->cert.ext.has_key_usage = 1;
+	s->cert.ext.key_usage = k != SCRIPT_APPKEY_TRANSPORT ?
+	    CERTSPEC_KU_DIGITAL_SIGNATURE : ks->spec.type == HSM_KEY_RSA ?
+	    CERTSPEC_KU_KEY_ENCIPHERMENT : CERTSPEC_KU_KEY_AGREEMENT;
+	if (name_push(&s->cert.subject, NID_commonName, cn) != 0)
+		return ERR_NOMEM;
+	if (list_push(&s->cert.ext.eku, oids_dotted(appkey_eku[k])) != 0) {
+		name_pop(&s->cert.subject);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void
+appkey_pop(struct script *s)
+{
+	name_pop(&s->cert.subject);
+	list_pop(&s->cert.ext.eku);
+	s->cert.ext.has_key_usage = 0;
+	s->cert.ext.key_usage = 0;
+}
+
 static int
 run_appliance(struct run *r)
 {
-	static const char *const what[] = { "export manifest signing",
-	    "audit checkpoint signing", "bundle transport" };
-	static const enum oids_id eku[] = { OIDS_PURPOSE_EXPORT,
-	    OIDS_PURPOSE_AUDIT, OIDS_PURPOSE_TRANSPORT };
 	struct script *s = r->s;
 	struct hsm_pool *pool;
 	struct hsm_key *ikey = NULL;
@@ -1014,35 +1196,36 @@ run_appliance(struct run *r)
 
 	if ((e = load_issuer(r, &issuer, &ikey, &pool)) != 0)
 		goto out;
+	/* All three keys are checked before the first is generated. */
+	for (k = 0; k < SCRIPT_N_APPKEYS && e == 0; k++) {
+		char what[100];
+
+		snprintf(what, sizeof(what), "the %s certificate",
+		    appkey_what[k]);
+		if (appkey_push(s, k) != 0) {
+			e = err_set(r->err, ERR_NOMEM, "out of memory");
+			break;
+		}
+		e = preflight_new_key(r, &s->appkeys[k], &s->cert, issuer,
+		    hsm_key_public(ikey), what);
+		appkey_pop(s);
+	}
 	for (k = 0; k < SCRIPT_N_APPKEYS && e == 0; k++) {
 		const struct script_keyspec *ks = &s->appkeys[k];
 		struct hsm_key *key = NULL;
 		X509 *x = NULL;
-		char cn[256], uri[1024];
+		char uri[1024];
 
 		if ((e = gen_key(r, ks, &key)) != 0)
 			break;
-		snprintf(cn, sizeof(cn), "%s %s", s->appliance_name, what[k]);
-		/*
-		 * Each purpose gets exactly its own usage, so no appliance key
-		 * can stand in for another.
-		 */
-		s->cert.ext.has_key_usage = 1;
-		s->cert.ext.key_usage = k != SCRIPT_APPKEY_TRANSPORT ?
-		    CERTSPEC_KU_DIGITAL_SIGNATURE :
-		    ks->spec.type == HSM_KEY_RSA ? CERTSPEC_KU_KEY_ENCIPHERMENT :
-		    CERTSPEC_KU_KEY_AGREEMENT;
-		if (name_push(&s->cert.subject, NID_commonName, cn) != 0 ||
-		    list_push(&s->cert.ext.eku, oids_dotted(eku[k])) != 0) {
+		if (appkey_push(s, k) != 0) {
 			hsm_key_free(key);
 			e = err_set(r->err, ERR_NOMEM, "out of memory");
 			break;
 		}
 		e = make_cert(r, pool, &s->cert, hsm_key_public(key), issuer,
 		    ikey, &x);
-		name_pop(&s->cert.subject);
-		list_pop(&s->cert.ext.eku);
-		s->cert.ext.has_key_usage = 0;
+		appkey_pop(s);
 		hsm_key_uri(key, uri, sizeof(uri));
 		if (e == 0) {
 			const char *attrs[] = { "purpose", script_appkey_name(k),
@@ -1104,6 +1287,7 @@ run_reset(struct run *r)
 	r->n_planned = 0;
 	transcript_free(r->tr);
 	r->tr = NULL;
+	r->n_recorded = 0;
 }
 
 /*
@@ -1255,7 +1439,8 @@ ceremony_run(const char *const *scripts, size_t n,
 		goto out;
 	}
 	if ((e = tokens_init(&tok, o->module ? o->module : parsed[0].module,
-	    o->pins, o->n_pins, parsed[0].token, o->rehearse, err)) != 0)
+	    o->pins, o->n_pins, parsed[0].token ? parsed[0].token :
+	    parsed[0].token_serial, o->rehearse, err)) != 0)
 		goto out;
 	tok_open = 1;
 	if (o->rehearse) {
@@ -1276,7 +1461,8 @@ ceremony_run(const char *const *scripts, size_t n,
 		r.s = &parsed[i];
 		r.dir = outdir;
 		r.err = err;
-		tok.default_label = parsed[i].token;
+		tok.default_label = parsed[i].token ? parsed[i].token :
+		    parsed[i].token_serial;
 		e = run_one(&r);
 		for (j = 0; e == 0 && j < r.n_planned && n_names < MAX_PLANNED; j++)
 			names[n_names++] = strdup(r.planned[j]);

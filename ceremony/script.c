@@ -78,6 +78,33 @@ get_str(struct yamldoc *doc, const struct yamldoc_node *map, const char *key,
 }
 
 /*
+ * A value that becomes a certificate's CN (a person's name, the appliance
+ * name plus its longest suffix) must fit RFC 5280's 64 characters and hold
+ * no control characters.
+ */
+static int
+check_cn(struct yamldoc *doc, const struct yamldoc_node *map, const char *key,
+    const char *v, size_t max)
+{
+	const struct yamldoc_node *n = NULL;
+	const unsigned char *p;
+	size_t chars = 0;
+
+	(void)yamldoc_get_node(doc, map, key, 0, &n);
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return yamldoc_error(doc, n ? n : map, "%s must not "
+			    "contain control characters", key);
+		chars += (*p & 0xc0) != 0x80;	/* count UTF-8 characters */
+	}
+	if (chars == 0 || chars > max)
+		return yamldoc_error(doc, n ? n : map, "%s must be 1 to %zu "
+		    "characters: it becomes the certificate's common name", key,
+		    max);
+	return 0;
+}
+
+/*
  * Labels and ids end up in file names, PKCS#11 labels and certificate
  * names; a small alphabet keeps all three safe and unambiguous.
  */
@@ -264,7 +291,9 @@ parse_people(struct yamldoc *doc, const struct yamldoc_node *root,
 			bad |= check_slug(doc, m, "id", p->id, 32) != 0;
 		else
 			bad = 1;
-		if (get_str(doc, m, "name", 1, &p->name) != 1)
+		if (get_str(doc, m, "name", 1, &p->name) == 1)
+			bad |= check_cn(doc, m, "name", p->name, 64) != 0;
+		else
 			bad = 1;
 		if (yamldoc_get_enum(doc, m, "role", 1, role_names, &idx) == 1)
 			p->role = (enum script_role)idx;
@@ -295,7 +324,11 @@ parse_appkeys(struct yamldoc *doc, const struct yamldoc_node *root,
 	const struct yamldoc_node *m = NULL;
 	int bad = 0, k;
 
-	if (get_str(doc, root, "appliance_name", 1, &s->appliance_name) != 1)
+	/* 64 less the longest suffix, " audit checkpoint signing". */
+	if (get_str(doc, root, "appliance_name", 1, &s->appliance_name) == 1)
+		bad |= check_cn(doc, root, "appliance_name", s->appliance_name,
+		    64 - 25) != 0;
+	else
 		bad = 1;
 	if (yamldoc_get_map(doc, root, "keys", 1, &m) != 1)
 		return ERR_INVALID;
@@ -520,6 +553,19 @@ out:
 	yamldoc_free(doc);
 	buf_free(&b);
 	return r;
+}
+
+int
+script_path(const struct script *s, const char *name, char *out,
+    size_t outsz, err_t *err)
+{
+	if (name[0] == '/') {
+		if (strlen(name) >= outsz)
+			return err_set(err, ERR_LIMIT, "path too long: %s", name);
+		memcpy(out, name, strlen(name) + 1);
+		return 0;
+	}
+	return fileio_join(out, outsz, s->dir, name, err);
 }
 
 void

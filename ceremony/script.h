@@ -116,6 +116,13 @@ int script_load(const char *path, struct script *out, diag_t *diag,
 
 void script_free(struct script *s);
 
+/*
+ * Resolves an input file named in the script: absolute paths stay, others
+ * are relative to the script's directory.
+ */
+int script_path(const struct script *s, const char *name, char *out,
+    size_t outsz, err_t *err);
+
 const char *script_type_name(enum script_type t);
 const char *script_purpose_name(enum script_ca_purpose p);
 const char *script_role_name(enum script_role r);

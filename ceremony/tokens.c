@@ -114,8 +114,23 @@ tokens_init(struct tokens *t, const char *module, const char *const *pins,
 {
 	char conf[4200], body[4400], tokdir[4200];
 	const char *tmp = getenv("TMPDIR");
+	size_t i;
 
 	memset(t, 0, sizeof(*t));
+	/*
+	 * A --pin value must say where the PIN comes from, never be the PIN:
+	 * refuse anything else without repeating it (it may be a real PIN).
+	 */
+	for (i = 0; i < n_pins; i++) {
+		const char *eq = strchr(pins[i], '=');
+
+		if (!is_source_spec(pins[i]) && (eq == NULL || eq == pins[i] ||
+		    !is_source_spec(eq + 1)))
+			return err_set(err, ERR_INVALID, "--pin number %zu is "
+			    "neither SOURCE nor NAME=SOURCE, where SOURCE is "
+			    "prompt, fd:N or file:PATH; a PIN itself never goes "
+			    "on the command line", i + 1);
+	}
 	t->module = module;
 	t->pins = pins;
 	t->n_pins = n_pins;

@@ -1,8 +1,10 @@
 /* transcript.c: the signed record of a ceremony (see transcript.h). */
 #include "ceremony/transcript.h"
 
+#include <dirent.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -532,6 +534,77 @@ transcript_info_free(struct transcript_info *info)
 	free(info->signer_file);
 	free(info->signer_sha256);
 	memset(info, 0, sizeof(*info));
+}
+
+/* Every certificate in dir's *.pem files, as candidate intermediates. */
+static STACK_OF(X509) *
+dir_certs(const char *dir)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	struct dirent *de;
+	DIR *d;
+
+	if (sk == NULL || (d = opendir(dir)) == NULL)
+		return sk;
+	while ((de = readdir(d)) != NULL && sk_X509_num(sk) < 1024) {
+		size_t len = strlen(de->d_name);
+		char path[4200];
+		X509 *x = NULL;
+		err_t ignore;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".pem") != 0 ||
+		    fileio_join(path, sizeof(path), dir, de->d_name, &ignore) != 0)
+			continue;
+		if (pki_load_cert_file(path, &x, &ignore) == 0 &&
+		    X509_check_ca(x) != 0 && sk_X509_push(sk, x) > 0)
+			continue;
+		X509_free(x);
+	}
+	closedir(d);
+	ERR_clear_error();
+	return sk;
+}
+
+int
+transcript_check_signer(const char *dir, const struct transcript_info *info,
+    X509 *root, err_t *err)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	char path[4200];
+	X509 *signer = NULL;
+	err_t ignore;
+	int r;
+
+	if ((r = fileio_join(path, sizeof(path), dir, info->signer_file,
+	    err)) != 0)
+		return r;
+	if (pki_load_cert_file(path, &signer, &ignore) != 0) {
+		ERR_clear_error();
+		return strcmp(info->type, "key") == 0 ? 1 : err_set(err,
+		    ERR_POLICY, "%s: signed by %s, which is not a certificate",
+		    info->ceremony, info->signer_file);
+	}
+	if ((store = X509_STORE_new()) == NULL || !X509_STORE_add_cert(store,
+	    root) || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = dir_certs(dir)) == NULL ||
+	    !X509_STORE_CTX_init(ctx, store, signer, untrusted)) {
+		r = err_set_ossl(err, ERR_CRYPTO, "cannot check the signer");
+		goto out;
+	}
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+	if (X509_verify_cert(ctx) != 1)
+		r = err_set(err, ERR_POLICY, "%s: its signer %s does not chain to "
+		    "the root you gave: %s", info->ceremony, info->signer_file,
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(signer);
+	return r;
 }
 
 const char *

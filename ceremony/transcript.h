@@ -100,6 +100,16 @@ int transcript_verify(const char *dir, const char *file,
 
 void transcript_info_free(struct transcript_info *info);
 
+/*
+ * Checks who signed a verified transcript: the signer's certificate must be
+ * `root` or chain to it through CA certificates in dir. Validity periods
+ * are not checked, so a transcript stays checkable after its CAs expire.
+ * Returns 0 when it chains, 1 when the signer is a key ceremony's own new
+ * key (no certificate to chain), or ERR_POLICY naming what failed.
+ */
+int transcript_check_signer(const char *dir, const struct transcript_info *info,
+    X509 *root, err_t *err);
+
 /* The value of attribute key in output o, or NULL. */
 const char *transcript_output_attr(const struct transcript_output *o,
     const char *key);

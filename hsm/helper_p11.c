@@ -600,7 +600,10 @@ p11_curve_oid(unsigned curve, unsigned char *der, size_t max, size_t *len,
 	return 0;
 }
 
+/* Appends one attribute; the template is sized for the longest list. */
 #define P11_ATTR(t, v, l) do {						\
+	if (nt >= sizeof(tpl) / sizeof(tpl[0]))				\
+		return err_set(err, ERR_INTERNAL, "key template overflow");	\
 	tpl[nt].type = (t); tpl[nt].pValue = (void *)(uintptr_t)(v);	\
 	tpl[nt].ulValueLen = (l); nt++;					\
 } while (0)
@@ -612,7 +615,7 @@ hp11_keygen(struct hp11 *h, int keytype, unsigned bits, unsigned curve,
 	static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	static const unsigned char e65537[] = { 0x01, 0x00, 0x01 };
 	CK_MECHANISM mech = { 0, NULL, 0 };
-	CK_ATTRIBUTE tpl[16], *pubt, *privt;
+	CK_ATTRIBUTE tpl[32], *pubt, *privt;
 	CK_ULONG nt = 0, npub, n;
 	CK_OBJECT_HANDLE pub, priv, any[1];
 	CK_ULONG mbits = bits;
@@ -658,6 +661,7 @@ hp11_keygen(struct hp11 *h, int keytype, unsigned bits, unsigned curve,
 	P11_ATTR(CKA_LABEL, label, strlen(label));
 	P11_ATTR(CKA_ID, id, sizeof(id));
 	P11_ATTR(CKA_VERIFY, sign, sizeof(*sign));
+	P11_ATTR(CKA_WRAP, &no, sizeof(no));
 	if (keytype == HSM_KEY_RSA) {
 		P11_ATTR(CKA_MODULUS_BITS, &mbits, sizeof(mbits));
 		P11_ATTR(CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537));
@@ -674,10 +678,19 @@ hp11_keygen(struct hp11 *h, int keytype, unsigned bits, unsigned curve,
 	P11_ATTR(CKA_LABEL, label, strlen(label));
 	P11_ATTR(CKA_ID, id, sizeof(id));
 	P11_ATTR(CKA_SIGN, sign, sizeof(*sign));
-	if (keytype == HSM_KEY_RSA)
+	/*
+	 * Every usage is stated, never left to the module's defaults: SoftHSM
+	 * would otherwise let a signing key decrypt and unwrap as well.
+	 */
+	P11_ATTR(CKA_UNWRAP, &no, sizeof(no));
+	P11_ATTR(CKA_SIGN_RECOVER, &no, sizeof(no));
+	if (keytype == HSM_KEY_RSA) {
 		P11_ATTR(CKA_DECRYPT, dec, sizeof(*dec));
-	else
+		P11_ATTR(CKA_DERIVE, &no, sizeof(no));
+	} else {
+		P11_ATTR(CKA_DECRYPT, &no, sizeof(no));
 		P11_ATTR(CKA_DERIVE, der, sizeof(*der));
+	}
 	rv = h->f->C_GenerateKeyPair(h->s, &mech, pubt, npub, privt, nt - npub,
 	    &pub, &priv);
 	if (rv != CKR_OK)

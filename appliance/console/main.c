@@ -19,6 +19,7 @@
 #include "ceremony/ceremony.h"
 #include "ceremony/import.h"
 #include "ceremony/transcript.h"
+#include "pki/pkiutil.h"
 #include "util/err.h"
 #include "util/fileio.h"
 
@@ -50,7 +51,7 @@ usage(FILE *f)
 	    "usage: airlock ceremony run [--rehearse] [--pin [NAME=]SOURCE]...\n"
 	    "                            [--module PATH] --out DIR SCRIPT.yaml...\n"
 	    "       airlock ceremony check SCRIPT.yaml...\n"
-	    "       airlock ceremony verify DIR/NAME.transcript.yaml...\n"
+	    "       airlock ceremony verify [--root ROOT.pem] DIR/NAME.transcript.yaml...\n"
 	    "       airlock init --state DIR --ceremonies DIR [--root-sha256 HEX]...\n"
 	    "       airlock version\n"
 	    "\n"
@@ -145,17 +146,34 @@ cmd_ceremony_check(int argc, char **argv)
 static int
 cmd_ceremony_verify(int argc, char **argv)
 {
-	int i, bad = 0;
+	static const struct option lo[] = {
+		{ "root", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *root_path = NULL;
+	X509 *root = NULL;
+	err_t e;
+	int c, i, bad = 0;
 
-	if (argc < 2) {
+	while ((c = getopt_long(argc, argv, "R:", lo, NULL)) != -1) {
+		if (c != 'R') {
+			usage(stderr);
+			return 2;
+		}
+		root_path = optarg;
+	}
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
+	err_clear(&e);
+	if (root_path != NULL && pki_load_cert_file(root_path, &root, &e) != 0)
+		return fail(&e);
+	for (i = optind; i < argc; i++) {
 		char *copy = strdup(argv[i]), *slash;
-		const char *dir = ".", *file = argv[i];
+		const char *dir = ".", *file = argv[i], *who = "";
 		struct transcript_info info;
-		err_t e;
+		int r;
 
 		if (copy == NULL)
 			return 1;
@@ -165,19 +183,28 @@ cmd_ceremony_verify(int argc, char **argv)
 			file = slash + 1;
 		}
 		err_clear(&e);
-		if (transcript_verify(dir, file, &info, &e) != 0) {
+		r = transcript_verify(dir, file, &info, &e);
+		if (r == 0 && root != NULL) {
+			r = transcript_check_signer(dir, &info, root, &e);
+			who = r == 1 ? "; signed by the key it created, which no "
+			    "root vouches for" : "; the signer chains to the root";
+			r = r == 1 ? 0 : r;
+		}
+		if (r != 0) {
 			fprintf(stderr, "airlock: %s: FAILED: %s\n", argv[i], e.msg);
 			bad = 1;
 		} else {
 			printf("%s: OK: ceremony %s (%s), %zu outputs intact, "
-			    "signed by %s (key SHA-256 %s)%s\n", argv[i],
+			    "signed by %s (key SHA-256 %s)%s%s\n", argv[i],
 			    info.ceremony, info.type, info.n_outputs,
-			    info.signer_file, info.signer_sha256,
+			    info.signer_file, info.signer_sha256, who,
 			    info.rehearsal ? " [REHEARSAL]" : "");
-			transcript_info_free(&info);
 		}
+		/* Safe either way: a failed verify leaves info empty. */
+		transcript_info_free(&info);
 		free(copy);
 	}
+	X509_free(root);
 	return bad;
 }
 

@@ -25,7 +25,9 @@
  *   subject_alt_names:        [GN, ...]
  * where GN is one of {dns: ..}, {email: ..}, {uri: ..}, {ip: ..} and, in
  * name constraints only, {dirname: <subject-like sequence>}; ip is an
- * address in subject_alt_names and a CIDR block in name_constraints.
+ * address in subject_alt_names and a CIDR block with no host bits set in
+ * name_constraints, where uri is a host or ".domain" (RFC 5280 4.2.1.10)
+ * and dns/email may start with "." for subdomains only.
  */
 #ifndef AIRLOCK_PKI_CERTSPEC_H
 #define AIRLOCK_PKI_CERTSPEC_H

@@ -43,15 +43,24 @@ expect_fail "chmod 600" \
     "$AIRLOCK" ceremony run --pin "airlock-ca=file:$W/pins/wrong" --out "$O" \
     "$E/02-device-ca.yaml"
 
+step "a PIN on the command line is refused without being repeated"
+expect_fail "neither SOURCE nor NAME=SOURCE" \
+    "$AIRLOCK" ceremony run --pin 12345678 --out "$O" "$E/02-device-ca.yaml"
+if grep -q 12345678 "$W/last.out"; then fail "the PIN was echoed"; fi
+expect_fail "neither SOURCE nor NAME=SOURCE" \
+    "$AIRLOCK" ceremony run --pin airlock-ca=12345678 --out "$O" "$E/02-device-ca.yaml"
+
 step "no terminal and no PIN source"
 expect_fail "no terminal" sh -c "'$AIRLOCK' ceremony run --out '$O' '$E/02-device-ca.yaml' </dev/null"
 
-step "validity outside the issuer's: lint refuses, nothing is signed"
+step "validity outside the issuer's: lint refuses before any key is made"
 sed 's/not_after: 2046-11-01T00:00:00Z/not_after: 2052-01-01T00:00:00Z/' \
     "$E/02-device-ca.yaml" >"$W/too-long.yaml"
+objects=$(count_objects airlock-ca)
 # shellcheck disable=SC2086
-expect_fail "failed lint.*nothing was signed" \
+expect_fail "would fail lint.*nothing was generated or signed" \
     "$AIRLOCK" ceremony run $PIN --out "$O" "$W/too-long.yaml"
+[ "$(count_objects airlock-ca)" -eq "$objects" ] || fail "a key was generated anyway"
 grep -q "issuer" "$W/last.out" || fail "the finding does not name the issuer's validity"
 [ ! -e "$O/device-ca.pem" ] || fail "a certificate was written"
 [ ! -e "$O/device-ca-2026.transcript.yaml" ] || fail "a transcript was written"
@@ -71,6 +80,25 @@ sed 's/      ca: true/      ca: "yes"/' "$E/01-root.yaml" >"$W/type.yaml"
 expect_fail "type.yaml:[0-9]+.*basic_constraints.ca" "$AIRLOCK" ceremony check "$W/type.yaml"
 sed 's/    algorithm: rsa-4096/    algorithm: rsa-1024/' "$E/01-root.yaml" >"$W/alg.yaml"
 expect_fail "alg.yaml:[0-9]+.*algorithm.*rsa-2048" "$AIRLOCK" ceremony check "$W/alg.yaml"
+
+step "a name too long for a common name"
+sed 's/    name: Alice Example/    name: Alice Example With A Name Far Too Long For Any Certificate CN Field/' \
+    "$E/05-enrol.yaml" >"$W/long-cn.yaml"
+expect_fail "long-cn.yaml:[0-9]+.*name must be 1 to 64 characters" \
+    "$AIRLOCK" ceremony check "$W/long-cn.yaml"
+
+step "an appliance ceremony whose last label is taken generates nothing"
+# shellcheck disable=SC2086
+expect_ok "$AIRLOCK" ceremony run $PIN --out "$O" "$E/03-people-ca.yaml"
+sed -e 's/^name: appliance-2026/name: appliance-clash/' \
+    -e 's/label: appliance-transport-2026/label: people-ca-2026/' \
+    "$E/06-appliance.yaml" >"$W/clash.yaml"
+objects=$(count_objects airlock-ca)
+# shellcheck disable=SC2086
+expect_fail "'people-ca-2026' already exists.*nothing was generated" \
+    "$AIRLOCK" ceremony run $PIN --out "$O" "$W/clash.yaml"
+[ "$(count_objects airlock-ca)" -eq "$objects" ] || fail "keys were generated anyway"
+[ ! -e "$O/appliance-export-2026.pem" ] || fail "a certificate was written"
 
 step "all mistakes reported at once"
 sed -e 's/^description:/descripton:/' -e 's/      ca: true/      ca: "yes"/' \

@@ -91,6 +91,21 @@ openssl dgst -sha256 -verify root.pub -signature root-2026.transcript.sig \
 grep -q 'role: "witness (internal audit)"' root-2026.transcript.yaml
 grep -q "sha256: \"$(sha256sum root.pem | cut -d' ' -f1)\"" root-2026.transcript.yaml
 
+step "verify --root: each transcript's signer chains to the root"
+expect_ok "$AIRLOCK" ceremony verify --root "$O/root.pem" "$O/device-ca-2026.transcript.yaml" \
+    "$O/enrol-2026.transcript.yaml" "$O/appliance-2026.transcript.yaml" "$O/root-crl-1.transcript.yaml"
+[ "$(grep -c "the signer chains to the root" "$W/last.out")" -eq 4 ] || fail "chain not reported"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+    -subj /CN=other -days 1 -out "$W/other-root.pem" 2>/dev/null
+expect_fail "does not chain to the root" \
+    "$AIRLOCK" ceremony verify --root "$W/other-root.pem" "$O/enrol-2026.transcript.yaml"
+
+step "every transcript of a multi-script run records its token"
+for t in root-2026 device-ca-2026 enrol-2026 appliance-2026; do
+	grep -q '^  - module: "/usr/lib/softhsm/libsofthsm2.so"' $t.transcript.yaml ||
+	    fail "$t.transcript.yaml does not record the HSM token"
+done
+
 step "init builds the appliance state"
 expect_ok "$AIRLOCK" init --state "$W/state" --ceremonies "$O" \
     --root-sha256 "$(sha256sum root.cer | cut -d' ' -f1)"

@@ -539,6 +539,7 @@ helper_feed(const void *bytes, size_t len)
 	}
 	close(sv[1]);
 	assert_int_equal(write(sv[0], bytes, len), (ssize_t)len);
+	(void)shutdown(sv[0], SHUT_WR);
 	/*
 	 * No reply: the helper closes the channel (a reset when it left
 	 * bytes unread).
