@@ -1107,11 +1107,6 @@ run_enrol(struct run *r)
 	}
 	for (i = 0; i < s->n_people && e == 0; i++) {
 		const struct script_person *p = &s->people[i];
-		const char *attrs[] = { "person", p->id, "name", p->name,
-		    "role", script_role_name(p->role), "key",
-		    p->key_uri ? p->key_uri : p->key_file, "issuer",
-		    s->issuer.certificate, NULL };
-		char fp[65];
 		X509 *x = NULL;
 
 		if (person_push(s, p) != 0) {
@@ -1120,11 +1115,19 @@ run_enrol(struct run *r)
 		}
 		e = make_cert(r, pool, &s->cert, pubs[i], issuer, ikey, &x);
 		person_pop(s);
-		if (e == 0)
+		if (e == 0) {
+			const char *attrs[] = { "person", p->id, "name",
+			    p->name, "role", script_role_name(p->role), "key",
+			    p->key_uri ? p->key_uri : p->key_file, "issuer",
+			    s->issuer.certificate, NULL };
+			char fp[65];
+
 			e = emit_cert(r, p->id, x, 0, "person-certificate", attrs);
-		if (e == 0 && pki_cert_sha256_hex(x, fp) == 0)
-			e = step(r, "enrolled %s as %s (certificate SHA-256 %s)",
-			    p->name, script_role_name(p->role), fp);
+			if (e == 0 && pki_cert_sha256_hex(x, fp) == 0)
+				e = step(r, "enrolled %s as %s (certificate "
+				    "SHA-256 %s)", p->name,
+				    script_role_name(p->role), fp);
+		}
 		X509_free(x);
 	}
 	if (e != 0)

@@ -416,10 +416,14 @@ parse_body(struct yamldoc *doc, struct script *s)
 	if (yamldoc_as_map(doc, root) != 1)
 		return ERR_INVALID;
 	if (yamldoc_get_int(doc, root, "airlock_ceremony", 1, 1, 1000,
-	    &version) == 1 && version != SCRIPT_FORMAT_VERSION)
-		bad |= yamldoc_error(doc, root, "airlock_ceremony %lld is not a "
-		    "format this version reads (it reads %d)", version,
+	    &version) == 1 && version != SCRIPT_FORMAT_VERSION) {
+		const struct yamldoc_node *n = NULL;
+
+		(void)yamldoc_get_node(doc, root, "airlock_ceremony", 0, &n);
+		bad |= yamldoc_error(doc, n ? n : root, "airlock_ceremony %lld "
+		    "is not a format this version reads (it reads %d)", version,
 		    SCRIPT_FORMAT_VERSION) != 0;
+	}
 	if (get_str(doc, root, "name", 1, &s->name) == 1)
 		bad |= check_slug(doc, root, "name", s->name, 64) != 0;
 	else
@@ -473,6 +477,28 @@ parse_body(struct yamldoc *doc, struct script *s)
 	return bad ? ERR_INVALID : 0;
 }
 
+/*
+ * Where a rule about the certificate section points: key in that section
+ * (ca.certificate for a CA), else the section, so the message names the
+ * line to change rather than the top of the file. Called only after a
+ * clean parse, when the sections are known to be mappings.
+ */
+static const struct yamldoc_node *
+cert_node(struct yamldoc *doc, const struct script *s, const char *key)
+{
+	const struct yamldoc_node *m = doc->root, *n = NULL;
+
+	if ((s->type == SCRIPT_ROOT || s->type == SCRIPT_INTERMEDIATE) &&
+	    yamldoc_get_node(doc, m, "ca", 0, &n) == 1)
+		m = n;
+	if (yamldoc_get_node(doc, m, "certificate", 0, &n) != 1)
+		return m;
+	m = n;
+	if (key != NULL && yamldoc_get_node(doc, m, key, 0, &n) == 1)
+		return n;
+	return m;
+}
+
 /* Rules that span sections, checked once the script parsed cleanly. */
 static int
 check_semantics(struct yamldoc *doc, struct script *s)
@@ -488,27 +514,39 @@ check_semantics(struct yamldoc *doc, struct script *s)
 		 * CN and the role; it must never make them CAs.
 		 */
 		if (s->cert.ext.has_basic_constraints && s->cert.ext.bc_ca)
-			bad |= yamldoc_error(doc, doc->root, "certificate: a %s "
+			bad |= yamldoc_error(doc, cert_node(doc, s,
+			    "basic_constraints"), "certificate: %s "
 			    "ceremony issues end-entity certificates; "
 			    "basic_constraints.ca must be false",
-			    script_type_name(s->type)) != 0;
-		for (i = 0; i < s->cert.subject.n; i++)
-			if (s->cert.subject.attrs[i].nid == NID_commonName)
-				bad |= yamldoc_error(doc, doc->root,
-				    "certificate.subject: leave out CN; the "
-				    "ceremony sets it for each %s",
-				    s->type == SCRIPT_ENROL ? "person" :
-				    "appliance key") != 0;
+			    s->type == SCRIPT_ENROL ? "an enrol" :
+			    "an appliance") != 0;
+		for (i = 0; i < s->cert.subject.n; i++) {
+			const struct yamldoc_node *n;
+
+			if (s->cert.subject.attrs[i].nid != NID_commonName)
+				continue;
+			/* The subject's items are its attributes, in order. */
+			n = cert_node(doc, s, "subject");
+			if (n->kind == YAMLDOC_SEQ && i < n->n)
+				n = n->items[i];
+			bad |= yamldoc_error(doc, n, "certificate.subject: "
+			    "leave out CN; the ceremony sets it for each %s",
+			    s->type == SCRIPT_ENROL ? "person" :
+			    "appliance key") != 0;
+		}
 		if (s->type == SCRIPT_APPLIANCE && (s->cert.ext.has_key_usage ||
 		    s->cert.ext.eku.n > 0))
-			bad |= yamldoc_error(doc, doc->root, "certificate: leave "
+			bad |= yamldoc_error(doc, cert_node(doc, s,
+			    s->cert.ext.has_key_usage ? "key_usage" :
+			    "extended_key_usage"), "certificate: leave "
 			    "out key_usage and extended_key_usage; each appliance "
 			    "key gets the usages of its purpose") != 0;
 	}
 	if ((s->type == SCRIPT_ROOT || s->type == SCRIPT_INTERMEDIATE) &&
 	    s->has_cert && !(s->cert.ext.has_basic_constraints &&
 	    s->cert.ext.bc_ca))
-		bad |= yamldoc_error(doc, doc->root, "ca.certificate: a CA "
+		bad |= yamldoc_error(doc, cert_node(doc, s,
+		    "basic_constraints"), "ca.certificate: a CA "
 		    "certificate needs basic_constraints with ca: true") != 0;
 	return bad ? ERR_INVALID : 0;
 }

@@ -12,12 +12,15 @@
 int
 certinfo_subject_text(X509 *cert, char *out, size_t outsz)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	BIO *b;
 	char *p = NULL;
 	long len;
 	int r = 0;
 
-	if (b == NULL || outsz == 0)
+	/* Checked before allocating, so that refusing it leaks nothing. */
+	if (outsz == 0)
+		return ERR_LIMIT;
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		return ERR_NOMEM;
 	if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
 	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
@@ -41,6 +44,7 @@ certinfo_serial_hex(X509 *cert, char *out, size_t outsz)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
 	char *hex = NULL;
+	const char *h;
 	size_t i;
 	int r = 0;
 
@@ -48,13 +52,19 @@ certinfo_serial_hex(X509 *cert, char *out, size_t outsz)
 		r = ERR_CRYPTO;
 		goto out;
 	}
-	if (strlen(hex) >= outsz) {
+	/*
+	 * BN_bn2hex writes whole octets ("0ABC" for 0xabc); drop the leading
+	 * zero nibble so one serial has one spelling, as certinfo.h promises.
+	 */
+	for (h = hex; h[0] == '0' && h[1] != '\0'; h++)
+		;
+	if (strlen(h) >= outsz) {
 		r = ERR_LIMIT;
 		goto out;
 	}
-	for (i = 0; hex[i] != '\0'; i++)
-		out[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ?
-		    hex[i] - 'A' + 'a' : hex[i]);
+	for (i = 0; h[i] != '\0'; i++)
+		out[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ?
+		    h[i] - 'A' + 'a' : h[i]);
 	out[i] = '\0';
 out:
 	OPENSSL_free(hex);

@@ -243,9 +243,7 @@ revoked(long serial)
 static void
 expect_crl_rule(X509_CRL *crl, const char *rule, const char *frag)
 {
-	char buf[1200];
 	diag_t d;
-	size_t i;
 	int n;
 
 	assert_true(X509_CRL_sign(crl, ca_key, EVP_sha256()) > 0);
@@ -253,10 +251,7 @@ expect_crl_rule(X509_CRL *crl, const char *rule, const char *frag)
 	n = lint_crl(crl, ca, &d);
 	if (n != 1 || strcmp(d.items[0].field, rule) != 0 ||
 	    (frag != NULL && strstr(d.items[0].msg, frag) == NULL)) {
-		for (i = 0; i < d.n; i++) {
-			diag_format(&d, i, buf, sizeof(buf));
-			fprintf(stderr, "finding: %s\n", buf);
-		}
+		pkitest_print_diag(&d, "finding");
 		fail_msg("expected exactly %s, got %d", rule, n);
 	}
 	diag_free(&d);
@@ -357,7 +352,6 @@ expect_parse_error(const char *yaml, unsigned long line, const char *frag)
 {
 	struct yamldoc *doc;
 	struct crlspec spec;
-	char buf[1200];
 	diag_t d;
 	size_t i;
 
@@ -366,10 +360,7 @@ expect_parse_error(const char *yaml, unsigned long line, const char *frag)
 		if (d.items[i].line == line && strstr(d.items[i].msg, frag))
 			break;
 	if (i == d.n) {
-		for (i = 0; i < d.n; i++) {
-			diag_format(&d, i, buf, sizeof(buf));
-			fprintf(stderr, "got: %s\n", buf);
-		}
+		pkitest_print_diag(&d, "got");
 		fail_msg("no '%s' at line %lu", frag, line);
 	}
 	yamldoc_free(doc);

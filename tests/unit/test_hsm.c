@@ -92,12 +92,12 @@ setup_token(void **state)
 static int
 teardown_token(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	hsm_pool_close(pool);
 	secret_free(pin);
 	if (tmpdir[0] != '\0') {
+		char cmd[PATH_MAX + 16];
+
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		(void)run(cmd);
 	}
@@ -200,7 +200,6 @@ test_bad_helper_path(void **state)
 {
 	struct hsm_pool *p = NULL;
 	struct hsm_uri u;
-	char path[PATH_MAX + 32];
 	const char *b = getenv("AIRLOCK_BUILD");
 	err_t err;
 
@@ -212,6 +211,8 @@ test_bad_helper_path(void **state)
 	    ERR_NOTFOUND);
 	assert_non_null(strstr(err.msg, "/nonexistent/airlock-hsm"));
 	if (b != NULL) {
+		char path[PATH_MAX + 32];
+
 		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
 		hsm_set_helper_path(path);
 	} else {
@@ -422,11 +423,12 @@ par_sign(void *arg)
 	struct par *p = arg;
 	unsigned char sig[512], msg[] = "parallel";
 	size_t siglen;
-	EVP_MD_CTX *md;
 	int i;
 
 	p->ok = 1;
 	for (i = 0; i < 20; i++) {
+		EVP_MD_CTX *md;
+
 		siglen = sizeof(sig);
 		md = EVP_MD_CTX_new();
 		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,

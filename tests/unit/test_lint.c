@@ -79,9 +79,7 @@ static void
 expect_rule(X509 *x, X509 *issuer, EVP_PKEY *signer, const EVP_MD *md,
     const struct lint_opts *opts, const char *rule, const char *frag)
 {
-	char buf[1200];
 	diag_t d;
-	size_t i;
 	int n;
 
 	assert_non_null(x);
@@ -91,10 +89,7 @@ expect_rule(X509 *x, X509 *issuer, EVP_PKEY *signer, const EVP_MD *md,
 	if (rule == NULL ? n != 0 : (n != 1 ||
 	    strcmp(d.items[0].field, rule) != 0 ||
 	    (frag != NULL && strstr(d.items[0].msg, frag) == NULL))) {
-		for (i = 0; i < d.n; i++) {
-			diag_format(&d, i, buf, sizeof(buf));
-			fprintf(stderr, "finding: %s\n", buf);
-		}
+		pkitest_print_diag(&d, "finding");
 		fail_msg("expected exactly %s, got %d findings",
 		    rule ? rule : "none", n);
 	}
