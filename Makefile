@@ -14,6 +14,12 @@
 
 BUILD   ?= build
 CC      ?= cc
+# Quiet by default so that test results stand out; V=1 shows each command.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 PKGS    := libcrypto libp11 sqlite3 yaml-0.1
 
 OPT     ?= -O2
@@ -59,7 +65,8 @@ all: $(BIN_AIRLOCK) $(BIN_HELPER)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_UTIL): $(call obj,$(UTIL_SRC))
 $(LIB_PKI): $(call obj,$(PKI_SRC))
@@ -68,27 +75,32 @@ $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(BIN_AIRLOCK): $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS) $(LIBS)
 
 # The HSM helper links only what it needs: no YAML, no SQLite, no parsers
 # of untrusted input.
 $(BIN_HELPER): $(call obj,$(HSMHELP_SRC)) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(HSMHELP_SRC)) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(HSMHELP_SRC)) \
 	    $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL) -lp11 -lcrypto
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/bench_%: tests/bench/bench_%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS)
 
 # --- tests ---------------------------------------------------------------
 deps:
@@ -101,16 +113,16 @@ e2e: all
 	@AIRLOCK_BUILD=$(abspath $(BUILD)) tests/e2e/run.sh
 
 check: deps
-	$(MAKE) all
-	$(MAKE) lint
-	$(MAKE) unit
-	$(MAKE) e2e
-	$(MAKE) check-asan
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory check-asan
 
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    LDSAN="-fsanitize=address,undefined" all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
+	    all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 
 check-asan: asan
 	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -34,6 +34,7 @@
 #include "pki/pkisign.h"
 #include "pki/pkiutil.h"
 #include "util/fileio.h"
+#include "util/say.h"
 #include "util/timeutil.h"
 
 #define MAX_PLANNED 1100
@@ -52,24 +53,6 @@ struct run {
 	err_t *err;
 };
 
-static void
-say(const struct ceremony_opts *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct ceremony_opts *o, const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-
-	if (o->say == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	o->say(o->say_ctx, line);
-}
-
 /* Records a step in the transcript and tells the officer. */
 static int
 step(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,7 +66,7 @@ step(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	say(r->o, "  %s", text);
+	say(r->o->say, r->o->say_ctx, "  %s", text);
 	if (transcript_step(r->tr, "%s", text) != 0)
 		return err_set(r->err, ERR_LIMIT, "the transcript is full");
 	return 0;
@@ -301,7 +284,7 @@ say_lint(struct run *r, const diag_t *lint)
 		char line[1200];
 
 		diag_format(lint, i, line, sizeof(line));
-		say(r->o, "  lint: %s", line);
+		say(r->o->say, r->o->say_ctx, "  lint: %s", line);
 	}
 }
 
@@ -1260,7 +1243,7 @@ run_one(struct run *r)
 {
 	int e;
 
-	say(r->o, "%s ceremony '%s' from %s%s", script_type_name(r->s->type),
+	say(r->o->say, r->o->say_ctx, "%s ceremony '%s' from %s%s", script_type_name(r->s->type),
 	    r->s->name, r->s->path, r->tok->rehearse ? " (rehearsal)" : "");
 	if ((e = plan_outputs(r)) != 0)
 		return e;
@@ -1275,7 +1258,7 @@ run_one(struct run *r)
 	case SCRIPT_APPLIANCE: e = run_appliance(r); break;
 	}
 	if (e == 0)
-		say(r->o, "  wrote %s.transcript.yaml and %s.transcript.sig",
+		say(r->o->say, r->o->say_ctx, "  wrote %s.transcript.yaml and %s.transcript.sig",
 		    r->s->name, r->s->name);
 	return e;
 }
@@ -1332,7 +1315,7 @@ rehearsal_report(const struct ceremony_opts *o, const char *dir,
 {
 	size_t i;
 
-	say(o, "Rehearsal complete. The real run would write into %s:", o->out_dir);
+	say(o->say, o->say_ctx, "Rehearsal complete. The real run would write into %s:", o->out_dir);
 	for (i = 0; i < n; i++) {
 		char path[4200];
 		X509 *x = NULL;
@@ -1347,13 +1330,13 @@ rehearsal_report(const struct ceremony_opts *o, const char *dir,
 			char summary[512];
 
 			pki_cert_summary(x, summary, sizeof(summary));
-			say(o, "  %s: %s", names[i], summary);
+			say(o->say, o->say_ctx, "  %s: %s", names[i], summary);
 			X509_free(x);
 		} else {
-			say(o, "  %s", names[i]);
+			say(o->say, o->say_ctx, "  %s", names[i]);
 		}
 	}
-	say(o, "Nothing was written to %s and no real token was touched.",
+	say(o->say, o->say_ctx, "Nothing was written to %s and no real token was touched.",
 	    o->out_dir);
 }
 
@@ -1424,7 +1407,7 @@ ceremony_run(const char *const *scripts, size_t n,
 			char line[1200];
 
 			diag_format(&diag, i, line, sizeof(line));
-			say(o, "%s", line);
+			say(o->say, o->say_ctx, "%s", line);
 		}
 		e = diag_to_err(&diag, err, ERR_INVALID);
 		goto out;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "util/say.h"
 
 struct ceremony_opts {
 	const char *out_dir;		/* the ceremony directory */
@@ -22,7 +23,7 @@ struct ceremony_opts {
 	const char *module;		/* overrides hsm.module; NULL: the script's */
 	int rehearse;
 	/* Progress lines for the officer; say may be NULL. */
-	void (*say)(void *ctx, const char *line);
+	say_fn say;
 	void *say_ctx;
 };
 

@@ -20,6 +20,7 @@
 #include "pki/pkiutil.h"
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/say.h"
 
 #define IMPORT_MAX_TRANSCRIPTS 512
 #define IMPORT_MAX_CAS 256
@@ -39,24 +40,6 @@ struct import {
 	int n_people, n_appkeys, n_crls;
 	err_t *err;
 };
-
-static void
-say(const struct import_opts *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct import_opts *o, const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-
-	if (o->say == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	o->say(o->say_ctx, line);
-}
 
 static struct known_ca *
 find_ca(struct import *im, const char *file)
@@ -195,7 +178,7 @@ import_ca(struct import *im, const struct transcript_output *out)
 				goto out;
 			}
 		}
-		say(im->o, "root CA %s: SHA-256 %s", name, c.sha256);
+		say(im->o->say, im->o->say_ctx, "root CA %s: SHA-256 %s", name, c.sha256);
 	} else {
 		parent = find_ca(im, issuer);
 		if ((e = check_issued(im, x, out->file, parent)) != 0)
@@ -205,7 +188,7 @@ import_ca(struct import *im, const struct transcript_output *out)
 		/* A customer's CA: we issued it but hold no key for it. */
 		e = add_cert_row(im, &c, parent->id, "ca");
 		if (e == 0)
-			say(im->o, "external CA %s issued by %s", name, issuer);
+			say(im->o->say, im->o->say_ctx, "external CA %s issued by %s", name, issuer);
 		goto out;
 	}
 	memset(&ca, 0, sizeof(ca));
@@ -237,7 +220,7 @@ import_ca(struct import *im, const struct transcript_output *out)
 	x = NULL;
 	im->n_cas++;
 	if (parent != NULL)
-		say(im->o, "CA %s (%s) issued by %s", name, purpose, issuer);
+		say(im->o->say, im->o->say_ctx, "CA %s (%s) issued by %s", name, purpose, issuer);
 out:
 	OPENSSL_free(c.der);
 	X509_free(x);
@@ -295,7 +278,7 @@ import_person(struct import *im, const struct transcript_output *out)
 	OPENSSL_free(c.der);
 	if (e == 0) {
 		im->n_people++;
-		say(im->o, "%s: %s", role, name);
+		say(im->o->say, im->o->say_ctx, "%s: %s", role, name);
 	}
 out:
 	X509_free(x);
@@ -334,7 +317,7 @@ import_appkey(struct import *im, const struct transcript_output *out)
 	OPENSSL_free(c.der);
 	if (e == 0) {
 		im->n_appkeys++;
-		say(im->o, "appliance %s key: %s", purpose, key);
+		say(im->o->say, im->o->say_ctx, "appliance %s key: %s", purpose, key);
 	}
 out:
 	X509_free(x);
@@ -378,7 +361,7 @@ import_crl(struct import *im, const struct transcript_output *out)
 	sc.der_len = b.len;
 	if ((e = store_crl_add(im->st, &sc, im->err)) == 0) {
 		im->n_crls++;
-		say(im->o, "CRL %lld of %s", (long long)number, ca->file);
+		say(im->o->say, im->o->say_ctx, "CRL %lld of %s", (long long)number, ca->file);
 	}
 out:
 	X509_CRL_free(crl);
@@ -523,7 +506,7 @@ import_run(const struct import_opts *o, err_t *err)
 		if ((e = transcript_verify(o->ceremony_dir, de->d_name, &ts[n],
 		    err)) != 0)
 			goto out;
-		say(o, "verified %s", de->d_name);
+		say(o->say, o->say_ctx, "verified %s", de->d_name);
 		have_root |= strcmp(ts[n].type, "root") == 0;
 		n++;
 	}
@@ -545,7 +528,7 @@ import_run(const struct import_opts *o, err_t *err)
 	else
 		store_rollback(im.st);
 	if (e == 0)
-		say(o, "appliance state %s: %zu CA(s), %d people, %d appliance "
+		say(o->say, o->say_ctx, "appliance state %s: %zu CA(s), %d people, %d appliance "
 		    "key(s), %d CRL(s), from %zu ceremonies", o->db_path, im.n_cas,
 		    im.n_people, im.n_appkeys, im.n_crls, n);
 out:

@@ -13,6 +13,7 @@
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/say.h"
 
 struct import_opts {
 	const char *ceremony_dir;
@@ -20,7 +21,7 @@ struct import_opts {
 	/* Fingerprints the roots must have (each root must be listed), or none. */
 	const char *const *root_sha256;
 	size_t n_root_sha256;
-	void (*say)(void *ctx, const char *line);
+	say_fn say;
 	void *say_ctx;
 };
 

@@ -39,15 +39,7 @@ struct helper {
 static int
 helper_text(buf_t *b, char *dst, size_t dstsz)
 {
-	const unsigned char *p;
-	size_t n;
-
-	if (buf_get_string_ref(b, &p, &n, dstsz - 1) != 0 ||
-	    memchr(p, '\0', n) != NULL)
-		return ERR_PROTO;
-	memcpy(dst, p, n);
-	dst[n] = '\0';
-	return 0;
+	return buf_get_text(b, dst, dstsz) == 0 ? 0 : ERR_PROTO;
 }
 
 static int

@@ -127,15 +127,7 @@ pool_call(struct hsm_pool *p, uint8_t type, const buf_t *req,
 static int
 pool_text(buf_t *b, char *dst, size_t dstsz)
 {
-	const unsigned char *s;
-	size_t n;
-
-	if (buf_get_string_ref(b, &s, &n, dstsz - 1) != 0 ||
-	    memchr(s, '\0', n) != NULL)
-		return ERR_PROTO;
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return 0;
+	return buf_get_text(b, dst, dstsz) == 0 ? 0 : ERR_PROTO;
 }
 
 static int

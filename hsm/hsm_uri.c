@@ -1,5 +1,6 @@
 /* hsm_uri.c: strict PKCS#11 URI parser and formatter (see hsm_uri.h). */
 #include "hsm/hsm_uri.h"
+#include "util/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,18 +23,6 @@ hsm_uri_type_name(int type)
 	if (type <= HSM_URI_TYPE_NONE || type > HSM_URI_TYPE_DATA)
 		return NULL;
 	return uri_type_names[type];
-}
-
-static int
-uri_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -72,8 +61,8 @@ uri_decode(const char *name, const char *v, size_t n, int query, int text,
 		    "has an empty value", name);
 	for (i = 0; i < n; i++) {
 		if (v[i] == '%') {
-			if (n - i < 3 || (hi = uri_hexval(v[i + 1])) < 0 ||
-			    (lo = uri_hexval(v[i + 2])) < 0)
+			if (n - i < 3 || (hi = buf_hexval((unsigned char)v[i + 1])) < 0 ||
+			    (lo = buf_hexval((unsigned char)v[i + 2])) < 0)
 				return err_set(err, ERR_INVALID, "PKCS#11 URI "
 				    "attribute '%s' has a bad percent-encoding "
 				    "(expected %%XX with two hex digits)",

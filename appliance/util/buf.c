@@ -282,6 +282,26 @@ buf_get_cstring(buf_t *b, char **out, size_t maxlen)
 	return 0;
 }
 
+int
+buf_get_text(buf_t *b, char *dst, size_t dstsz)
+{
+	const unsigned char *p;
+	size_t len, save = b->off;
+	int r;
+
+	if (dstsz == 0)
+		return ERR_LIMIT;
+	if ((r = buf_get_string_ref(b, &p, &len, dstsz - 1)) != 0)
+		return r;
+	if (memchr(p, '\0', len) != NULL) {
+		b->off = save;
+		return ERR_INVALID;
+	}
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return 0;
+}
+
 char *
 buf_hex(const unsigned char *p, size_t len, char *out, size_t outsz)
 {
@@ -298,8 +318,8 @@ buf_hex(const unsigned char *p, size_t len, char *out, size_t outsz)
 	return out;
 }
 
-static int
-hexval(int c)
+int
+buf_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -320,8 +340,8 @@ buf_unhex(const char *hex, unsigned char *out, size_t outsz, size_t *outlen)
 	if (n / 2 > outsz)
 		return ERR_LIMIT;
 	for (i = 0; i < n / 2; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]);
-		int lo = hexval((unsigned char)hex[2 * i + 1]);
+		int hi = buf_hexval((unsigned char)hex[2 * i]);
+		int lo = buf_hexval((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return ERR_INVALID;

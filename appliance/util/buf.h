@@ -83,6 +83,16 @@ int buf_get_string_ref(buf_t *b, const unsigned char **p, size_t *len,
  */
 int buf_get_cstring(buf_t *b, char **out, size_t maxlen);
 
+/*
+ * Reads a u32-length string into dst (dstsz bytes, NUL-terminated):
+ * ERR_LIMIT when it does not fit, ERR_INVALID when it holds a NUL byte or
+ * the data is short. Nothing is consumed on failure.
+ */
+int buf_get_text(buf_t *b, char *dst, size_t dstsz);
+
+/* Value of one hex digit (either case), or -1. */
+int buf_hexval(int c);
+
 /* Lower-case hex of len bytes into out (2*len+1 bytes); returns out. */
 char *buf_hex(const unsigned char *p, size_t len, char *out, size_t outsz);
 
