@@ -20,7 +20,7 @@ Q :=
 else
 Q := @
 endif
-PKGS    := libcrypto libp11 sqlite3 yaml-0.1
+PKGS    := libcrypto libp11 sqlite3 yaml-0.1 libzip
 
 OPT     ?= -O2
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
@@ -31,11 +31,13 @@ CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(HARDEN) $(WARN) \
            -I. -Iappliance $(SAN) -MMD -MP
 LDFLAGS_H := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -lp11 -lsqlite3 -lyaml) -lpthread
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -lp11 -lsqlite3 -lyaml -lzip) -lpthread
 
 # Modules, in the order data flows through them. Each is a static library.
 UTIL_SRC     := $(wildcard appliance/util/*.c)
 PKI_SRC      := $(wildcard appliance/pki/*.c)
+INGEST_SRC   := $(wildcard appliance/ingest/*.c)
+POLICY_SRC   := $(wildcard appliance/policy/*.c)
 STORE_SRC    := $(wildcard appliance/store/*.c)
 HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
 HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
@@ -46,11 +48,14 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_UTIL     := $(BUILD)/lib/libutil.a
 LIB_PKI      := $(BUILD)/lib/libpki.a
+LIB_INGEST   := $(BUILD)/lib/libingest.a
+LIB_POLICY   := $(BUILD)/lib/libpolicy.a
 LIB_STORE    := $(BUILD)/lib/libstore.a
 LIB_HSM      := $(BUILD)/lib/libhsm.a
 LIB_CEREMONY := $(BUILD)/lib/libceremony.a
 # Link order: users before what they use.
-ALL_LIBS     := $(LIB_CEREMONY) $(LIB_STORE) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
+ALL_LIBS     := $(LIB_CEREMONY) $(LIB_POLICY) $(LIB_INGEST) $(LIB_STORE) \
+                $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
 
 BIN_AIRLOCK  := $(BUILD)/bin/airlock
 BIN_HELPER   := $(BUILD)/bin/airlock-hsm
@@ -70,6 +75,8 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB_UTIL): $(call obj,$(UTIL_SRC))
 $(LIB_PKI): $(call obj,$(PKI_SRC))
+$(LIB_INGEST): $(call obj,$(INGEST_SRC))
+$(LIB_POLICY): $(call obj,$(POLICY_SRC))
 $(LIB_STORE): $(call obj,$(STORE_SRC))
 $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))

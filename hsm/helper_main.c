@@ -221,10 +221,37 @@ helper_sign(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 }
 
 static int
+helper_decrypt(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	char label[HSM_PROTO_LABEL_MAX + 1];
+	unsigned char id[HSM_PROTO_ID_MAX], plain[HSM_PROTO_PLAIN_MAX];
+	const unsigned char *data;
+	size_t id_len, dlen, plen;
+	uint32_t outmax;
+	uint8_t mech;
+	int r;
+
+	/* A ciphertext longer than any modulus we support is malformed. */
+	if (helper_keyref(in, label, sizeof(label), id, &id_len) != 0 ||
+	    buf_get_u8(in, &mech) != 0 ||
+	    buf_get_string_ref(in, &data, &dlen, HSM_PROTO_CIPHER_MAX) != 0 ||
+	    buf_get_u32(in, &outmax) != 0 || buf_avail(in) != 0)
+		return ERR_PROTO;
+	if (outmax > sizeof(plain))
+		outmax = sizeof(plain);
+	r = hp11_decrypt(h->p11, label, id, id_len, mech, data, dlen, plain,
+	    &plen, outmax, err);
+	if (r == 0)
+		(void)buf_put_string(out, plain, plen);
+	explicit_bzero(plain, sizeof(plain));
+	return r;
+}
+
+static int
 helper_attrs(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 {
 	char label[HSM_PROTO_LABEL_MAX + 1];
-	unsigned char id[HSM_PROTO_ID_MAX], a[6];
+	unsigned char id[HSM_PROTO_ID_MAX], a[HSM_PROTO_NATTRS];
 	size_t id_len;
 	int r;
 
@@ -252,6 +279,7 @@ static const struct {
 	{ HSM_MSG_FIND, 1, helper_find },
 	{ HSM_MSG_SIGN, 1, helper_sign },
 	{ HSM_MSG_ATTRS, 1, helper_attrs },
+	{ HSM_MSG_DECRYPT, 1, helper_decrypt },
 };
 
 static void
@@ -298,8 +326,13 @@ main(int argc, char **argv)
 	buf_init(&in, HSM_PROTO_HDR + HSM_PROTO_MAX);
 	buf_init(&reply, HSM_PROTO_MAX);
 	buf_init(&frame, HSM_PROTO_HDR + HSM_PROTO_MAX);
-	/* Requests carry the PIN once; keep every copy wiped. */
+	/*
+	 * Requests carry the PIN once and DECRYPT replies carry content keys;
+	 * keep every copy wiped.
+	 */
 	buf_set_secret(&in);
+	buf_set_secret(&reply);
+	buf_set_secret(&frame);
 	for (;;) {
 		int r;
 
@@ -343,6 +376,9 @@ main(int argc, char **argv)
 		    reply.data, reply.len) != 0 ||
 		    hsm_proto_write(HELPER_FD, &frame, &err) != 0)
 			helper_fatal("cannot send reply");
+		/* Do not keep a plaintext until the next request. */
+		buf_reset(&reply);
+		buf_reset(&frame);
 	}
 	hp11_close(h.p11);
 	buf_free(&in);

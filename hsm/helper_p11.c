@@ -54,6 +54,9 @@ static const struct {
 	{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
 	{ CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
 	{ CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
+	{ CKR_ENCRYPTED_DATA_INVALID, "CKR_ENCRYPTED_DATA_INVALID" },
+	{ CKR_ENCRYPTED_DATA_LEN_RANGE, "CKR_ENCRYPTED_DATA_LEN_RANGE" },
+	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
 	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
 	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
 	{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
@@ -782,16 +785,125 @@ hp11_sign(struct hp11 *h, const char *label, const unsigned char *id,
 	return 0;
 }
 
+/* Reads a CK_BBOOL attribute of object o as 0 or 1. */
+static int
+p11_get_bool(struct hp11 *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
+    int *v, const char *what, err_t *err)
+{
+	CK_BBOOL b = CK_FALSE;
+	size_t len;
+	int r;
+
+	if ((r = p11_get_attr(h, o, type, &b, sizeof(b), &len, what,
+	    err)) != 0)
+		return r;
+	if (len != sizeof(b))
+		return err_set(err, ERR_HSM, "token '%s' returned a malformed "
+		    "%s", h->tok.label, what);
+	*v = b ? 1 : 0;
+	return 0;
+}
+
+int
+hp11_decrypt(struct hp11 *h, const char *label, const unsigned char *id,
+    size_t id_len, int mech, const unsigned char *in, size_t inlen,
+    unsigned char *out, size_t *outlen, size_t outmax, err_t *err)
+{
+	CK_MECHANISM m = { 0, NULL, 0 };
+	unsigned char mod[P11_ATTR_MAX];
+	CK_BYTE plain[HSM_PROTO_PLAIN_MAX];
+	CK_ULONG pl = sizeof(plain);
+	CK_OBJECT_HANDLE o;
+	CK_KEY_TYPE kt;
+	size_t modlen;
+	int r, can_decrypt, can_sign;
+	CK_RV rv;
+
+	*outlen = 0;
+	if (mech == HSM_PROTO_DECRYPT_PKCS1)
+		m.mechanism = CKM_RSA_PKCS;
+	else if (mech == HSM_PROTO_DECRYPT_RAW)
+		m.mechanism = CKM_RSA_X_509;
+	else
+		return err_set(err, ERR_INVALID, "decryption mechanism %d is "
+		    "not CKM_RSA_PKCS or CKM_RSA_X_509", mech);
+	if (inlen == 0 || inlen > HSM_PROTO_CIPHER_MAX)
+		return err_set(err, ERR_INVALID, "ciphertext of %zu bytes is "
+		    "outside 1..%u", inlen, HSM_PROTO_CIPHER_MAX);
+	if ((r = p11_private(h, label, id, id_len, &o, &kt, err)) != 0)
+		return r;
+	if (kt != CKK_RSA)
+		return err_set(err, ERR_INVALID, "key '%s' on token '%s' is not "
+		    "an RSA key and cannot decrypt", label, h->tok.label);
+	/*
+	 * The token would refuse too, but we do not rely on a module's
+	 * defaults: the key must say CKA_DECRYPT itself. A failed read may
+	 * mean a stale handle, which must not stick in the cache.
+	 */
+	if ((r = p11_get_bool(h, o, CKA_DECRYPT, &can_decrypt, "CKA_DECRYPT",
+	    err)) != 0 || (r = p11_get_bool(h, o, CKA_SIGN, &can_sign,
+	    "CKA_SIGN", err)) != 0 || (r = p11_get_attr(h, o, CKA_MODULUS,
+	    mod, sizeof(mod), &modlen, "CKA_MODULUS", err)) != 0) {
+		h->cache_valid = 0;
+		return r;
+	}
+	if (!can_decrypt)
+		return err_set(err, ERR_POLICY, "key '%s' on token '%s' may not "
+		    "decrypt (its CKA_DECRYPT is false)", label, h->tok.label);
+	/*
+	 * Raw decryption computes c^d mod n for any c, which is a signature
+	 * on chosen bytes: never offer it for a key that is trusted to sign.
+	 */
+	if (mech == HSM_PROTO_DECRYPT_RAW && can_sign)
+		return err_set(err, ERR_POLICY, "key '%s' on token '%s' may "
+		    "sign, so it may not decrypt without padding "
+		    "(CKM_RSA_X_509)", label, h->tok.label);
+	/*
+	 * A ciphertext is exactly modulus-sized; the modulus also bounds the
+	 * plaintext, and it fits `plain`, so C_Decrypt never answers
+	 * CKR_BUFFER_TOO_SMALL, which would leave the operation active.
+	 */
+	if (modlen == 0 || modlen > sizeof(plain))
+		return err_set(err, ERR_LIMIT, "key '%s' on token '%s' has a "
+		    "modulus of %zu bytes, outside 1..%zu", label,
+		    h->tok.label, modlen, sizeof(plain));
+	if (inlen != modlen)
+		return err_set(err, ERR_INVALID, "ciphertext of %zu bytes does "
+		    "not fit the %zu-byte modulus of key '%s'", inlen, modlen,
+		    label);
+	if ((rv = h->f->C_DecryptInit(h->s, &m, o)) != CKR_OK) {
+		h->cache_valid = 0;
+		return p11_fail(err, h, "C_DecryptInit", rv);
+	}
+	rv = h->f->C_Decrypt(h->s, (CK_BYTE *)(uintptr_t)in, inlen, plain,
+	    &pl);
+	if (rv != CKR_OK) {
+		explicit_bzero(plain, sizeof(plain));
+		return p11_fail(err, h, "C_Decrypt", rv);
+	}
+	if (pl > modlen || pl > outmax) {
+		explicit_bzero(plain, sizeof(plain));
+		return err_set(err, ERR_HSM, "token '%s' returned %lu bytes of "
+		    "plaintext, more than the %zu allowed", h->tok.label,
+		    (unsigned long)pl, outmax < modlen ? outmax : modlen);
+	}
+	memcpy(out, plain, pl);
+	explicit_bzero(plain, sizeof(plain));
+	*outlen = pl;
+	return 0;
+}
+
 int
 hp11_attrs(struct hp11 *h, const char *label, const unsigned char *id,
-    size_t id_len, unsigned char out[6], err_t *err)
+    size_t id_len, unsigned char out[HSM_PROTO_NATTRS], err_t *err)
 {
-	static const CK_ATTRIBUTE_TYPE types[6] = {
+	static const CK_ATTRIBUTE_TYPE types[HSM_PROTO_NATTRS] = {
 		CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE,
-		CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE
+		CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT,
+		CKA_DERIVE, CKA_UNWRAP
 	};
-	CK_BBOOL v[6] = { 0 };
-	CK_ATTRIBUTE a[6];
+	CK_BBOOL v[HSM_PROTO_NATTRS] = { 0 };
+	CK_ATTRIBUTE a[HSM_PROTO_NATTRS];
 	CK_OBJECT_HANDLE o;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
@@ -800,16 +912,17 @@ hp11_attrs(struct hp11 *h, const char *label, const unsigned char *id,
 
 	if ((r = p11_private(h, label, id, id_len, &o, &kt, err)) != 0)
 		return r;
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < HSM_PROTO_NATTRS; i++) {
 		a[i].type = types[i];
 		a[i].pValue = &v[i];
 		a[i].ulValueLen = sizeof(v[i]);
 	}
-	if ((rv = h->f->C_GetAttributeValue(h->s, o, a, 6)) != CKR_OK) {
+	if ((rv = h->f->C_GetAttributeValue(h->s, o, a,
+	    HSM_PROTO_NATTRS)) != CKR_OK) {
 		h->cache_valid = 0;
 		return p11_fail(err, h, "C_GetAttributeValue", rv);
 	}
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < HSM_PROTO_NATTRS; i++) {
 		if (a[i].ulValueLen != sizeof(CK_BBOOL))
 			return err_set(err, ERR_HSM, "token '%s' returned a "
 			    "malformed boolean attribute", h->tok.label);

@@ -2,16 +2,18 @@
  * helper_p11.h: the PKCS#11 work of the airlock-hsm helper process.
  *
  * libp11 loads the module, finds the token and logs in; what libp11 lacks
- * (key-pair generation with exact attribute templates, raw C_Sign, random
- * bytes and attribute reads on our own session) goes through the module's
- * CK_FUNCTION_LIST on a session of our own, which shares the login because
- * PKCS#11 login state belongs to the process. Only the helper links this.
+ * (key-pair generation with exact attribute templates, raw C_Sign and
+ * C_Decrypt, random bytes and attribute reads on our own session) goes
+ * through the module's CK_FUNCTION_LIST on a session of our own, which
+ * shares the login because PKCS#11 login state belongs to the process.
+ * Only the helper links this.
  */
 #ifndef AIRLOCK_HSM_HELPER_P11_H
 #define AIRLOCK_HSM_HELPER_P11_H
 
 #include <stddef.h>
 
+#include "hsm/hsm_proto.h"
 #include "util/err.h"
 
 struct hp11;
@@ -80,10 +82,23 @@ int hp11_sign(struct hp11 *h, const char *label, const unsigned char *id,
     unsigned char *sig, size_t *siglen, size_t sigmax, err_t *err);
 
 /*
+ * Decrypts in (exactly modulus-sized) with the RSA private key named by
+ * label/id using CKM_RSA_PKCS (mech HSM_PROTO_DECRYPT_PKCS1) or
+ * CKM_RSA_X_509 (HSM_PROTO_DECRYPT_RAW) into out (at most outmax bytes).
+ * ERR_POLICY when the key lacks CKA_DECRYPT, or may sign and RAW is asked;
+ * ERR_INVALID for another mechanism or key type; ERR_HSM when the token
+ * refuses (a bad ciphertext among them).
+ */
+int hp11_decrypt(struct hp11 *h, const char *label, const unsigned char *id,
+    size_t id_len, int mech, const unsigned char *in, size_t inlen,
+    unsigned char *out, size_t *outlen, size_t outmax, err_t *err);
+
+/*
  * Reads CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE,
- * CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE of the private key, in that order.
+ * CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT, CKA_DERIVE,
+ * CKA_UNWRAP of the private key, in that order (HSM_PROTO_NATTRS of them).
  */
 int hp11_attrs(struct hp11 *h, const char *label, const unsigned char *id,
-    size_t id_len, unsigned char out[6], err_t *err);
+    size_t id_len, unsigned char out[HSM_PROTO_NATTRS], err_t *err);
 
 #endif

@@ -568,11 +568,98 @@ hsm_key_signer(struct hsm_key *k)
 	return extkey_new(k->pub, key_extsign, k, NULL);
 }
 
+struct decrypt_arg {
+	unsigned char *out;
+	size_t *outlen;
+	size_t outmax;
+};
+
+static int
+decrypt_parse(buf_t *b, void *arg, err_t *err)
+{
+	struct decrypt_arg *a = arg;
+	const unsigned char *p;
+	size_t n;
+
+	if (buf_get_string_ref(b, &p, &n, HSM_PROTO_PLAIN_MAX) != 0 ||
+	    buf_avail(b) != 0)
+		return err_set(err, ERR_HSM, "malformed decryption reply from "
+		    "the HSM helper");
+	if (n > a->outmax)
+		return err_set(err, ERR_HSM, "the HSM returned %zu bytes of "
+		    "plaintext, more than %zu", n, a->outmax);
+	memcpy(a->out, p, n);
+	*a->outlen = n;
+	return 0;
+}
+
+int
+hsm_decrypt_raw(struct hsm_key *k, enum extkey_op op,
+    const unsigned char *in, size_t inlen, unsigned char *out,
+    size_t *outlen, size_t outmax, err_t *err)
+{
+	struct decrypt_arg a = { out, outlen, outmax };
+	uint8_t mech;
+	buf_t req;
+	int r;
+
+	if (k == NULL || in == NULL || out == NULL || outlen == NULL)
+		return err_set(err, ERR_INVALID, "hsm_decrypt_raw: missing "
+		    "argument");
+	*outlen = 0;
+	if (op == EXTKEY_RSA_DECRYPT_PKCS1)
+		mech = HSM_PROTO_DECRYPT_PKCS1;
+	else if (op == EXTKEY_RSA_DECRYPT_RAW)
+		mech = HSM_PROTO_DECRYPT_RAW;
+	else
+		return err_set(err, ERR_INVALID, "operation %d is not a "
+		    "decryption", (int)op);
+	if (k->type != HSM_KEY_RSA)
+		return err_set(err, ERR_INVALID, "key '%s' is not an RSA key and "
+		    "cannot decrypt", k->label);
+	if (inlen == 0 || inlen > HSM_PROTO_CIPHER_MAX)
+		return err_set(err, ERR_INVALID, "ciphertext of %zu bytes is "
+		    "outside 1..%u", inlen, HSM_PROTO_CIPHER_MAX);
+	if (outmax > HSM_PROTO_PLAIN_MAX)
+		outmax = HSM_PROTO_PLAIN_MAX;
+	a.outmax = outmax;
+	buf_init(&req, HSM_PROTO_CIPHER_MAX + 512);
+	key_put_ref(&req, k->label, k->id, k->id_len);
+	(void)buf_put_u8(&req, mech);
+	(void)buf_put_string(&req, in, inlen);
+	(void)buf_put_u32(&req, (uint32_t)outmax);
+	r = pool_call(k->pool, HSM_MSG_DECRYPT, &req, decrypt_parse, &a, err);
+	buf_free(&req);
+	return r;
+}
+
+/*
+ * The extkey decryption callback. The helper's reason is dropped: OpenSSL
+ * reports one "decrypt error" whatever went wrong, which is what a caller
+ * must show for a bundle anyway (see extkey.c on padding oracles).
+ */
+static int
+key_extdecrypt(void *ctx, enum extkey_op op, const unsigned char *in,
+    size_t inlen, unsigned char *out, size_t *outlen, size_t outmax)
+{
+	err_t err;
+
+	return hsm_decrypt_raw(ctx, op, in, inlen, out, outlen, outmax, &err);
+}
+
+EVP_PKEY *
+hsm_key_decrypter(struct hsm_key *k)
+{
+	if (k == NULL || !k->pool->logged_in || k->type != HSM_KEY_RSA)
+		return NULL;
+	return extkey_new_decrypter(k->pub, key_extdecrypt, k, NULL);
+}
+
 static int
 attrs_parse(buf_t *b, void *arg, err_t *err)
 {
 	struct hsm_key_attrs *a = arg;
-	unsigned char v[6];
+	unsigned char v[HSM_PROTO_NATTRS];
 	size_t i;
 
 	if (buf_get(b, v, sizeof(v)) != 0 || buf_avail(b) != 0)
@@ -588,6 +675,10 @@ attrs_parse(buf_t *b, void *arg, err_t *err)
 	a->always_sensitive = v[3];
 	a->extractable = v[4];
 	a->never_extractable = v[5];
+	a->sign = v[6];
+	a->decrypt = v[7];
+	a->derive = v[8];
+	a->unwrap = v[9];
 	return 0;
 }
 

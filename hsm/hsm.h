@@ -1,5 +1,6 @@
 /*
- * hsm.h: signing keys that live in an HSM, reached through airlock-hsm.
+ * hsm.h: signing keys that live in an HSM, and the transport key that
+ * decrypts there, reached through airlock-hsm.
  *
  * The PKCS#11 module is never loaded into the calling process: each
  * session is a separate airlock-hsm helper, started with socketpair + fork +
@@ -46,6 +47,8 @@ struct hsm_keyspec {
 struct hsm_key_attrs {
 	int token, private_, sensitive, always_sensitive, extractable,
 	    never_extractable;
+	/* What the private key may do (CKA_SIGN, _DECRYPT, _DERIVE, _UNWRAP). */
+	int sign, decrypt, derive, unwrap;
 };
 
 struct hsm_token_info {
@@ -104,7 +107,16 @@ const EVP_PKEY *hsm_key_public(const struct hsm_key *k);
  */
 EVP_PKEY *hsm_key_signer(struct hsm_key *k);
 
-/* Reads the private key's protection attributes. */
+/*
+ * A new extkey-backed private EVP_PKEY that decrypts through the pool
+ * (for CMS_decrypt: RSA PKCS#1 v1.5 and OAEP key transport) and refuses to
+ * sign; thread-safe. NULL when k is not RSA, the pool is not logged in, or
+ * on failure. The helper decrypts only with a key whose CKA_DECRYPT is
+ * set. The caller frees it, before k.
+ */
+EVP_PKEY *hsm_key_decrypter(struct hsm_key *k);
+
+/* Reads the private key's protection and usage attributes. */
 int hsm_key_attrs(struct hsm_key *k, struct hsm_key_attrs *out, err_t *err);
 
 /* "pkcs11:token=...;object=...;id=%..;type=private"; 0 or ERR_LIMIT. */
@@ -132,5 +144,18 @@ void hsm_key_free(struct hsm_key *k);
 int hsm_sign_raw(struct hsm_key *k, enum extkey_op op,
     const unsigned char *in, size_t inlen, unsigned char *sig,
     size_t *siglen, size_t sigmax, err_t *err);
+
+/*
+ * Raw decryption on a free session with RSA key k: op
+ * EXTKEY_RSA_DECRYPT_PKCS1 (CKM_RSA_PKCS; out gets the unpadded plaintext)
+ * or EXTKEY_RSA_DECRYPT_RAW (CKM_RSA_X_509; out gets c^d mod n). in is
+ * the modulus-sized ciphertext (<= HSM_PROTO_CIPHER_MAX bytes); out gets
+ * at most outmax bytes. ERR_POLICY when the key may not decrypt that way,
+ * ERR_INVALID for a wrong op, key type or length, ERR_HSM when the token
+ * refuses the ciphertext.
+ */
+int hsm_decrypt_raw(struct hsm_key *k, enum extkey_op op,
+    const unsigned char *in, size_t inlen, unsigned char *out,
+    size_t *outlen, size_t outmax, err_t *err);
 
 #endif

@@ -10,7 +10,18 @@
 int
 hsm_proto_is_request(uint8_t type)
 {
-	return type >= HSM_MSG_OPEN && type <= HSM_MSG_ATTRS;
+	switch (type) {
+	case HSM_MSG_OPEN:
+	case HSM_MSG_RANDOM:
+	case HSM_MSG_KEYGEN:
+	case HSM_MSG_FIND:
+	case HSM_MSG_SIGN:
+	case HSM_MSG_ATTRS:
+	case HSM_MSG_DECRYPT:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int

@@ -16,7 +16,9 @@
  *   FIND    label, id, u8 class (HSM_PROTO_CLASS_*) -> OK key record
  *   SIGN    label, id, u8 op (extkey_op), input, u32 sigmax -> OK signature
  *   ATTRS   label, id -> OK u8 token, private, sensitive, always_sensitive,
- *           extractable, never_extractable
+ *           extractable, never_extractable, sign, decrypt, derive, unwrap
+ *   DECRYPT label, id, u8 mech (HSM_PROTO_DECRYPT_*), ciphertext
+ *           (<= HSM_PROTO_CIPHER_MAX), u32 outmax   -> OK plaintext
  * Key record: label, id, SubjectPublicKeyInfo DER, u8 keytype.
  * Any request may instead get ERR: u32 code (negated ERR_*), message.
  */
@@ -44,6 +46,10 @@
 #define HSM_PROTO_SIGIN_MAX	1024u
 #define HSM_PROTO_SIG_MAX	1024u
 #define HSM_PROTO_SPKI_MAX	4096u
+#define HSM_PROTO_CIPHER_MAX	1024u
+#define HSM_PROTO_PLAIN_MAX	1024u
+/* Booleans in an ATTRS reply. */
+#define HSM_PROTO_NATTRS	10u
 #define HSM_PROTO_ERRMSG_MAX	(ERR_MSG_MAX - 1)
 
 enum hsm_proto_type {
@@ -53,6 +59,8 @@ enum hsm_proto_type {
 	HSM_MSG_FIND = 4,
 	HSM_MSG_SIGN = 5,
 	HSM_MSG_ATTRS = 6,
+	/* 7 stays unassigned: tests use it as the example unknown type. */
+	HSM_MSG_DECRYPT = 8,
 	HSM_MSG_OK = 64,
 	HSM_MSG_ERR = 65
 };
@@ -62,6 +70,10 @@ enum hsm_proto_type {
 
 #define HSM_PROTO_CLASS_PRIVATE	1
 #define HSM_PROTO_CLASS_PUBLIC	2
+
+/* DECRYPT mechanisms: CKM_RSA_PKCS and CKM_RSA_X_509, nothing else. */
+#define HSM_PROTO_DECRYPT_PKCS1	1
+#define HSM_PROTO_DECRYPT_RAW	2
 
 /* 1 when type is a request the helper knows, else 0. */
 int hsm_proto_is_request(uint8_t type);

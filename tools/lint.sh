@@ -8,5 +8,5 @@ cppcheck --quiet --error-exitcode=1 --inline-suppr \
     --enable=warning,style,performance,portability \
     --suppress=missingIncludeSystem --suppress=unusedFunction \
     --std=c11 -D_GNU_SOURCE -I. -Iappliance \
-    appliance hsm ceremony tests/unit
+    appliance hsm ceremony tests/unit tests/bench
 echo "lint: cppcheck clean"

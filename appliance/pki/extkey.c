@@ -23,10 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What an extkey may do: exactly one of the two, fixed at creation. */
+enum extkey_role { EXTKEY_ROLE_SIGN = 1, EXTKEY_ROLE_DECRYPT = 2 };
+
 struct extkey_ctx {
+	/* extkey_sign_fn and extkey_decrypt_fn are the same type. */
 	extkey_sign_fn fn;
 	void *ctx;
 	void (*free_ctx)(void *);
+	enum extkey_role role;
 };
 
 static pthread_once_t extkey_once = PTHREAD_ONCE_INIT;
@@ -62,8 +67,12 @@ extkey_rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to,
 	size_t siglen = 0;
 	int max = RSA_size(rsa);
 
-	/* Only PKCS#1 v1.5 over a DigestInfo maps onto CKM_RSA_PKCS. */
-	if (c == NULL || padding != RSA_PKCS1_PADDING || flen < 0 || max <= 0)
+	/*
+	 * Only PKCS#1 v1.5 over a DigestInfo maps onto CKM_RSA_PKCS, and only
+	 * a signer signs: the transport key must never vouch for anything.
+	 */
+	if (c == NULL || c->role != EXTKEY_ROLE_SIGN ||
+	    padding != RSA_PKCS1_PADDING || flen < 0 || max <= 0)
 		return -1;
 	if (c->fn(c->ctx, EXTKEY_RSA_PKCS1, from, (size_t)flen, to, &siglen,
 	    (size_t)max) != 0)
@@ -73,13 +82,60 @@ extkey_rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to,
 	return (int)siglen;
 }
 
+/*
+ * RSA_private_decrypt for a decrypter; OpenSSL sized `to` with RSA_size().
+ *
+ * PKCS#1 v1.5 (RSA_PKCS1_PADDING) maps onto CKM_RSA_PKCS, unpadded in the
+ * HSM. RSA_NO_PADDING maps onto CKM_RSA_X_509: OpenSSL 3.0's legacy
+ * pkey_rsa_decrypt asks for it when the padding is OAEP and then checks the
+ * OAEP padding itself, in constant time, so OAEP cannot work without it.
+ * Raw decryption is an unpadded private-key operation, as good as a
+ * signature on chosen bytes; that is acceptable only because a decrypter
+ * is made for the transport key alone, the one key generated with
+ * CKA_DECRYPT and without CKA_SIGN, whose certificate allows only key
+ * encipherment, so nobody trusts a signature it could be made to produce.
+ * CA keys are signers and never reach this function.
+ *
+ * PKCS#1 v1.5 decryption is a padding oracle (Bleichenbacher) whenever a
+ * caller can tell a padding failure from a later failure; OAEP is the
+ * padding we document for bundles, and v1.5 stays accepted only because
+ * `openssl cms -encrypt` uses it by default. Callers must report every
+ * decryption failure of a bundle the same way.
+ */
 static int
 extkey_rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to,
     RSA *rsa, int padding)
 {
-	(void)flen; (void)from; (void)to; (void)rsa; (void)padding;
-	/* Decryption with HSM keys goes through hsm/ directly, never here. */
-	return -1;
+	struct extkey_ctx *c = RSA_get_ex_data(rsa, extkey_rsa_idx);
+	enum extkey_op op;
+	size_t outlen = 0, max;
+	int size = RSA_size(rsa);
+
+	if (c == NULL || c->role != EXTKEY_ROLE_DECRYPT || size <= 0 ||
+	    flen <= 0 || flen > size)
+		return -1;
+	if (padding == RSA_PKCS1_PADDING)
+		op = EXTKEY_RSA_DECRYPT_PKCS1;
+	else if (padding == RSA_NO_PADDING)
+		op = EXTKEY_RSA_DECRYPT_RAW;
+	else
+		return -1;
+	max = (size_t)size;
+	if (c->fn(c->ctx, op, from, (size_t)flen, to, &outlen, max) != 0 ||
+	    outlen > max || (op == EXTKEY_RSA_DECRYPT_RAW && outlen == 0)) {
+		explicit_bzero(to, max);
+		return -1;
+	}
+	if (op == EXTKEY_RSA_DECRYPT_RAW && outlen < max) {
+		/*
+		 * A module may drop the leading zero bytes of m; the OAEP
+		 * check wants exactly modulus-size input, so put them back.
+		 */
+		memmove(to + (max - outlen), to, outlen);
+		memset(to, 0, max - outlen);
+		outlen = max;
+	}
+	return (int)outlen;
 }
 
 static ECDSA_SIG *
@@ -95,7 +151,8 @@ extkey_ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
 	int order_bits;
 
 	(void)kinv; (void)r;
-	if (c == NULL || group == NULL || dlen < 0)
+	if (c == NULL || c->role != EXTKEY_ROLE_SIGN || group == NULL ||
+	    dlen < 0)
 		return NULL;
 	order_bits = EC_GROUP_order_bits(group);
 	half = ((size_t)order_bits + 7) / 8;
@@ -225,9 +282,9 @@ extkey_from_spki(const EVP_PKEY *pub, struct extkey_ctx *c)
 	return pk;
 }
 
-EVP_PKEY *
-extkey_new(const EVP_PKEY *pub, extkey_sign_fn fn, void *ctx,
-    void (*free_ctx)(void *))
+static EVP_PKEY *
+extkey_make(const EVP_PKEY *pub, extkey_sign_fn fn, void *ctx,
+    void (*free_ctx)(void *), enum extkey_role role)
 {
 	struct extkey_ctx *c;
 	EVP_PKEY *pk;
@@ -242,12 +299,30 @@ extkey_new(const EVP_PKEY *pub, extkey_sign_fn fn, void *ctx,
 	c->fn = fn;
 	c->ctx = ctx;
 	c->free_ctx = free_ctx;
+	c->role = role;
 	if ((pk = extkey_from_spki(pub, c)) == NULL) {
 		/* The caller keeps ownership of ctx when we fail. */
 		free(c);
 		return NULL;
 	}
 	return pk;
+}
+
+EVP_PKEY *
+extkey_new(const EVP_PKEY *pub, extkey_sign_fn fn, void *ctx,
+    void (*free_ctx)(void *))
+{
+	return extkey_make(pub, fn, ctx, free_ctx, EXTKEY_ROLE_SIGN);
+}
+
+EVP_PKEY *
+extkey_new_decrypter(const EVP_PKEY *pub, extkey_decrypt_fn fn, void *ctx,
+    void (*free_ctx)(void *))
+{
+	/* RSA only: an EC key agrees on keys, it does not decrypt. */
+	if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
+		return NULL;
+	return extkey_make(pub, fn, ctx, free_ctx, EXTKEY_ROLE_DECRYPT);
 }
 
 static int

@@ -16,8 +16,20 @@
  *    of the group order, as CKM_ECDSA does.
  * It returns 0 and sets *siglen, or a negative ERR_* code.
  *
+ * A decrypter (extkey_new_decrypter, RSA only) is the same bridge for
+ * RSA_private_decrypt, which CMS_decrypt reaches through EVP_PKEY_decrypt:
+ *  - EXTKEY_RSA_DECRYPT_PKCS1: `in` is the ciphertext; `out` receives the
+ *    plaintext after PKCS#1 v1.5 unpadding, as CKM_RSA_PKCS decryption.
+ *  - EXTKEY_RSA_DECRYPT_RAW: `in` is the ciphertext; `out` receives
+ *    m = c^d mod n, modulus size, as CKM_RSA_X_509 decryption. OpenSSL
+ *    3.0 decrypts RSA-OAEP this way (RSA_NO_PADDING, then it checks the
+ *    OAEP padding itself, in constant time), so OAEP needs it.
+ * A key is either a signer or a decrypter, never both: a signer refuses
+ * every decryption and a decrypter refuses every signature, so that a CA
+ * key can never be used to decrypt, nor the transport key to sign.
+ *
  * The callback may be called from several threads at once when several
- * threads sign with the same key; it must be thread-safe.
+ * threads use the same key; it must be thread-safe.
  */
 #ifndef AIRLOCK_PKI_EXTKEY_H
 #define AIRLOCK_PKI_EXTKEY_H
@@ -25,19 +37,38 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 
-enum extkey_op { EXTKEY_RSA_PKCS1 = 1, EXTKEY_ECDSA = 2 };
+enum extkey_op {
+	EXTKEY_RSA_PKCS1 = 1,
+	EXTKEY_ECDSA = 2,
+	EXTKEY_RSA_DECRYPT_PKCS1 = 3,
+	EXTKEY_RSA_DECRYPT_RAW = 4
+};
 
 typedef int (*extkey_sign_fn)(void *ctx, enum extkey_op op,
     const unsigned char *in, size_t inlen, unsigned char *sig,
     size_t *siglen, size_t sigmax);
 
+/* The same shape: `out` gets at most outmax bytes, *outlen their count. */
+typedef int (*extkey_decrypt_fn)(void *ctx, enum extkey_op op,
+    const unsigned char *in, size_t inlen, unsigned char *out,
+    size_t *outlen, size_t outmax);
+
 /*
  * Makes a private key from the public key `pub` (RSA or EC; not consumed)
- * whose signing calls fn(ctx, ...). free_ctx, if not NULL, is called on ctx
- * when the key is freed. Returns NULL on failure (unsupported type, memory).
+ * whose signing calls fn(ctx, ...) and which refuses to decrypt. free_ctx,
+ * if not NULL, is called on ctx when the key is freed. Returns NULL on
+ * failure (unsupported type, memory).
  */
 EVP_PKEY *extkey_new(const EVP_PKEY *pub, extkey_sign_fn fn, void *ctx,
     void (*free_ctx)(void *));
+
+/*
+ * Makes a private key from the RSA public key `pub` (not consumed) whose
+ * decryption calls fn(ctx, ...) and which refuses to sign. free_ctx as for
+ * extkey_new. Returns NULL on failure (not RSA, memory).
+ */
+EVP_PKEY *extkey_new_decrypter(const EVP_PKEY *pub, extkey_decrypt_fn fn,
+    void *ctx, void (*free_ctx)(void *));
 
 /*
  * A signer that returns a syntactically valid dummy signature without any

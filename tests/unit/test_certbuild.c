@@ -15,6 +15,7 @@
 #include "pkitest.h"
 #include "pki/oids.h"
 #include "pki/pkiutil.h"
+#include "testutil.h"
 
 struct chain {
 	EVP_PKEY *root_key, *int_key, *leaf_key;
@@ -211,9 +212,9 @@ static void
 test_external_verifiers(void **state)
 {
 	struct chain *c = *state;
-	char dir[] = "/tmp/airlock-certbuild-XXXXXX";
+	char dir[256];
 
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "certbuild"), 0);
 	write_pem(dir, "root.pem", c->root);
 	write_pem(dir, "int.pem", c->inter);
 	write_pem(dir, "leaf.pem", c->leaf);
@@ -231,7 +232,7 @@ test_external_verifiers(void **state)
 	} else {
 		fprintf(stderr, "skipping certtool: not installed\n");
 	}
-	run("rm -rf %s", dir);
+	(void)testutil_rmtree(dir);
 }
 
 static void
@@ -358,11 +359,11 @@ static void
 test_load_file(void **state)
 {
 	struct chain *c = *state;
-	char dir[] = "/tmp/airlock-certload-XXXXXX", path[256];
+	char dir[256], path[512];
 	X509 *x = NULL;
 	err_t e;
 
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "certload"), 0);
 	write_pem(dir, "leaf.pem", c->leaf);
 	snprintf(path, sizeof(path), "%s/leaf.pem", dir);
 	assert_int_equal(pki_load_cert_file(path, &x, &e), 0);
@@ -371,7 +372,7 @@ test_load_file(void **state)
 	snprintf(path, sizeof(path), "%s/missing.pem", dir);
 	assert_int_not_equal(pki_load_cert_file(path, &x, &e), 0);
 	assert_null(x);
-	run("rm -rf %s", dir);
+	(void)testutil_rmtree(dir);
 }
 
 int

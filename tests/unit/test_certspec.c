@@ -113,6 +113,18 @@ expect_msg(struct parsed *p, unsigned long line, const char *frag1,
 	fail_msg("no message at line %lu with '%s'", line, frag1);
 }
 
+/* The usual negative case: yaml is refused with one such message. */
+static void
+refused(const char *yaml, unsigned long line, const char *frag1,
+    const char *frag2)
+{
+	struct parsed p;
+
+	parse(&p, yaml);
+	expect_msg(&p, line, frag1, frag2);
+	done(&p);
+}
+
 static void
 test_full(void **state)
 {
@@ -169,137 +181,97 @@ test_full(void **state)
 static void
 test_unknown_attribute(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject:\n    - CN: x\n    - XX: y\n");
-	expect_msg(&p, 5, "unknown name attribute 'XX'", "subject");
-	done(&p);
+	refused(HEAD "  subject:\n    - CN: x\n    - XX: y\n", 5,
+	    "unknown name attribute 'XX'", "subject");
 }
 
 static void
 test_country_length(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject:\n    - C: USA\n");
-	expect_msg(&p, 4, "exactly 2 characters", "subject");
-	done(&p);
-	parse(&p, HEAD "  subject:\n    - C: us\n");
-	expect_msg(&p, 4, "upper-case", NULL);
-	done(&p);
+	refused(HEAD "  subject:\n    - C: USA\n", 4, "exactly 2 characters",
+	    "subject");
+	refused(HEAD "  subject:\n    - C: us\n", 4, "upper-case", NULL);
 }
 
 static void
 test_long_cn_and_printable(void **state)
 {
-	struct parsed p;
 	char yaml[512];
 
 	(void)state;
 	snprintf(yaml, sizeof(yaml), HEAD "  subject:\n    - CN: %065d\n", 0);
-	parse(&p, yaml);
-	expect_msg(&p, 4, "1 to 64 characters", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject:\n    - serialNumber: \"a*b\"\n");
-	expect_msg(&p, 4, "PrintableString", NULL);
-	done(&p);
+	refused(yaml, 4, "1 to 64 characters", NULL);
+	refused(HEAD "  subject:\n    - serialNumber: \"a*b\"\n", 4,
+	    "PrintableString", NULL);
 }
 
 static void
 test_bad_key_usage(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  key_usage: [digitalSignature, signEverything]\n");
-	expect_msg(&p, 4, "unknown key usage 'signEverything'", "key_usage");
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  key_usage: [cRLSign, cRLSign]\n");
-	expect_msg(&p, 4, "listed twice", NULL);
-	done(&p);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  key_usage: [digitalSignature, signEverything]\n", 4,
+	    "unknown key usage 'signEverything'", "key_usage");
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  key_usage: [cRLSign, cRLSign]\n", 4, "listed twice", NULL);
 }
 
 static void
 test_bad_eku(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  extended_key_usage: [serverauth]\n");
-	expect_msg(&p, 4, "unknown extended key usage 'serverauth'", NULL);
-	done(&p);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  extended_key_usage: [serverauth]\n", 4,
+	    "unknown extended key usage 'serverauth'", NULL);
 }
 
 static void
 test_path_len_negative(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  basic_constraints:\n    ca: true\n    path_len: -1\n");
-	expect_msg(&p, 6, "path_len", "range");
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  basic_constraints:\n    ca: false\n    path_len: 0\n");
-	expect_msg(&p, 6, "only allowed when ca is true", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  basic_constraints:\n    ca: true\n    pathlen: 0\n");
-	expect_msg(&p, 6, "pathlen", NULL);
-	done(&p);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  basic_constraints:\n    ca: true\n    path_len: -1\n", 6,
+	    "path_len", "range");
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  basic_constraints:\n    ca: false\n    path_len: 0\n", 6,
+	    "only allowed when ca is true", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  basic_constraints:\n    ca: true\n    pathlen: 0\n", 6,
+	    "pathlen", NULL);
 }
 
 static void
 test_bad_cidr(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.1/8\n");
-	expect_msg(&p, 6, "not a valid IP block", "name_constraints");
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.0/33\n");
-	expect_msg(&p, 6, "not a valid IP block", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.0\n");
-	expect_msg(&p, 6, "not a valid IP block", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  subject_alt_names:\n    - ip: 10.0.0.0/8\n");
-	expect_msg(&p, 5, "not a valid IP address", NULL);
-	done(&p);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.1/8\n", 6,
+	    "not a valid IP block", "name_constraints");
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.0/33\n",
+	    6, "not a valid IP block", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  name_constraints:\n    permitted:\n      - ip: 10.0.0.0\n", 6,
+	    "not a valid IP block", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  subject_alt_names:\n    - ip: 10.0.0.0/8\n", 5,
+	    "not a valid IP address", NULL);
 }
 
 static void
 test_wrong_types(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, HEAD "  subject: CN=x\n");
-	expect_msg(&p, 3, "sequence", "subject");
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n  key_usage: keyCertSign\n");
-	expect_msg(&p, 4, "key_usage", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n  subject_key_identifier: yes\n");
-	expect_msg(&p, 4, "subject_key_identifier", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x, O: y}]\n");
-	expect_msg(&p, 3, "exactly one key", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n  signature_digest: md5\n");
-	expect_msg(&p, 4, "signature_digest", NULL);
-	done(&p);
+	refused(HEAD "  subject: CN=x\n", 3, "sequence", "subject");
+	refused(HEAD "  subject: [{CN: x}]\n  key_usage: keyCertSign\n", 4,
+	    "key_usage", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n  subject_key_identifier: yes\n", 4,
+	    "subject_key_identifier", NULL);
+	refused(HEAD "  subject: [{CN: x, O: y}]\n", 3, "exactly one key", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n  signature_digest: md5\n", 4,
+	    "signature_digest", NULL);
 }
 
 static void
@@ -323,21 +295,16 @@ test_bad_general_names(void **state)
 static void
 test_validity_and_policies(void **state)
 {
-	struct parsed p;
-
 	(void)state;
-	parse(&p, "certificate:\n  subject: [{CN: x}]\n"
+	refused("certificate:\n  subject: [{CN: x}]\n"
 	    "  validity: {not_before: 2030-01-01T00:00:00Z, "
-	    "not_after: 2026-01-01T00:00:00Z}\n");
-	expect_msg(&p, 3, "later than not_before", NULL);
-	done(&p);
-	parse(&p, "certificate:\n  subject: [{CN: x}]\n");
-	expect_msg(&p, 2, "required key 'validity'", NULL);
-	done(&p);
-	parse(&p, HEAD "  subject: [{CN: x}]\n"
-	    "  certificate_policies:\n    - oid: anyPolicy\n");
-	expect_msg(&p, 5, "not a dotted OID", NULL);
-	done(&p);
+	    "not_after: 2026-01-01T00:00:00Z}\n", 3, "later than not_before",
+	    NULL);
+	refused("certificate:\n  subject: [{CN: x}]\n", 2,
+	    "required key 'validity'", NULL);
+	refused(HEAD "  subject: [{CN: x}]\n"
+	    "  certificate_policies:\n    - oid: anyPolicy\n", 5,
+	    "not a dotted OID", NULL);
 }
 
 int

@@ -16,6 +16,7 @@
 #include "pki/crlbuild.h"
 #include "pki/lint.h"
 #include "pki/pkiutil.h"
+#include "testutil.h"
 
 static EVP_PKEY *ca_key;
 static X509 *ca;
@@ -81,10 +82,10 @@ parse_crl(const char *yaml, struct crlspec *spec, diag_t *d,
 static void
 write_crl_and_verify(X509_CRL *crl, int expect_ok)
 {
-	char dir[] = "/tmp/airlock-crl-XXXXXX", cmd[1024];
+	char dir[256], cmd[1024];
 	FILE *f;
 
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "crl"), 0);
 	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
 	f = fopen(cmd, "w");
 	PEM_write_X509(f, ca);
@@ -96,8 +97,7 @@ write_crl_and_verify(X509_CRL *crl, int expect_ok)
 	snprintf(cmd, sizeof(cmd), "openssl crl -in %s/crl.pem -CAfile "
 	    "%s/ca.pem -noout -verify 2>&1 | grep -q 'verify OK'", dir, dir);
 	assert_int_equal(system(cmd) == 0, expect_ok);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(testutil_rmtree(dir), 0);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "util/fileio.h"
 
 #define assert_contains(hay, needle) do { \
@@ -23,7 +24,7 @@
 } while (0)
 
 struct fx {
-	char dir[64];
+	char dir[128];
 	char path[256];
 };
 
@@ -34,8 +35,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/airlock-fileio.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (testutil_tmpdir(f->dir, sizeof(f->dir), "fileio") != 0) {
 		free(f);
 		return -1;
 	}
@@ -47,10 +47,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (testutil_rmtree(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

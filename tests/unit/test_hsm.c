@@ -29,6 +29,7 @@
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_proto.h"
+#include "testutil.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-test"
@@ -60,8 +61,7 @@ setup_token(void **state)
 		    "skipping HSM tests\n", MODULE);
 		return 0;
 	}
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-hsm-test.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "hsm-test") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/tokens", tmpdir);
 	if (mkdir(path, 0700) != 0)
@@ -95,12 +95,8 @@ teardown_token(void **state)
 	(void)state;
 	hsm_pool_close(pool);
 	secret_free(pin);
-	if (tmpdir[0] != '\0') {
-		char cmd[PATH_MAX + 16];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		(void)run(cmd);
-	}
+	if (tmpdir[0] != '\0')
+		(void)testutil_rmtree(tmpdir);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hsm/hsm_pin.h"
+#include "testutil.h"
 
 static char dir[PATH_MAX];
 static secret_t *s;
@@ -23,8 +24,8 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/airlock-pin-test.XXXXXX");
-	if (mkdtemp(dir) == NULL || secret_new(&s) != 0)
+	if (testutil_tmpdir(dir, sizeof(dir), "pin-test") != 0 ||
+	    secret_new(&s) != 0)
 		return -1;
 	return 0;
 }
@@ -32,12 +33,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	secret_free(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testutil_rmtree(dir);
 }
 
 static void

@@ -13,6 +13,7 @@
 
 #include "pkitest.h"
 #include "pki/der.h"
+#include "testutil.h"
 
 static void
 test_der_tlv(void **state)
@@ -258,7 +259,7 @@ static void
 blob_roundtrip(EVP_PKEY *key, const char *dgst)
 {
 	static const char data[] = "transcript: step 1 done\n";
-	char dir[] = "/tmp/airlock-blob-XXXXXX", cmd[1024];
+	char dir[256], cmd[1024];
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
 	FILE *f;
@@ -266,7 +267,7 @@ blob_roundtrip(EVP_PKEY *key, const char *dgst)
 
 	assert_int_equal(pkisign_blob(key, NULL, data, strlen(data), &sig,
 	    &siglen, &e), 0);
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "blob"), 0);
 	snprintf(cmd, sizeof(cmd), "%s/sig", dir);
 	f = fopen(cmd, "w");
 	fwrite(sig, 1, siglen, f);
@@ -286,8 +287,7 @@ blob_roundtrip(EVP_PKEY *key, const char *dgst)
 	    "dgst -%s -verify %s/pub.pem -signature %s/sig %s/data "
 	    ">/dev/null 2>&1", dir, dgst, dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(testutil_rmtree(dir), 0);
 	OPENSSL_free(sig);
 }
 

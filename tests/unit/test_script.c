@@ -22,6 +22,7 @@
 #include <openssl/obj_mac.h>
 
 #include "ceremony/script.h"
+#include "testutil.h"
 #include "util/fileio.h"
 
 #define assert_contains(hay, needle) do { \
@@ -31,65 +32,22 @@
 
 /* The source tree (for the shipped examples) and a scratch directory. */
 static char repo[PATH_MAX];
-static char tmpdir[64];
-
-/*
- * __FILE__ is tests/unit/test_script.c as the compiler saw it: absolute,
- * or relative to the directory make ran in. Either way three components
- * up is the repository; AIRLOCK_BUILD (the build directory, inside the
- * repository) covers a relative path run from elsewhere.
- */
-static int
-find_repo(void)
-{
-	const char *probe = "ceremony/examples/rsa/01-root.yaml";
-	const char *build = getenv("AIRLOCK_BUILD");
-	char path[PATH_MAX + 64];
-	int i;
-
-	snprintf(repo, sizeof(repo), "%s", __FILE__);
-	for (i = 0; i < 3; i++) {
-		char *slash = strrchr(repo, '/');
-
-		if (slash == NULL) {
-			snprintf(repo, sizeof(repo), ".");
-			break;
-		}
-		*slash = '\0';
-	}
-	if (repo[0] == '\0')
-		snprintf(repo, sizeof(repo), "/");
-	snprintf(path, sizeof(path), "%s/%s", repo, probe);
-	if (access(path, R_OK) == 0)
-		return 0;
-	if (build != NULL) {
-		snprintf(repo, sizeof(repo), "%s/..", build);
-		snprintf(path, sizeof(path), "%s/%s", repo, probe);
-		if (access(path, R_OK) == 0)
-			return 0;
-	}
-	fprintf(stderr, "cannot find the source tree from %s\n", __FILE__);
-	return -1;
-}
+static char tmpdir[128];
 
 static int
 group_setup(void **state)
 {
 	(void)state;
-	if (find_repo() != 0)
+	if (testutil_srcdir(repo, sizeof(repo)) != 0)
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-script.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return testutil_tmpdir(tmpdir, sizeof(tmpdir), "script");
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testutil_rmtree(tmpdir);
 }
 
 /* A path in the scratch directory (one static buffer: use at once). */

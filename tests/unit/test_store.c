@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "testutil.h"
 
 #define assert_contains(hay, needle) do { \
 	if (strstr((hay), (needle)) == NULL) \
@@ -29,7 +30,7 @@
 static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 
 struct fx {
-	char dir[64];
+	char dir[96];
 	char path[128];
 	struct store *s;
 };
@@ -41,8 +42,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/airlock-store.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (testutil_tmpdir(f->dir, sizeof(f->dir), "store") != 0) {
 		free(f);
 		return -1;
 	}
@@ -55,11 +55,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (testutil_rmtree(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ceremony/tokens.h"
+#include "testutil.h"
 #include "util/fileio.h"
 
 #define assert_contains(hay, needle) do { \
@@ -139,16 +140,30 @@ make(const char *const *pins, size_t n, const char *default_label)
 	return t;
 }
 
+/*
+ * Initialises with pins and default_label, then checks each pair in want
+ * (a label, then the source it must get; NULL ends the list).
+ */
+static void
+expect_sources(const char *const *pins, size_t n, const char *default_label,
+    const char *const *want)
+{
+	struct tokens t = make(pins, n, default_label);
+
+	for (; want[0] != NULL; want += 2)
+		assert_string_equal(tokens_pin_source(&t, want[0]), want[1]);
+	tokens_close(&t);
+}
+
 static void
 test_pin_source_by_name(void **state)
 {
 	const char *pins[] = { "alice=file:/a", "fd:3", "bob=prompt" };
-	struct tokens t = make(pins, 3, "airlock-ca");
+	static const char *const want[] = { "alice", "file:/a",
+	    "bob", "prompt", NULL };
 
 	(void)state;
-	assert_string_equal(tokens_pin_source(&t, "alice"), "file:/a");
-	assert_string_equal(tokens_pin_source(&t, "bob"), "prompt");
-	tokens_close(&t);
+	expect_sources(pins, 3, "airlock-ca", want);
 }
 
 /* "alice" must not take the source given for "alice-2", nor the reverse. */
@@ -156,50 +171,43 @@ static void
 test_pin_source_exact_name(void **state)
 {
 	const char *pins[] = { "alice-2=fd:4", "alice=fd:5" };
-	struct tokens t = make(pins, 2, "airlock-ca");
+	static const char *const want[] = { "alice", "fd:5", "alice-2", "fd:4",
+	    "ali", "prompt", "alice-22", "prompt", NULL };
 
 	(void)state;
-	assert_string_equal(tokens_pin_source(&t, "alice"), "fd:5");
-	assert_string_equal(tokens_pin_source(&t, "alice-2"), "fd:4");
-	assert_string_equal(tokens_pin_source(&t, "ali"), "prompt");
-	assert_string_equal(tokens_pin_source(&t, "alice-22"), "prompt");
-	tokens_close(&t);
+	expect_sources(pins, 2, "airlock-ca", want);
 }
 
 static void
 test_bare_source_only_for_default(void **state)
 {
 	const char *pins[] = { "alice=file:/a", "fd:3" };
-	struct tokens t = make(pins, 2, "airlock-ca");
+	static const char *const want[] = { "airlock-ca", "fd:3",
+	    /* Another token never gets the CA token's PIN: it prompts. */
+	    "carol", "prompt", "airlock-ca2", "prompt", NULL };
 
 	(void)state;
-	assert_string_equal(tokens_pin_source(&t, "airlock-ca"), "fd:3");
-	/* Another token never gets the CA token's PIN: it prompts. */
-	assert_string_equal(tokens_pin_source(&t, "carol"), "prompt");
-	assert_string_equal(tokens_pin_source(&t, "airlock-ca2"), "prompt");
-	tokens_close(&t);
+	expect_sources(pins, 2, "airlock-ca", want);
 }
 
 static void
 test_named_source_beats_bare(void **state)
 {
 	const char *pins[] = { "fd:3", "airlock-ca=fd:4" };
-	struct tokens t = make(pins, 2, "airlock-ca");
+	static const char *const want[] = { "airlock-ca", "fd:4", NULL };
 
 	(void)state;
-	assert_string_equal(tokens_pin_source(&t, "airlock-ca"), "fd:4");
-	tokens_close(&t);
+	expect_sources(pins, 2, "airlock-ca", want);
 }
 
 static void
 test_no_default_label(void **state)
 {
 	const char *pins[] = { "fd:3" };
-	struct tokens t = make(pins, 1, NULL);
+	static const char *const want[] = { "airlock-ca", "prompt", NULL };
 
 	(void)state;
-	assert_string_equal(tokens_pin_source(&t, "airlock-ca"), "prompt");
-	tokens_close(&t);
+	expect_sources(pins, 1, NULL, want);
 }
 
 /* Neither a label nor a serial names nothing; never "the first token". */
@@ -227,7 +235,7 @@ test_get_needs_label_or_serial(void **state)
 static void
 test_rehearsal_tree(void **state)
 {
-	char tmp[64], path[4300], want[4300];
+	char tmp[PATH_MAX], path[4300], want[4300];
 	const char *old = getenv("TMPDIR"), *conf;
 	char *saved = old ? strdup(old) : NULL;
 	struct tokens t;
@@ -236,8 +244,7 @@ test_rehearsal_tree(void **state)
 	int r;
 
 	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/airlock-tokens.XXXXXX");
-	assert_non_null(mkdtemp(tmp));
+	assert_int_equal(testutil_tmpdir(tmp, sizeof(tmp), "tokens"), 0);
 	assert_int_equal(setenv("TMPDIR", tmp, 1), 0);
 	err_clear(&e);
 	r = tokens_init(&t, MODULE, NULL, 0, "airlock-ca", 1, &e);

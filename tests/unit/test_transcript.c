@@ -23,6 +23,7 @@
 #include "ceremony/transcript.h"
 #include "pki/pkiutil.h"
 #include "pkitest.h"
+#include "testutil.h"
 #include "util/fileio.h"
 #include "util/yamldoc.h"
 
@@ -44,36 +45,27 @@ static EVP_PKEY *ca_root_key, *ca_int_key, *leaf_key;
 static X509 *ca_root, *ca_int, *leaf, *other_root;
 static struct script root_script, key_script;
 
+/*
+ * A fixture's scratch directory. Its path is kept to DIR_MAX characters
+ * so test_openssl_dgst_verifies can always add "/kN" to it.
+ */
+#define DIR_MAX 240
+
 struct fx {
-	char dir[64];
+	char dir[DIR_MAX + 16];
 };
 
-/* As in test_script.c: three components up from this file. */
+/* The shipped examples, from the source tree. */
 static int
 load_examples(void)
 {
-	const char *build = getenv("AIRLOCK_BUILD");
 	char repo[PATH_MAX], path[PATH_MAX + 64];
 	diag_t d;
 	err_t e;
-	int i, r;
+	int r;
 
-	snprintf(repo, sizeof(repo), "%s", __FILE__);
-	for (i = 0; i < 3; i++) {
-		char *slash = strrchr(repo, '/');
-
-		if (slash == NULL) {
-			snprintf(repo, sizeof(repo), ".");
-			break;
-		}
-		*slash = '\0';
-	}
-	if (repo[0] == '\0')
-		snprintf(repo, sizeof(repo), "/");
-	snprintf(path, sizeof(path), "%s/ceremony/examples/rsa/01-root.yaml",
-	    repo);
-	if (access(path, R_OK) != 0 && build != NULL)
-		snprintf(repo, sizeof(repo), "%s/..", build);
+	if (testutil_srcdir(repo, sizeof(repo)) != 0)
+		return -1;
 	diag_init(&d);
 	snprintf(path, sizeof(path), "%s/ceremony/examples/rsa/01-root.yaml",
 	    repo);
@@ -148,8 +140,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/airlock-transcript.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (testutil_tmpdir(f->dir, DIR_MAX + 1, "transcript") != 0) {
 		free(f);
 		return -1;
 	}
@@ -161,10 +152,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (testutil_rmtree(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;
@@ -191,24 +180,28 @@ put(const struct fx *f, const char *name, const void *data, size_t len)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* Writes key's public half (key != NULL) or the certificate x as PEM. */
 static void
-put_pub(const struct fx *f, const char *name, EVP_PKEY *key)
+put_pem(const struct fx *f, const char *name, EVP_PKEY *key, X509 *x)
 {
 	FILE *fp = fopen(p(f, name), "wb");
 
 	assert_non_null(fp);
-	assert_int_equal(PEM_write_PUBKEY(fp, key), 1);
+	assert_int_equal(key != NULL ? PEM_write_PUBKEY(fp, key) :
+	    PEM_write_X509(fp, x), 1);
 	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+put_pub(const struct fx *f, const char *name, EVP_PKEY *key)
+{
+	put_pem(f, name, key, NULL);
 }
 
 static void
 put_cert(const struct fx *f, const char *name, X509 *x)
 {
-	FILE *fp = fopen(p(f, name), "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(PEM_write_X509(fp, x), 1);
-	assert_int_equal(fclose(fp), 0);
+	put_pem(f, name, NULL, x);
 }
 
 static void
@@ -415,8 +408,8 @@ test_openssl_dgst_verifies(void **state)
 	for (i = 0; i < 2; i++) {
 		struct fx g;
 
-		/* mkdtemp names are 30 characters: this always fits. */
-		snprintf(g.dir, sizeof(g.dir), "%.50s/k%d", f->dir, i);
+		/* setup kept f->dir to DIR_MAX characters: this always fits. */
+		snprintf(g.dir, sizeof(g.dir), "%.*s/k%d", DIR_MAX, f->dir, i);
 		assert_int_equal(fileio_mkdirs(g.dir, 0700, NULL), 0);
 		make(&g, &root_script, keys[i], "signer.pub.pem");
 		snprintf(cmd, sizeof(cmd), "cd '%s' && openssl dgst -sha256 "
@@ -447,17 +440,27 @@ test_changed_output_byte(void **state)
 	assert_null(info.outputs);
 }
 
+/*
+ * Makes a good transcript, removes the file name from beside it and
+ * expects ERR_NOTFOUND naming the file: by its whole path when whole,
+ * else by name.
+ */
 static void
-test_missing_output(void **state)
+check_missing(const struct fx *f, const char *name, int whole)
 {
-	struct fx *f = *state;
 	struct transcript_info info;
 	err_t e;
 
 	make(f, &root_script, ec_key, "signer.pub.pem");
-	assert_int_equal(unlink(p(f, "root.cer")), 0);
+	assert_int_equal(unlink(p(f, name)), 0);
 	assert_int_equal(verify(f, &info, &e), ERR_NOTFOUND);
-	assert_contains(e.msg, p(f, "root.cer"));
+	assert_contains(e.msg, whole ? p(f, name) : name);
+}
+
+static void
+test_missing_output(void **state)
+{
+	check_missing(*state, "root.cer", 1);
 }
 
 static void
@@ -515,27 +518,13 @@ test_replaced_signer_key(void **state)
 static void
 test_missing_signature(void **state)
 {
-	struct fx *f = *state;
-	struct transcript_info info;
-	err_t e;
-
-	make(f, &root_script, ec_key, "signer.pub.pem");
-	assert_int_equal(unlink(p(f, SIGNATURE)), 0);
-	assert_int_equal(verify(f, &info, &e), ERR_NOTFOUND);
-	assert_contains(e.msg, p(f, SIGNATURE));
+	check_missing(*state, SIGNATURE, 1);
 }
 
 static void
 test_missing_signer_file(void **state)
 {
-	struct fx *f = *state;
-	struct transcript_info info;
-	err_t e;
-
-	make(f, &root_script, ec_key, "signer.pub.pem");
-	assert_int_equal(unlink(p(f, "signer.pub.pem")), 0);
-	assert_int_equal(verify(f, &info, &e), ERR_NOTFOUND);
-	assert_contains(e.msg, "signer.pub.pem");
+	check_missing(*state, "signer.pub.pem", 0);
 }
 
 /* Only NAME.transcript.yaml has a NAME.transcript.sig beside it. */

@@ -1,0 +1,109 @@
+/*
+ * testutil.h: scratch directories and the source tree, shared by the unit
+ * tests so each test file does not carry its own copy. Test-only; never
+ * linked into Airlock. Header-only (static inline), like pkitest.h, so
+ * the one-source-file-per-test build needs no extra object.
+ */
+#ifndef AIRLOCK_TESTS_TESTUTIL_H
+#define AIRLOCK_TESTS_TESTUTIL_H
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Makes a fresh private directory airlock-TAG.XXXXXX under $TMPDIR (or
+ * /tmp when that is unset or empty) and writes its path to out. A path
+ * that would not fit in outsz is refused rather than cut short, since a
+ * cut template could name a directory the test never meant. 0, or -1
+ * with out emptied.
+ */
+static inline int
+testutil_tmpdir(char *out, size_t outsz, const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	int n;
+
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	n = snprintf(out, outsz, "%s/airlock-%s.XXXXXX", base, tag);
+	if (n < 0 || (size_t)n >= outsz || mkdtemp(out) == NULL) {
+		/* Nothing half-made for a teardown to remove by mistake. */
+		if (outsz > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* One entry of testutil_rmtree: FTW_DEPTH hands over directories last. */
+static inline int
+testutil_rmtree_one(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/*
+ * Removes dir and everything below it. Done in-process with nftw rather
+ * than system("rm -rf '...'"): no shell, so no quoting of a path that
+ * comes from $TMPDIR. FTW_PHYS never follows a symbolic link, so a link
+ * a test left behind is removed, not what it points at. 0 or -1.
+ */
+static inline int
+testutil_rmtree(const char *dir)
+{
+	return nftw(dir, testutil_rmtree_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ?
+	    0 : -1;
+}
+
+/*
+ * Writes the repository root to out. __FILE__ here is this header's path
+ * as the compiler saw it, tests/unit/testutil.h, absolute or relative to
+ * the directory make ran in: like any tests/unit/x.c it sits two levels
+ * below the root, so dropping three components (file, unit, tests) gives
+ * the root. A relative path run from elsewhere does not reach the tree,
+ * so $AIRLOCK_BUILD/.. (the build directory is inside the repository) is
+ * the fallback. Either is used only if ceremony/examples/rsa/01-root.yaml
+ * is there to read. 0 or -1 (saying why on stderr).
+ */
+static inline int
+testutil_srcdir(char *out, size_t outsz)
+{
+	static const char probe[] = "ceremony/examples/rsa/01-root.yaml";
+	const char *build = getenv("AIRLOCK_BUILD");
+	char path[PATH_MAX + 64];
+	int i;
+
+	snprintf(out, outsz, "%s", __FILE__);
+	for (i = 0; i < 3; i++) {
+		char *slash = strrchr(out, '/');
+
+		if (slash == NULL) {
+			snprintf(out, outsz, ".");
+			break;
+		}
+		*slash = '\0';
+	}
+	if (out[0] == '\0')
+		snprintf(out, outsz, "/");
+	snprintf(path, sizeof(path), "%s/%s", out, probe);
+	if (access(path, R_OK) == 0)
+		return 0;
+	if (build != NULL) {
+		snprintf(out, outsz, "%s/..", build);
+		snprintf(path, sizeof(path), "%s/%s", out, probe);
+		if (access(path, R_OK) == 0)
+			return 0;
+	}
+	fprintf(stderr, "cannot find the source tree from %s\n", __FILE__);
+	return -1;
+}
+
+#endif
