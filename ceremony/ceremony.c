@@ -1144,14 +1144,13 @@ static const enum oids_id appkey_eku[] = { OIDS_PURPOSE_EXPORT,
 static int
 appkey_push(struct script *s, int k)
 {
-	const struct script_keyspec *ks = &s->appkeys[k];
 	char cn[256];
 
 	snprintf(cn, sizeof(cn), "%s %s", s->appliance_name, appkey_what[k]);
 	s->cert.ext.has_key_usage = 1;
+	/* The transport key is always RSA (script.c): key transport. */
 	s->cert.ext.key_usage = k != SCRIPT_APPKEY_TRANSPORT ?
-	    CERTSPEC_KU_DIGITAL_SIGNATURE : ks->spec.type == HSM_KEY_RSA ?
-	    CERTSPEC_KU_KEY_ENCIPHERMENT : CERTSPEC_KU_KEY_AGREEMENT;
+	    CERTSPEC_KU_DIGITAL_SIGNATURE : CERTSPEC_KU_KEY_ENCIPHERMENT;
 	if (name_push(&s->cert.subject, NID_commonName, cn) != 0)
 		return ERR_NOMEM;
 	if (list_push(&s->cert.ext.eku, oids_dotted(appkey_eku[k])) != 0) {

@@ -13,6 +13,7 @@
 
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/text.h"
 #include "util/yamldoc.h"
 
 /* A script is a page of text; anything larger is a mistake or an attack. */
@@ -80,24 +81,22 @@ get_str(struct yamldoc *doc, const struct yamldoc_node *map, const char *key,
 /*
  * A value that becomes a certificate's CN (a person's name, the appliance
  * name plus its longest suffix) must fit RFC 5280's 64 characters and hold
- * no control characters.
+ * no control characters (bidi and zero-width characters count as such:
+ * they could disguise a name an officer reads).
  */
 static int
 check_cn(struct yamldoc *doc, const struct yamldoc_node *map, const char *key,
     const char *v, size_t max)
 {
 	const struct yamldoc_node *n = NULL;
-	const unsigned char *p;
-	size_t chars = 0;
+	long chars;
 
 	(void)yamldoc_get_node(doc, map, key, 0, &n);
-	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return yamldoc_error(doc, n ? n : map, "%s must not "
-			    "contain control characters", key);
-		chars += (*p & 0xc0) != 0x80;	/* count UTF-8 characters */
-	}
-	if (chars == 0 || chars > max)
+	if (!text_clean(v))
+		return yamldoc_error(doc, n ? n : map, "%s must not "
+		    "contain control characters", key);
+	chars = text_utf8_chars(v);	/* not -1: text_clean passed */
+	if (chars < 1 || (size_t)chars > max)
 		return yamldoc_error(doc, n ? n : map, "%s must be 1 to %zu "
 		    "characters: it becomes the certificate's common name", key,
 		    max);
@@ -337,9 +336,22 @@ parse_appkeys(struct yamldoc *doc, const struct yamldoc_node *root,
 			bad = 1;
 			continue;
 		}
-		if (k == SCRIPT_APPKEY_TRANSPORT)
-			s->appkeys[k].spec.usage = s->appkeys[k].spec.type ==
-			    HSM_KEY_RSA ? HSM_USAGE_DECRYPT : HSM_USAGE_DERIVE;
+		if (k == SCRIPT_APPKEY_TRANSPORT) {
+			const struct yamldoc_node *tk = NULL;
+
+			/*
+			 * Bundles are encrypted with RSA key transport (stock
+			 * `openssl cms -encrypt`), which an EC key cannot receive.
+			 */
+			if (s->appkeys[k].spec.type != HSM_KEY_RSA) {
+				(void)yamldoc_get_node(doc, m, "transport", 0, &tk);
+				bad |= yamldoc_error(doc, tk ? tk : m, "keys.transport "
+				    "must be an RSA key (rsa-2048, rsa-3072 or "
+				    "rsa-4096): request bundles are encrypted to it "
+				    "with RSA key transport") != 0;
+			}
+			s->appkeys[k].spec.usage = HSM_USAGE_DECRYPT;
+		}
 	}
 	if (yamldoc_check_unknown(doc, m) > 0)
 		bad = 1;

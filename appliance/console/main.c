@@ -20,6 +20,7 @@
 #include "ceremony/import.h"
 #include "ceremony/transcript.h"
 #include "pki/pkiutil.h"
+#include "policy/profile.h"
 #include "util/err.h"
 #include "util/fileio.h"
 
@@ -44,6 +45,22 @@ fail(const err_t *e)
 	return 1;
 }
 
+/* Prints the located messages of d to stderr. */
+static void
+print_diag(const diag_t *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		char line[1200];
+
+		diag_format(d, i, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	if (d->dropped > 0)
+		fprintf(stderr, "(and %zu more)\n", d->dropped);
+}
+
 static void
 usage(FILE *f)
 {
@@ -53,6 +70,7 @@ usage(FILE *f)
 	    "       airlock ceremony check SCRIPT.yaml...\n"
 	    "       airlock ceremony verify [--root ROOT.pem] DIR/NAME.transcript.yaml...\n"
 	    "       airlock init --state DIR --ceremonies DIR [--root-sha256 HEX]...\n"
+	    "       airlock profile check PROFILE.yaml...\n"
 	    "       airlock version\n"
 	    "\n"
 	    "SOURCE is where a PIN or passphrase comes from: prompt (the\n"
@@ -116,7 +134,7 @@ cmd_ceremony_check(int argc, char **argv)
 {
 	diag_t d;
 	err_t e;
-	size_t i, shown;
+	size_t shown;
 	int r;
 
 	if (argc < 2) {
@@ -127,14 +145,7 @@ cmd_ceremony_check(int argc, char **argv)
 	err_clear(&e);
 	r = ceremony_check((const char *const *)argv + 1, (size_t)(argc - 1),
 	    &d, &e);
-	for (i = 0; i < d.n; i++) {
-		char line[1200];
-
-		diag_format(&d, i, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
-	if (d.dropped > 0)
-		fprintf(stderr, "(and %zu more)\n", d.dropped);
+	print_diag(&d);
 	shown = d.n;
 	diag_free(&d);
 	if (r != 0)
@@ -205,6 +216,39 @@ cmd_ceremony_verify(int argc, char **argv)
 		free(copy);
 	}
 	X509_free(root);
+	return bad;
+}
+
+static int
+cmd_profile_check(int argc, char **argv)
+{
+	int i, bad = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		struct profile p;
+		diag_t d;
+		err_t e;
+
+		diag_init(&d);
+		err_clear(&e);
+		if (profile_load(argv[i], &p, &d, &e) != 0) {
+			if (d.n > 0)
+				print_diag(&d);
+			else
+				fprintf(stderr, "airlock: %s\n", e.msg);
+			bad = 1;
+		} else {
+			printf("%s: OK: profile %s, issuer %s, quorum %d%s\n",
+			    argv[i], p.name, p.issuer, p.quorum,
+			    p.enabled ? "" : " (disabled)");
+			profile_free(&p);
+		}
+		diag_free(&d);
+	}
 	return bad;
 }
 
@@ -280,6 +324,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "init") == 0)
 		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "profile") == 0 && argc >= 3 &&
+	    strcmp(argv[2], "check") == 0)
+		return cmd_profile_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("airlock %s\n", AIRLOCK_VERSION);
 		return 0;

@@ -80,8 +80,8 @@ int archive_read(struct archive *a, const char *name, size_t max, buf_t *out,
 int archive_check_name(const char *name, size_t len,
     const struct archive_limits *lim, char *why, size_t whysz);
 
-/* Writes name, with bytes outside printable ASCII as \xNN and cut to fit,
- * into out; for messages about hostile names. Returns out. */
+/* Writes name into out as text_show does (unsafe bytes as \xNN, cut to
+ * fit); for messages about hostile names. Returns out. */
 char *archive_show_name(const char *name, size_t len, char *out,
     size_t outsz);
 

@@ -14,6 +14,7 @@
 
 #include "pki/der.h"
 #include "util/buf.h"
+#include "util/text.h"
 
 /* Base64 characters of the largest block we accept (CSR_DER_MAX bytes). */
 #define CSR_B64_MAX (4u * ((CSR_DER_MAX + 2) / 3))
@@ -62,82 +63,6 @@ csr_error(struct csr_state *st, size_t index, unsigned long line,
 		st->nomem = 1;
 }
 
-/*
- * A PEM label for a message: printable ASCII as is, other bytes as \xNN,
- * cut at CSR_LABEL_SHOW characters, so untrusted bytes never reach a
- * terminal raw.
- */
-static const char *
-csr_show(const unsigned char *p, size_t len, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 8 < outsz; i++) {
-		if (i == CSR_LABEL_SHOW) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (p[i] >= 0x20 && p[i] < 0x7f)
-			out[o++] = (char)p[i];
-		else
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x",
-			    p[i]);
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/*
- * Decodes one UTF-8 character at p (n bytes). Returns its length with *cp,
- * or 0 when the bytes are not valid shortest-form UTF-8.
- */
-static size_t
-csr_utf8(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	size_t k, len;
-	uint32_t v;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		v = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		v = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		v = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[k] & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/* Controls and invisible characters that could hide or reorder text. */
-static int
-csr_forbidden(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
-	    cp == 0xfeff;
-}
-
 /* Name of an attribute for messages: its short name or dotted OID. */
 static const char *
 csr_attr_name(const ASN1_OBJECT *obj, char *out, size_t outsz)
@@ -178,7 +103,8 @@ csr_check_subject(struct csr_state *st, const struct csr_item *it)
 		}
 		while (off < (size_t)ulen) {
 			uint32_t cp = 0;
-			size_t n = csr_utf8(u + off, (size_t)ulen - off, &cp);
+			size_t n = text_utf8_next(u + off, (size_t)ulen - off,
+			    &cp);
 
 			if (n == 0) {
 				csr_error(st, it->index, it->line, "subject "
@@ -187,7 +113,7 @@ csr_check_subject(struct csr_state *st, const struct csr_item *it)
 				    nc + 1);
 				break;
 			}
-			if (csr_forbidden(cp)) {
+			if (text_forbidden(cp)) {
 				csr_error(st, it->index, it->line, "subject "
 				    "attribute %s contains the control or "
 				    "invisible character U+%04X at character "
@@ -577,7 +503,8 @@ csr_block_line(struct csr_state *st, struct csr_block *blk,
 
 			csr_error(st, blk->index, blk->line, "the block ends on "
 			    "line %lu with a different label ('%s')", line,
-			    csr_show(lab, ll, shown, sizeof(shown)));
+			    text_show(lab, ll, CSR_LABEL_SHOW, shown,
+			    sizeof(shown)));
 			blk->bad = 1;
 		}
 		csr_block_end(st, blk);
@@ -652,8 +579,8 @@ csr_parse_pem(struct csr_state *st, const unsigned char *data, size_t len)
 
 				csr_error(st, blk.index, blk.line, "the PEM "
 				    "block is labelled '%s', not 'CERTIFICATE "
-				    "REQUEST'", csr_show(lab, labl, shown,
-				    sizeof(shown)));
+				    "REQUEST'", text_show(lab, labl,
+				    CSR_LABEL_SHOW, shown, sizeof(shown)));
 			}
 		} else if (blk.open) {
 			csr_block_line(st, &blk, p, ll, line);

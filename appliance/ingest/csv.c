@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
+
 /* Characters of a value shown in a message before "...". */
 #define CSV_SHOW_MAX 64
 /* Room for CSV_SHOW_MAX characters, each escaped to at most 4 x 4 bytes. */
@@ -72,102 +74,6 @@ struct csv_cn_key {
 };
 
 /*
- * Decodes one UTF-8 character at p (n bytes available). Returns its length
- * and sets *cp, or 0 for a byte that does not start a valid, shortest-form
- * character (surrogates and values past U+10FFFF included).
- */
-static size_t
-csv_utf8(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	size_t k, len;
-	uint32_t v;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		v = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		v = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		v = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[k] & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/*
- * 1 for characters that must never appear in a value: C0 and C1 controls,
- * DEL, and invisible format characters that could hide or reorder text an
- * approver reads (bidi marks, overrides and isolates, zero-width
- * characters, the byte order mark).
- */
-static int
-csv_forbidden(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
-	    cp == 0xfeff;
-}
-
-/*
- * Copies untrusted bytes for a message: bytes that are not valid UTF-8 and
- * every forbidden character become \xNN escapes (one per byte), so that
- * nothing quoted can drive a terminal or reorder what an officer reads;
- * long text is cut with "...".
- */
-static const char *
-csv_show(const unsigned char *p, size_t len, char *out, size_t outsz)
-{
-	size_t i = 0, o = 0, shown = 0;
-
-	while (i < len && o + 20 < outsz) {
-		uint32_t cp = 0;
-		size_t n = csv_utf8(p + i, len - i, &cp);
-
-		if (shown == CSV_SHOW_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (n == 0 || csv_forbidden(cp)) {
-			size_t k;
-
-			if (n == 0)
-				n = 1;
-			for (k = 0; k < n; k++) {
-				snprintf(out + o, outsz - o, "\\x%02x", p[i + k]);
-				o += 4;
-			}
-		} else {
-			memcpy(out + o, p + i, n);
-			o += n;
-		}
-		i += n;
-		shown++;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/*
  * Checks that p[0..len) is valid UTF-8 without forbidden characters; sets
  * *nchars. Returns 0, or -1 with the reason in why.
  */
@@ -179,7 +85,7 @@ csv_check_text(const unsigned char *p, size_t len, size_t *nchars,
 
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t n = csv_utf8(p + i, len - i, &cp);
+		size_t n = text_utf8_next(p + i, len - i, &cp);
 
 		if (n == 0) {
 			snprintf(why, whysz, "invalid UTF-8 (byte 0x%02x at "
@@ -192,7 +98,7 @@ csv_check_text(const unsigned char *p, size_t len, size_t *nchars,
 			    nc + 1);
 			return -1;
 		}
-		if (csv_forbidden(cp)) {
+		if (text_forbidden(cp)) {
 			if (cp < 0x100)
 				snprintf(why, whysz, "control character \\x%02x "
 				    "at character %zu", (unsigned)cp, nc + 1);
@@ -453,7 +359,8 @@ csv_header(struct csv_state *st, const struct csv_rec *rec)
 		const unsigned char *p = csv_field(rec, i, &len);
 
 		st->colmap[i] = -1;
-		csv_show(p, len, st->colshow[i], sizeof(st->colshow[i]));
+		text_show(p, len, CSV_SHOW_MAX, st->colshow[i],
+		    sizeof(st->colshow[i]));
 		if (len == 0) {
 			snprintf(st->colshow[i], sizeof(st->colshow[i]),
 			    "column %zu", i + 1);
@@ -848,8 +755,8 @@ csv_duplicates(struct csv_state *st)
 		}
 		csv_error(st, ck[i].line, "common_name", "Line %lu - Duplicate "
 		    "value of field 'common_name': '%s' is already on line %lu",
-		    ck[i].line, csv_show((const unsigned char *)ck[i].cn,
-		    strlen(ck[i].cn), shown, sizeof(shown)), ck[first].line);
+		    ck[i].line, text_show(ck[i].cn, strlen(ck[i].cn),
+		    CSV_SHOW_MAX, shown, sizeof(shown)), ck[first].line);
 	}
 	free(mk);
 	free(ck);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/text.h"
 
 /* Every address is 48 bits; arithmetic on ranges is done in a uint64_t. */
 #define MAC_MAX_VALUE 0xffffffffffffULL
@@ -17,16 +18,22 @@ static const char *const mac_style_names[MAC_STYLE_COUNT] = {
 };
 
 /*
- * One input character for a message: printable ASCII as itself, anything
- * else as \xNN so that hostile bytes never reach a terminal raw.
+ * One input character for a message, next to its position: text_show
+ * decides what is safe to print; on top of that a lone visible character
+ * is quoted so that ',' or ':' reads as the character it is, and a space,
+ * which would read as nothing at all, is written as its escape.
  */
 static const char *
 mac_show_char(unsigned char c, char out[8])
 {
-	if (c > 0x20 && c < 0x7f)
-		snprintf(out, 8, "'%c'", c);
-	else
-		snprintf(out, 8, "\\x%02x", c);
+	char one[8];
+
+	if (c == ' ') {
+		snprintf(out, 8, "\\x20");
+		return out;
+	}
+	text_show(&c, 1, 1, one, sizeof(one));
+	snprintf(out, 8, one[0] == '\\' ? "%s" : "'%s'", one);
 	return out;
 }
 

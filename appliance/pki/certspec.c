@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pki/oids.h"
+#include "util/text.h"
 
 /* String types we emit for attribute values, as RFC 5280 asks. */
 enum certspec_strtype { STR_UTF8, STR_PRINTABLE, STR_IA5 };
@@ -71,18 +72,6 @@ certspec_is_ascii_text(const char *s)
 	return 1;
 }
 
-/* Counts UTF-8 characters (yamldoc has already checked validity). */
-static size_t
-certspec_utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static int
 certspec_has_control(const char *s)
 {
@@ -139,7 +128,7 @@ certspec_parse_name(struct yamldoc *doc, const struct yamldoc_node *seq,
 	for (i = 0; i < seq->n; i++) {
 		const struct yamldoc_node *item = seq->items[i];
 		const char *key = NULL, *val;
-		size_t nchars;
+		long nchars;
 
 		if (certspec_single_key(doc, item, "name", &key) != 0) {
 			bad = 1;
@@ -161,16 +150,17 @@ certspec_parse_name(struct yamldoc *doc, const struct yamldoc_node *seq,
 			bad = 1;
 			continue;
 		}
-		nchars = certspec_utf8_chars(val);
-		if (nchars < certspec_attrs[j].min ||
-		    nchars > certspec_attrs[j].max) {
+		/* yamldoc checked the UTF-8; were it not, -1 is refused. */
+		nchars = text_utf8_chars(val);
+		if (nchars < 0 || (size_t)nchars < certspec_attrs[j].min ||
+		    (size_t)nchars > certspec_attrs[j].max) {
 			if (certspec_attrs[j].min == certspec_attrs[j].max)
 				yamldoc_error(doc, item->pairs[0].value,
 				    "%s must be exactly %zu characters, not "
-				    "%zu", key, certspec_attrs[j].min, nchars);
+				    "%ld", key, certspec_attrs[j].min, nchars);
 			else
 				yamldoc_error(doc, item->pairs[0].value,
-				    "%s must be %zu to %zu characters, not %zu",
+				    "%s must be %zu to %zu characters, not %ld",
 				    key, certspec_attrs[j].min,
 				    certspec_attrs[j].max, nchars);
 			bad = 1;

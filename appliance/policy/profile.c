@@ -16,6 +16,7 @@
 
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 #include "util/yamldoc.h"
 
@@ -100,62 +101,6 @@ profile_strdup(const char *s)
 
 /* ---- text checks shared by the loader and issuance ------------------ */
 
-static size_t
-profile_utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
-/*
- * 1 when s is well-formed UTF-8 with no C0/C1 control characters. Request
- * values come from CSRs and CSV files, so nothing is assumed about them.
- */
-static int
-profile_clean_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t n, k;
-		unsigned long cp;
-
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			n = 2;
-			cp = *p & 0x1f;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 3;
-			cp = *p & 0x0f;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 4;
-			cp = *p & 0x07;
-		} else {
-			return 0;
-		}
-		for (k = 1; k < n; k++) {
-			if ((p[k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[k] & 0x3f);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return 0;
-		p += n;
-	}
-	return 1;
-}
-
 static int
 profile_is_printable(const char *s)
 {
@@ -215,20 +160,22 @@ static int
 profile_value_ok(int nid, const char *value, char *why, size_t whysz)
 {
 	int i = profile_attr_index(nid);
-	size_t chars;
+	long chars;
 
 	if (i < 0) {
 		snprintf(why, whysz, "the attribute is not one Airlock issues");
 		return 0;
 	}
-	if (!profile_clean_utf8(value)) {
+	/* Bidi and zero-width characters count as controls here too. */
+	if (!text_clean(value)) {
 		snprintf(why, whysz, "it holds control characters or invalid "
 		    "UTF-8");
 		return 0;
 	}
-	chars = profile_utf8_chars(value);
-	if (chars < profile_attrs[i].min || chars > profile_attrs[i].max) {
-		snprintf(why, whysz, "it has %zu characters; %s takes %zu to "
+	chars = text_utf8_chars(value);	/* not -1: text_clean passed */
+	if ((size_t)chars < profile_attrs[i].min ||
+	    (size_t)chars > profile_attrs[i].max) {
+		snprintf(why, whysz, "it has %ld characters; %s takes %zu to "
 		    "%zu", chars, profile_attrs[i].name, profile_attrs[i].min,
 		    profile_attrs[i].max);
 		return 0;
@@ -681,14 +628,14 @@ profile_parse_operators(struct yamldoc *doc, const struct yamldoc_node *root,
 		return ERR_NOMEM;
 	for (i = 0; i < seq->n; i++) {
 		const char *s;
-		size_t chars;
+		long chars;
 
 		if (yamldoc_as_str(doc, seq->items[i], &s) < 0) {
 			bad = 1;
 			continue;
 		}
-		chars = profile_utf8_chars(s);
-		if (!profile_clean_utf8(s) || chars == 0 || chars > 64) {
+		chars = text_utf8_chars(s);
+		if (!text_clean(s) || chars < 1 || chars > 64) {
 			bad |= yamldoc_error(doc, seq->items[i], "an operator "
 			    "is named by 1 to 64 characters without control "
 			    "characters, as at enrolment") != 0;
@@ -791,8 +738,8 @@ profile_parse_body(struct yamldoc *doc, struct profile *p,
 	if (profile_step(r, &bad))
 		return ERR_NOMEM;
 	/* Approvers read it on the console: text only, one screen line. */
-	if (r == 1 && (!profile_clean_utf8(p->description) ||
-	    profile_utf8_chars(p->description) > 200))
+	if (r == 1 && (!text_clean(p->description) ||
+	    text_utf8_chars(p->description) > 200))
 		bad |= yamldoc_error(doc, profile_node(doc, root,
 		    "description"), "description must be at most 200 "
 		    "characters without control characters") != 0;
@@ -1404,52 +1351,8 @@ profile_overrides_free(struct profile_overrides *ov)
 	memset(ov, 0, sizeof(*ov));
 }
 
-/*
- * Copies untrusted text for display: control characters, C1 controls and
- * Unicode direction overrides become \xNN so a hostile CSR cannot drive a
- * terminal or reorder what an officer reads; long text is cut.
- */
-static const char *
-profile_show(const char *s, char *out, size_t outsz)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0, shown = 0;
-
-	while (*p != '\0' && o + 16 < outsz) {
-		size_t bad = 0, k;
-
-		if (shown == 64) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f || *p >= 0xf8)
-			bad = 1;
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			bad = 2;
-		else if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa &&
-		    p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 &&
-		    p[2] <= 0xa9)))
-			bad = 3;
-		if (bad) {
-			for (k = 0; k < bad; k++) {
-				snprintf(out + o, outsz - o, "\\x%02x", p[k]);
-				o += 4;
-			}
-		} else {
-			/* Stored values were checked or decoded as UTF-8. */
-			bad = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ?
-			    2 : 1;
-			for (k = 0; k < bad && p[k] != '\0'; k++)
-				out[o++] = (char)p[k];
-			bad = k;
-		}
-		p += bad;
-		shown++;
-	}
-	out[o] = '\0';
-	return out;
-}
+/* Characters of an untrusted value quoted in a message. */
+#define PROFILE_SHOW_MAX 64
 
 int
 profile_override_format(const struct profile_override *o, char *out,
@@ -1460,15 +1363,18 @@ profile_override_format(const struct profile_override *o, char *out,
 	switch (o->kind) {
 	case PROFILE_OV_REPLACED:
 		return snprintf(out, outsz, "%s: requested '%s' -> '%s'",
-		    o->field, profile_show(o->requested, r, sizeof(r)),
-		    profile_show(o->issued, i, sizeof(i)));
+		    o->field, text_show(o->requested, strlen(o->requested),
+		    PROFILE_SHOW_MAX, r, sizeof(r)), text_show(o->issued,
+		    strlen(o->issued), PROFILE_SHOW_MAX, i, sizeof(i)));
 	case PROFILE_OV_ADDED:
 		return snprintf(out, outsz, "%s: not requested -> '%s'",
-		    o->field, profile_show(o->issued, i, sizeof(i)));
+		    o->field, text_show(o->issued, strlen(o->issued),
+		    PROFILE_SHOW_MAX, i, sizeof(i)));
 	case PROFILE_OV_DROPPED:
 		return snprintf(out, outsz, "%s: requested '%s' -> dropped "
 		    "(not allowed by the profile)", o->field,
-		    profile_show(o->requested, r, sizeof(r)));
+		    text_show(o->requested, strlen(o->requested),
+		    PROFILE_SHOW_MAX, r, sizeof(r)));
 	}
 	return snprintf(out, outsz, "%s: ?", o->field);
 }
@@ -1710,7 +1616,8 @@ profile_check_san(const struct profile *p, const struct certspec_gnlist *san,
 		if (!ok)
 			return err_set(err, ERR_INVALID, "profile %s: the "
 			    "requested %s SAN '%s' is not valid", p->name, word,
-			    profile_show(v, shown, sizeof(shown)));
+			    text_show(v, strlen(v), PROFILE_SHOW_MAX, shown,
+			    sizeof(shown)));
 		if (g->type == CERTSPEC_GN_DNS && p->n_dns_suffixes > 0) {
 			for (j = 0; j < p->n_dns_suffixes; j++)
 				if (profile_dns_under(v, p->dns_suffixes[j]))
@@ -1726,8 +1633,8 @@ profile_check_san(const struct profile *p, const struct certspec_gnlist *san,
 			if (profile_gn_equal(&san->v[j], g))
 				return err_set(err, ERR_POLICY, "profile %s: "
 				    "the request names %s SAN '%s' twice",
-				    p->name, word, profile_show(v, shown,
-				    sizeof(shown)));
+				    p->name, word, text_show(v, strlen(v),
+				    PROFILE_SHOW_MAX, shown, sizeof(shown)));
 	}
 	return 0;
 }
@@ -1778,8 +1685,9 @@ profile_subject_kept(const struct profile *p, struct profile_rname *r,
 			    sizeof(why)))
 				return err_set(err, ERR_INVALID, "profile %s: "
 				    "requested %s '%s' cannot be issued: %s",
-				    p->name, a->name, profile_show(a->value,
-				    shown, sizeof(shown)), why);
+				    p->name, a->name, text_show(a->value,
+				    strlen(a->value), PROFILE_SHOW_MAX, shown,
+				    sizeof(shown)), why);
 			a->used = 1;
 			if (profile_name_push(out, a->nid, a->value) != 0)
 				return err_set(err, ERR_NOMEM,
@@ -1836,7 +1744,8 @@ profile_subject_cn(const struct profile *p, const struct profile_request *req,
 
 		return err_set(err, ERR_INVALID, "profile %s: requested CN "
 		    "'%s' cannot be issued: %s", p->name,
-		    profile_show(r->v[k].value, shown, sizeof(shown)), why);
+		    text_show(r->v[k].value, strlen(r->v[k].value),
+		    PROFILE_SHOW_MAX, shown, sizeof(shown)), why);
 	}
 	if (profile_name_push(out, NID_commonName, r->v[k].value) != 0)
 		return err_set(err, ERR_NOMEM, "out of memory");

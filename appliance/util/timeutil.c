@@ -3,31 +3,20 @@
 
 #include <string.h>
 
+#include "util/text.h"
+
 /* Layout of "YYYY-MM-DDTHH:MM:SSZ": 'd' is a digit, anything else literal. */
 static const char timeutil_layout[] = "dddd-dd-ddTdd:dd:ddZ";
 
+/*
+ * Characters of a hostile time string quoted in a message. It is masked
+ * rather than escaped: the message names a character by its position,
+ * which must point at the same place in what the reader sees.
+ */
+#define TIMEUTIL_SHOW 40
+
 #define TIMEUTIL_EXPECT "expected \"YYYY-MM-DDTHH:MM:SSZ\" in UTC, " \
 	"for example \"2026-11-22T08:00:00Z\""
-
-/*
- * Copies at most 40 characters of s for a message, replacing anything but
- * printable ASCII: the text may come from an untrusted file and must not
- * carry terminal control sequences into a message.
- */
-static const char *
-timeutil_show(const char *s, char out[48])
-{
-	size_t i;
-
-	for (i = 0; i < 40 && s[i] != '\0'; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (i == 40 && s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
 
 static int
 timeutil_num(const char *s, size_t n)
@@ -74,7 +63,8 @@ timeutil_parse(const char *s, time_t *out, err_t *err)
 	len = strnlen(s, sizeof(timeutil_layout));
 	if (len != sizeof(timeutil_layout) - 1)
 		return err_set(err, ERR_INVALID, "'%s' is not a valid time: %s",
-		    timeutil_show(s, show), TIMEUTIL_EXPECT);
+		    text_mask(s, strnlen(s, TIMEUTIL_SHOW + 1), TIMEUTIL_SHOW,
+		    show, sizeof(show)), TIMEUTIL_EXPECT);
 	for (i = 0; i < len; i++) {
 		char want = timeutil_layout[i];
 		int ok = want == 'd' ? (s[i] >= '0' && s[i] <= '9') :
@@ -83,7 +73,8 @@ timeutil_parse(const char *s, time_t *out, err_t *err)
 		if (!ok)
 			return err_set(err, ERR_INVALID, "'%s' is not a valid "
 			    "time: character %zu should be %s; %s",
-			    timeutil_show(s, show), i + 1,
+			    text_mask(s, len, TIMEUTIL_SHOW, show, sizeof(show)),
+			    i + 1,
 			    want == 'd' ? "a digit" :
 			    want == 'Z' ? "'Z' (only UTC is accepted)" :
 			    want == 'T' ? "'T'" : want == '-' ? "'-'" : "':'",

@@ -12,6 +12,7 @@
 
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 const struct yamldoc_limits yamldoc_default_limits = {
@@ -67,61 +68,6 @@ struct yd_state {
 	err_t *err;
 };
 
-/*
- * Copies s for a message: control characters (C0, DEL, C1) and Unicode
- * direction overrides become \xNN escapes so untrusted text cannot drive
- * the terminal or reorder what an officer reads; long text is cut.
- */
-static const char *
-yd_show(const char *s, char *out, size_t outsz)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0, shown = 0;
-
-	while (*p != '\0' && o + 8 < outsz) {
-		size_t clen = 1;
-		int bad = 0;
-
-		if (shown == YD_SHOW_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f)
-			bad = 1;
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			bad = 2;
-		else if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa &&
-		    p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 &&
-		    p[2] <= 0xa9)))
-			bad = 3;
-		if (bad) {
-			int i;
-
-			for (i = 0; i < bad && o + 5 < outsz; i++) {
-				snprintf(out + o, outsz - o, "\\x%02x", p[i]);
-				o += 4;
-			}
-			p += bad;
-			shown++;
-			continue;
-		}
-		/* Keep a UTF-8 sequence whole (the input was validated). */
-		if (*p >= 0xf0)
-			clen = 4;
-		else if (*p >= 0xe0)
-			clen = 3;
-		else if (*p >= 0xc0)
-			clen = 2;
-		memcpy(out + o, p, clen);
-		o += clen;
-		p += clen;
-		shown++;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Line (1-based) of byte offset off, for libyaml reader errors. */
 static unsigned long
 yd_line_of(const unsigned char *data, size_t len, size_t off)
@@ -170,7 +116,7 @@ yd_check_text(const char *file, const unsigned char *p, size_t len,
 	while (i < len) {
 		unsigned char c = p[i];
 		uint32_t cp;
-		size_t n, k;
+		size_t n;
 
 		if (c == '\n') {
 			line++;
@@ -185,35 +131,29 @@ yd_check_text(const char *file, const unsigned char *p, size_t len,
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			cp = c & 0x07;
-		} else {
-			return err_set(err, ERR_INVALID, "%s:%lu: invalid UTF-8: "
-			    "byte 0x%02x cannot start a character; save the "
-			    "file as UTF-8", file, line, c);
-		}
-		if (n > len - i)
-			return err_set(err, ERR_INVALID, "%s:%lu: invalid UTF-8: "
-			    "the file ends inside a character", file, line);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
+		/* The reason only shapes the message; the decoder is shared. */
+		if ((n = text_utf8_next(p + i, len - i, &cp)) == 0) {
+			switch (text_utf8_why(p + i, len - i)) {
+			case TEXT_UTF8_BAD_LEAD:
+				return err_set(err, ERR_INVALID, "%s:%lu: invalid "
+				    "UTF-8: byte 0x%02x cannot start a "
+				    "character; save the file as UTF-8", file,
+				    line, c);
+			case TEXT_UTF8_TRUNCATED:
+				return err_set(err, ERR_INVALID, "%s:%lu: invalid "
+				    "UTF-8: the file ends inside a character",
+				    file, line);
+			case TEXT_UTF8_BAD_CONT:
 				return err_set(err, ERR_INVALID, "%s:%lu: invalid "
 				    "UTF-8: byte 0x%02x is not followed by a "
 				    "continuation byte; save the file as UTF-8",
 				    file, line, c);
-			cp = cp << 6 | (p[i + k] & 0x3f);
+			default:
+				return err_set(err, ERR_INVALID, "%s:%lu: invalid "
+				    "UTF-8: overlong or out-of-range encoding",
+				    file, line);
+			}
 		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return err_set(err, ERR_INVALID, "%s:%lu: invalid UTF-8: "
-			    "overlong or out-of-range encoding", file, line);
 		if ((cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe ||
 		    cp == 0xffff)
 			return err_set(err, ERR_INVALID, "%s:%lu: character "
@@ -255,11 +195,12 @@ yd_path_into(char path[YD_PATH_MAX], const char *parent, const char *key,
 	if (key == NULL)
 		n = snprintf(path, YD_PATH_MAX, "%s[%zu]", parent, index);
 	else if (*parent == '\0')
-		n = snprintf(path, YD_PATH_MAX, "%s",
-		    yd_show(key, shown, sizeof(shown)));
+		n = snprintf(path, YD_PATH_MAX, "%s", text_show(key,
+		    strlen(key), YD_SHOW_MAX, shown, sizeof(shown)));
 	else
 		n = snprintf(path, YD_PATH_MAX, "%s.%s", parent,
-		    yd_show(key, shown, sizeof(shown)));
+		    text_show(key, strlen(key), YD_SHOW_MAX, shown,
+		    sizeof(shown)));
 	if (n < 0) {
 		path[0] = '\0';
 	} else if ((size_t)n >= YD_PATH_MAX) {
@@ -425,11 +366,13 @@ yd_check_props(struct yd_state *st, unsigned long line,
 	if (anchor != NULL)
 		return yd_fail(st, ERR_INVALID, line, yd_here(st, here),
 		    "anchor '&%s' is not allowed; write the value out in full",
-		    yd_show((const char *)anchor, shown, sizeof(shown)));
+		    text_show(anchor, strlen((const char *)anchor),
+		    YD_SHOW_MAX, shown, sizeof(shown)));
 	if (tag != NULL)
 		return yd_fail(st, ERR_INVALID, line, yd_here(st, here),
 		    "explicit tag '%s' is not allowed; remove it",
-		    yd_show((const char *)tag, shown, sizeof(shown)));
+		    text_show(tag, strlen((const char *)tag), YD_SHOW_MAX,
+		    shown, sizeof(shown)));
 	return 0;
 }
 
@@ -569,8 +512,8 @@ yd_check_duplicates(struct yd_state *st, const struct yamldoc_node *map)
 		return 0;
 	return yd_fail(st, ERR_INVALID, again->key_line, map->path,
 	    "duplicate key '%s' (first at line %lu, again at line %lu)",
-	    yd_show(again->key, shown, sizeof(shown)), first->key_line,
-	    again->key_line);
+	    text_show(again->key, strlen(again->key), YD_SHOW_MAX, shown,
+	    sizeof(shown)), first->key_line, again->key_line);
 }
 
 static int
@@ -608,8 +551,9 @@ yd_event(struct yd_state *st, const yaml_event_t *ev)
 	case YAML_ALIAS_EVENT:
 		return yd_fail(st, ERR_INVALID, line, yd_here(st, here),
 		    "alias '*%s' is not allowed; write the value out in full",
-		    yd_show((const char *)ev->data.alias.anchor, shown,
-		    sizeof(shown)));
+		    text_show(ev->data.alias.anchor,
+		    strlen((const char *)ev->data.alias.anchor), YD_SHOW_MAX,
+		    shown, sizeof(shown)));
 	case YAML_SCALAR_EVENT:
 		return yd_scalar(st, ev, line);
 	case YAML_SEQUENCE_START_EVENT:
@@ -823,7 +767,8 @@ yd_found(const struct yamldoc_node *n, char *out, size_t outsz)
 	if (yd_is_null(n))
 		return "an empty value";
 	snprintf(out, outsz, "%s'%s'", n->plain ? "" : "the quoted string ",
-	    yd_show(n->scalar, shown, sizeof(shown)));
+	    text_show(n->scalar, strlen(n->scalar), YD_SHOW_MAX, shown,
+	    sizeof(shown)));
 	return out;
 }
 
@@ -881,7 +826,8 @@ yamldoc_get_node(struct yamldoc *doc, const struct yamldoc_node *map,
 	if (!required)
 		return 0;
 	return yd_error_at(doc, map->line, map->path,
-	    "required key '%s' is missing", yd_show(key, shown, sizeof(shown)));
+	    "required key '%s' is missing", text_show(key, strlen(key),
+	    YD_SHOW_MAX, shown, sizeof(shown)));
 }
 
 int
@@ -1091,13 +1037,15 @@ yamldoc_check_unknown(struct yamldoc *doc, const struct yamldoc_node *map)
 			if (d->asked[j].map == map &&
 			    yd_one_edit(p->key, d->asked[j].key)) {
 				snprintf(hint, sizeof(hint), " (did you mean "
-				    "'%s'?)", yd_show(d->asked[j].key, shown,
-				    sizeof(shown)));
+				    "'%s'?)", text_show(d->asked[j].key,
+				    strlen(d->asked[j].key), YD_SHOW_MAX,
+				    shown, sizeof(shown)));
 				break;
 			}
 		}
 		yd_error_at(doc, p->key_line, map->path, "unknown key '%s'%s",
-		    yd_show(p->key, shown, sizeof(shown)), hint);
+		    text_show(p->key, strlen(p->key), YD_SHOW_MAX, shown,
+		    sizeof(shown)), hint);
 		if (unknown < INT_MAX)
 			unknown++;
 	}

@@ -14,6 +14,7 @@
 #include "pki/certbuild.h"
 #include "pki/certspec.h"
 #include "pki/pkisign.h"
+#include "testutil.h"
 #include "util/err.h"
 
 /* 2026-01-01T00:00:00Z and friends. */
@@ -22,20 +23,6 @@
 #define T2040 ((time_t)2208988800)
 #define T2050 ((time_t)2524608000)
 #define T2060 ((time_t)2840140800)
-
-/* Prints every message in d, prefixed, so a failing test shows them all. */
-static inline void
-pkitest_print_diag(const diag_t *d, const char *prefix)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char buf[1200];
-
-		diag_format(d, i, buf, sizeof(buf));
-		fprintf(stderr, "%s: %s\n", prefix, buf);
-	}
-}
 
 static inline EVP_PKEY *
 pkitest_rsa(void)

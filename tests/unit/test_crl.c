@@ -251,7 +251,7 @@ expect_crl_rule(X509_CRL *crl, const char *rule, const char *frag)
 	n = lint_crl(crl, ca, &d);
 	if (n != 1 || strcmp(d.items[0].field, rule) != 0 ||
 	    (frag != NULL && strstr(d.items[0].msg, frag) == NULL)) {
-		pkitest_print_diag(&d, "finding");
+		testutil_print_diag(&d, "finding");
 		fail_msg("expected exactly %s, got %d", rule, n);
 	}
 	diag_free(&d);
@@ -360,7 +360,7 @@ expect_parse_error(const char *yaml, unsigned long line, const char *frag)
 		if (d.items[i].line == line && strstr(d.items[i].msg, frag))
 			break;
 	if (i == d.n) {
-		pkitest_print_diag(&d, "got");
+		testutil_print_diag(&d, "got");
 		fail_msg("no '%s' at line %lu", frag, line);
 	}
 	yamldoc_free(doc);

@@ -43,19 +43,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-print_diag(const diag_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char buf[1200];
-
-		diag_format(d, i, buf, sizeof(buf));
-		fprintf(stderr, "  diag: %s\n", buf);
-	}
-}
-
 /* Asserts a message on line for request index (0: none) containing needle. */
 static void
 expect_diag(const diag_t *d, unsigned long line, size_t index,
@@ -76,7 +63,7 @@ expect_diag(const diag_t *d, unsigned long line, size_t index,
 		assert_string_equal(it->file, "reqs");
 		return;
 	}
-	print_diag(d);
+	testutil_print_diag(d, "  diag");
 	fail_msg("no message on line %lu for request %zu with '%s'", line,
 	    index, needle);
 }
@@ -168,7 +155,7 @@ test_pem_three(void **state)
 	    "URI:https://example.com/x,IP:10.0.0.1,IP:2001:db8::1");
 	req_pem(bio, ecp384, NULL, NULL);
 	if (parse_bio(bio, &l, &d) != 0) {
-		print_diag(&d);
+		testutil_print_diag(&d, "  diag");
 		fail();
 	}
 	assert_int_equal(l.n, 3);
@@ -428,7 +415,7 @@ test_openssl_cli(void **state)
 	fclose(f);
 	diag_init(&d);
 	if (csr_parse_all("reqs", data, len, &l, &d) != 0) {
-		print_diag(&d);
+		testutil_print_diag(&d, "  diag");
 		fail();
 	}
 	assert_int_equal(l.n, 1);

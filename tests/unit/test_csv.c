@@ -10,20 +10,8 @@
 #include <string.h>
 
 #include "ingest/csv.h"
+#include "testutil.h"
 #include "util/err.h"
-
-static void
-print_diag(const diag_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char buf[1200];
-
-		diag_format(d, i, buf, sizeof(buf));
-		fprintf(stderr, "  diag: %s\n", buf);
-	}
-}
 
 /* Asserts that d holds a message on line with field (NULL: none) and text. */
 static void
@@ -43,7 +31,7 @@ expect_diag(const diag_t *d, unsigned long line, const char *field,
 		assert_string_equal(it->file, "batch.csv");
 		return;
 	}
-	print_diag(d);
+	testutil_print_diag(d, "  diag");
 	fail_msg("no message on line %lu field %s with '%s'", line,
 	    field ? field : "(none)", needle);
 }
@@ -72,7 +60,7 @@ test_good(void **state)
 
 	(void)state;
 	if (parse(text, &b, &d) != 0) {
-		print_diag(&d);
+		testutil_print_diag(&d, "  diag");
 		fail();
 	}
 	assert_int_equal(diag_count(&d), 0);

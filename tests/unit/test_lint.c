@@ -89,7 +89,7 @@ expect_rule(X509 *x, X509 *issuer, EVP_PKEY *signer, const EVP_MD *md,
 	if (rule == NULL ? n != 0 : (n != 1 ||
 	    strcmp(d.items[0].field, rule) != 0 ||
 	    (frag != NULL && strstr(d.items[0].msg, frag) == NULL))) {
-		pkitest_print_diag(&d, "finding");
+		testutil_print_diag(&d, "finding");
 		fail_msg("expected exactly %s, got %d findings",
 		    rule ? rule : "none", n);
 	}

@@ -259,7 +259,7 @@ static void
 blob_roundtrip(EVP_PKEY *key, const char *dgst)
 {
 	static const char data[] = "transcript: step 1 done\n";
-	char dir[256], cmd[1024];
+	char dir[256], cmd[2048];
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
 	FILE *f;

@@ -56,7 +56,7 @@ group_setup(void **state)
 	err_clear(&e);
 	rc = profile_load_dir(dir, &shipped, &d, &e);
 	if (rc != 0)
-		pkitest_print_diag(&d, "policies");
+		testutil_print_diag(&d, "policies");
 	diag_free(&d);
 	if (rc != 0)
 		return -1;
@@ -1174,7 +1174,7 @@ issue(const struct profile *p, const struct profile_request *req,
 	diag_init(&d);
 	*findings = lint_cert(x, ca->cert, opts, &d);
 	if (*findings > 0)
-		pkitest_print_diag(&d, "lint");
+		testutil_print_diag(&d, "lint");
 	diag_free(&d);
 	return x;
 }

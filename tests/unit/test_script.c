@@ -314,7 +314,7 @@ static const char appliance_yaml[] =
     "    algorithm: ec-p256\n"
     "  transport:\n"
     "    label: app-transport\n"
-    "    algorithm: ec-p256\n";
+    "    algorithm: rsa-2048\n";
 
 /* ---- the shipped examples ------------------------------------------- */
 
@@ -616,17 +616,18 @@ test_base_scripts_load(void **state)
 	}
 }
 
-/* An EC transport key derives; only an RSA one decrypts. */
+/*
+ * Bundles are encrypted with RSA key transport: an EC transport key could
+ * never open one, so the script is refused at the key's line.
+ */
 static void
-test_appliance_ec_transport_derives(void **state)
+test_appliance_ec_transport_refused(void **state)
 {
-	struct script s;
-
 	(void)state;
-	expect_edit_ok(appliance_yaml, "", "", &s);
-	assert_int_equal(s.appkeys[SCRIPT_APPKEY_TRANSPORT].spec.usage,
-	    HSM_USAGE_DERIVE);
-	script_free(&s);
+	expect_edit_error(appliance_yaml, "    label: app-transport\n"
+	    "    algorithm: rsa-2048\n", "    label: app-transport\n"
+	    "    algorithm: ec-p256\n", "    label: app-transport",
+	    "keys.transport", "must be an RSA key");
 }
 
 /* ---- structure: unknown keys, types, versions --------------------------- */
@@ -1100,7 +1101,7 @@ main(void)
 		cmocka_unit_test(test_example_ec),
 		cmocka_unit_test(test_example_person_key),
 		cmocka_unit_test(test_base_scripts_load),
-		cmocka_unit_test(test_appliance_ec_transport_derives),
+		cmocka_unit_test(test_appliance_ec_transport_refused),
 		cmocka_unit_test(test_unknown_top_level_key),
 		cmocka_unit_test(test_unknown_key_in_ca_key),
 		cmocka_unit_test(test_unknown_key_in_person),

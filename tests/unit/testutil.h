@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/err.h"
+
 /*
  * Makes a fresh private directory airlock-TAG.XXXXXX under $TMPDIR (or
  * /tmp when that is unset or empty) and writes its path to out. A path
@@ -104,6 +106,20 @@ testutil_srcdir(char *out, size_t outsz)
 	}
 	fprintf(stderr, "cannot find the source tree from %s\n", __FILE__);
 	return -1;
+}
+
+/* Prints every message in d, prefixed, so a failing test shows them all. */
+static inline void
+testutil_print_diag(const diag_t *d, const char *prefix)
+{
+	size_t k;
+
+	for (k = 0; k < d->n; k++) {
+		char buf[1200];
+
+		diag_format(d, k, buf, sizeof(buf));
+		fprintf(stderr, "%s: %s\n", prefix, buf);
+	}
 }
 
 #endif
