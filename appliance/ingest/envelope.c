@@ -20,6 +20,7 @@
 #include "pki/certinfo.h"
 #include "pki/der.h"
 #include "pki/oids.h"
+#include "pki/roles.h"
 #include "pki/pkiutil.h"
 #include "util/timeutil.h"
 
@@ -97,24 +98,6 @@ env_cut(const char *s, size_t len, char *out, size_t outsz)
 		n += 3;
 	}
 	out[n] = '\0';
-}
-
-/* A name as one RFC 2253 line (control characters escaped), cut to fit. */
-static void
-env_name(const X509_NAME *name, char *out, size_t outsz)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p = NULL;
-	long n;
-
-	snprintf(out, outsz, "an unprintable name");
-	if (b == NULL)
-		return;
-	if (X509_NAME_print_ex(b, name, 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (n = BIO_get_mem_data(b, &p)) >= 0 && p != NULL)
-		env_cut(p, (size_t)n, out, outsz);
-	BIO_free(b);
 }
 
 /* Friendly names for the objects messages mention; else OpenSSL's. */
@@ -376,7 +359,7 @@ env_recipient_id(CMS_RecipientInfo *ri, char *out, size_t outsz)
 	    (bn = ASN1_INTEGER_to_BN(sno, NULL)) == NULL ||
 	    (hex = BN_bn2hex(bn)) == NULL)
 		goto out;
-	env_name(issuer, name, sizeof(name));
+	roles_name(issuer, name, sizeof(name));
 	/* Lower case, as certinfo_serial_hex spells serials elsewhere. */
 	for (i = 0; hex[i] != '\0'; i++)
 		hex[i] = (char)tolower((unsigned char)hex[i]);
@@ -536,126 +519,24 @@ env_decrypt(struct env *e, CMS_ContentInfo *cms, buf_t *plain)
 
 /* --- SignedData --------------------------------------------------------- */
 
-/* The path from signer to a people CA, at `now` (see envelope.h). */
+/*
+ * The path from signer to a people CA at `now`, then the operator role
+ * alone and a key usage that allows signing: the same checks approvals
+ * apply to officers (pki/roles.c).
+ */
 static int
-env_check_chain(struct env *e, X509 *signer, const char *who)
+env_check_signer(struct env *e, X509 *signer)
 {
 	const struct envelope_opts *o = e->o;
-	X509_STORE *store = X509_STORE_new();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	X509_VERIFY_PARAM *param;
-	X509 *cur;
-	char when[TIMEUTIL_STRLEN], name[ENV_SHOW_MAX];
-	int64_t nb = 0, na = 0;
-	int i, err, depth, r = 0;
+	err_t err;
+	int r;
 
-	if (store == NULL || ctx == NULL) {
-		r = env_fail(e, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < sk_X509_num(o->people_cas); i++) {
-		if (!X509_STORE_add_cert(store, sk_X509_value(o->people_cas,
-		    i))) {
-			r = env_fail(e, ERR_CRYPTO, "cannot load the people CA "
-			    "certificates");
-			goto out;
-		}
-	}
-	if (!X509_STORE_CTX_init(ctx, store, signer, o->chain)) {
-		r = env_fail(e, ERR_CRYPTO, "cannot set up certificate "
-		    "verification");
-		goto out;
-	}
-	param = X509_STORE_CTX_get0_param(ctx);
-	/* The people CA is the anchor, whoever issued it. */
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-	X509_VERIFY_PARAM_set_time(param, o->now);
-	if (X509_verify_cert(ctx) == 1)
-		goto out;
-	err = X509_STORE_CTX_get_error(ctx);
-	depth = X509_STORE_CTX_get_error_depth(ctx);
-	cur = X509_STORE_CTX_get_current_cert(ctx);
-	if (cur == NULL)
-		cur = signer;
-	switch (err) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		(void)certinfo_validity(cur, &nb, &na);
-		timeutil_format((time_t)(err == X509_V_ERR_CERT_HAS_EXPIRED ?
-		    na : nb), when);
-		if (depth == 0) {
-			r = env_fail(e, ERR_POLICY, "the signer's certificate "
-			    "(%s) %s %s", who, err ==
-			    X509_V_ERR_CERT_HAS_EXPIRED ? "expired at" :
-			    "is not valid before", when);
-		} else {
-			env_name(X509_get_subject_name(cur), name,
-			    sizeof(name));
-			r = env_fail(e, ERR_POLICY, "the certificate of %s, "
-			    "above the signer's (%s), %s %s", name, who,
-			    err == X509_V_ERR_CERT_HAS_EXPIRED ? "expired at" :
-			    "is not valid before", when);
-		}
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		env_name(X509_get_issuer_name(signer), name, sizeof(name));
-		r = env_fail(e, ERR_POLICY, "the signer's certificate (%s, "
-		    "issued by %s) does not chain to the appliance's people CA",
-		    who, name);
-		break;
-	default:
-		r = env_fail(e, ERR_POLICY, "the signer's certificate (%s) "
-		    "does not verify against the appliance's people CA: %s "
-		    "(certificate %d of the path)", who,
-		    X509_verify_cert_error_string(err), depth + 1);
-		break;
-	}
-out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	return r;
-}
-
-/* The operator role, alone, and a key usage that allows signing. */
-static int
-env_check_role(struct env *e, X509 *signer, const char *who)
-{
-	int op = oids_nid(OIDS_ROLE_OPERATOR);
-	int off = oids_nid(OIDS_ROLE_OFFICER);
-	int aud = oids_nid(OIDS_ROLE_AUDITOR);
-	int has_op, has_off, has_aud;
-	const char *other;
-
-	if (op == NID_undef || off == NID_undef || aud == NID_undef)
-		return env_fail(e, ERR_CRYPTO, "cannot register Airlock's "
-		    "object identifiers with OpenSSL");
-	has_op = certinfo_has_eku(signer, op);
-	has_off = certinfo_has_eku(signer, off);
-	has_aud = certinfo_has_eku(signer, aud);
-	other = has_off ? "officer" : "auditor";
-	if (!has_op && (has_off || has_aud))
-		return env_fail(e, ERR_POLICY, "the signer's certificate (%s) "
-		    "is an %s's (extended key usage airlock-%s), not an "
-		    "operator's: the wrong role; bundles are signed by the "
-		    "operator role", who, other, other);
-	if (!has_op)
-		return env_fail(e, ERR_POLICY, "the signer's certificate (%s) "
-		    "does not carry the operator role (extended key usage "
-		    "airlock-operator)", who);
-	/* One person, one role: an officer must not approve their own. */
-	if (has_off || has_aud)
-		return env_fail(e, ERR_POLICY, "the signer's certificate (%s) "
-		    "holds the %s role besides the operator role; a bundle's "
-		    "signer must hold the operator role alone", who, other);
-	if ((X509_get_key_usage(signer) &
-	    (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0)
-		return env_fail(e, ERR_POLICY, "the signer's certificate (%s) "
-		    "has a key usage that does not allow digital signatures",
-		    who);
+	err_clear(&err);
+	r = roles_check(signer, o->people_cas, o->chain, o->now,
+	    OIDS_ROLE_OPERATOR, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
+	    "the signer", "signing a bundle", &err);
+	if (r != 0)
+		return env_fail(e, r, "%s", err.msg);
 	return 0;
 }
 
@@ -736,7 +617,7 @@ env_signed(struct env *e, CMS_ContentInfo *cms, struct envelope *out)
 		    "the SignedData answer to the signer's identifier");
 		goto out;
 	}
-	env_name(X509_get_subject_name(signer), who, sizeof(who));
+	roles_name(X509_get_subject_name(signer), who, sizeof(who));
 	kt = X509_get0_pubkey(signer) != NULL ?
 	    EVP_PKEY_get_base_id(X509_get0_pubkey(signer)) : NID_undef;
 	if (kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC) {
@@ -746,8 +627,7 @@ env_signed(struct env *e, CMS_ContentInfo *cms, struct envelope *out)
 		    OBJ_nid2sn(kt) : "unreadable");
 		goto out;
 	}
-	if ((r = env_check_chain(e, signer, who)) != 0 ||
-	    (r = env_check_role(e, signer, who)) != 0)
+	if ((r = env_check_signer(e, signer)) != 0)
 		goto out;
 
 	/*

@@ -226,3 +226,16 @@ text_mask(const void *p, size_t len, size_t max, char *out, size_t outsz)
 {
 	return text_render(p, len, max, 1, out, outsz);
 }
+
+int
+text_is_lower_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[len] == '\0';
+}

@@ -72,4 +72,7 @@ const char *text_show(const void *p, size_t len, size_t max, char *out,
 const char *text_mask(const void *p, size_t len, size_t max, char *out,
     size_t outsz);
 
+/* 1 when s is exactly len lower-case hex digits (a SHA-256 is 64), else 0. */
+int text_is_lower_hex(const char *s, size_t len);
+
 #endif

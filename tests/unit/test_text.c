@@ -280,6 +280,20 @@ test_mask(void **state)
 	    "abcd...");
 }
 
+/* Only exactly len lower-case hex digits pass: fingerprints have one spelling. */
+static void
+test_is_lower_hex(void **state)
+{
+	(void)state;
+	assert_int_equal(text_is_lower_hex("00ff9a", 6), 1);
+	assert_int_equal(text_is_lower_hex("00FF9A", 6), 0);
+	assert_int_equal(text_is_lower_hex("00ff9", 6), 0);
+	assert_int_equal(text_is_lower_hex("00ff9a0", 6), 0);
+	assert_int_equal(text_is_lower_hex("00fg9a", 6), 0);
+	assert_int_equal(text_is_lower_hex(NULL, 6), 0);
+	assert_int_equal(text_is_lower_hex("", 0), 1);
+}
+
 int
 main(void)
 {
@@ -293,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_show_escapes),
 		cmocka_unit_test(test_show_cut),
 		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_is_lower_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
