@@ -40,6 +40,7 @@ INGEST_SRC   := $(wildcard appliance/ingest/*.c)
 POLICY_SRC   := $(wildcard appliance/policy/*.c)
 APPROVAL_SRC := $(wildcard appliance/approval/*.c)
 EXPORT_SRC   := $(wildcard appliance/export/*.c)
+QUEUE_SRC    := $(wildcard appliance/queue/*.c)
 STORE_SRC    := $(wildcard appliance/store/*.c)
 HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
 HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
@@ -54,12 +55,14 @@ LIB_INGEST   := $(BUILD)/lib/libingest.a
 LIB_POLICY   := $(BUILD)/lib/libpolicy.a
 LIB_APPROVAL := $(BUILD)/lib/libapproval.a
 LIB_EXPORT   := $(BUILD)/lib/libexport.a
+LIB_QUEUE    := $(BUILD)/lib/libqueue.a
 LIB_STORE    := $(BUILD)/lib/libstore.a
 LIB_HSM      := $(BUILD)/lib/libhsm.a
 LIB_CEREMONY := $(BUILD)/lib/libceremony.a
 # Link order: users before what they use.
 ALL_LIBS     := $(LIB_CEREMONY) $(LIB_POLICY) $(LIB_INGEST) $(LIB_APPROVAL) \
-                $(LIB_EXPORT) $(LIB_STORE) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
+                $(LIB_EXPORT) $(LIB_QUEUE) $(LIB_STORE) $(LIB_HSM) $(LIB_PKI) \
+                $(LIB_UTIL)
 
 BIN_AIRLOCK  := $(BUILD)/bin/airlock
 BIN_HELPER   := $(BUILD)/bin/airlock-hsm
@@ -83,6 +86,7 @@ $(LIB_INGEST): $(call obj,$(INGEST_SRC))
 $(LIB_POLICY): $(call obj,$(POLICY_SRC))
 $(LIB_APPROVAL): $(call obj,$(APPROVAL_SRC))
 $(LIB_EXPORT): $(call obj,$(EXPORT_SRC))
+$(LIB_QUEUE): $(call obj,$(QUEUE_SRC))
 $(LIB_STORE): $(call obj,$(STORE_SRC))
 $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))

@@ -23,6 +23,20 @@ struct store {
 #define HEX(col) "(" col " <> '' AND " col " NOT GLOB '*[^0-9a-f]*')"
 #define SHA256(col) "(length(" col ") = 64 AND " col \
 	" NOT GLOB '*[^0-9a-f]*')"
+/*
+ * Serials are spelled as certinfo_serial_hex spells them (no leading
+ * zero), at most 20 octets, and never zero: one serial, one text.
+ */
+#define SERIAL(col) "(" HEX(col) " AND length(" col ") <= 40 AND " \
+	"substr(" col ", 1, 1) <> '0')"
+/* A MAC address as 12 lower-case hex digits, without separators. */
+#define MAC(col) "(length(" col ") = 12 AND " col " NOT GLOB '*[^0-9a-f]*')"
+/* A UUID as the manifest canonicalises it: lower case, with hyphens. */
+#define UUID(col) "(length(" col ") = 36 AND substr(" col ", 9, 1) = '-' " \
+	"AND substr(" col ", 14, 1) = '-' AND substr(" col ", 19, 1) = '-' " \
+	"AND substr(" col ", 24, 1) = '-' AND " \
+	"length(replace(" col ", '-', '')) = 32 AND " \
+	"replace(" col ", '-', '') NOT GLOB '*[^0-9a-f]*')"
 
 /*
  * Migrations, oldest first: entry i takes the schema from version i to
@@ -126,6 +140,288 @@ static const char *const store_migrations[] = {
 	"  CHECK (next_update > this_update),"
 	"  PRIMARY KEY (ca_id, number)"
 	") STRICT;",
+
+	/*
+	 * Version 2: the batch queue (appliance/queue). Request bundles,
+	 * batches and their lines, the serials reserved for lines, approvals
+	 * and exports. The rules a crash or a bug must never break (a serial
+	 * used twice, a line certified twice, a line signed while its batch
+	 * is not issuing, a state skipped) are written here as constraints
+	 * and triggers, so that no code path, old or new, can write them.
+	 */
+	"CREATE TABLE bundle ("
+	"  id INTEGER PRIMARY KEY,"
+	/* NULL when the file was refused before its manifest was read. */
+	"  uuid TEXT UNIQUE CHECK (uuid IS NULL OR " UUID("uuid") "),"
+	/* Of the whole file, so a replayed refused file is known too. */
+	"  sha256 TEXT UNIQUE NOT NULL CHECK " SHA256("sha256") ","
+	"  file_name TEXT NOT NULL CHECK (file_name <> ''),"
+	"  signer_sha256 TEXT CHECK (signer_sha256 IS NULL OR "
+	    SHA256("signer_sha256") "),"
+	"  person_id INTEGER REFERENCES person(id),"
+	"  received_at INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),"
+	"  reason TEXT CHECK (reason IS NULL OR reason <> ''),"
+	"  CHECK ((status = 'rejected') = (reason IS NOT NULL)),"
+	"  CHECK (status = 'rejected' OR (uuid IS NOT NULL AND"
+	"    signer_sha256 IS NOT NULL AND person_id IS NOT NULL))"
+	") STRICT;"
+	"CREATE INDEX bundle_person ON bundle(person_id);"
+
+	"CREATE TABLE batch ("
+	"  id INTEGER PRIMARY KEY,"
+	"  bundle_id INTEGER UNIQUE NOT NULL REFERENCES bundle(id),"
+	"  name TEXT NOT NULL CHECK (name <> ''),"
+	"  description TEXT NOT NULL,"
+	"  profile TEXT NOT NULL CHECK (profile <> ''),"
+	"  ca_id INTEGER NOT NULL REFERENCES ca(id),"
+	"  mode TEXT NOT NULL CHECK (mode IN ('mac-range', 'csr', 'csv')),"
+	"  line_count INTEGER NOT NULL CHECK (line_count BETWEEN 1 AND 500000),"
+	"  output_format TEXT NOT NULL CHECK (output_format IN ('smpb',"
+	"    'pkcs12', 'pem-zip', 'pem-json', 'der-zip', 'pkcs7')),"
+	"  chain TEXT NOT NULL CHECK (chain IN ('separate',"
+	"    'with-intermediate', 'with-root-and-intermediate')),"
+	"  results_log TEXT NOT NULL CHECK (results_log IN ('csv', 'json')),"
+	"  p12_encryption TEXT CHECK (p12_encryption IS NULL OR"
+	"    p12_encryption IN ('modern', 'compat')),"
+	"  recipient_der BLOB CHECK (recipient_der IS NULL OR"
+	"    length(recipient_der) > 0),"
+	/* Wrapped by the caller: no secret is ever stored in clear. */
+	"  secret_wrapped BLOB CHECK (secret_wrapped IS NULL OR"
+	"    length(secret_wrapped) > 0),"
+	"  data_key_wrapped BLOB CHECK (data_key_wrapped IS NULL OR"
+	"    length(data_key_wrapped) > 0),"
+	"  quorum INTEGER NOT NULL CHECK (quorum BETWEEN 2 AND 64),"
+	"  state TEXT NOT NULL DEFAULT 'pending-approval' CHECK (state IN"
+	"    ('pending-approval', 'approved', 'rejected', 'issuing',"
+	"    'completed', 'partially-completed', 'failed')),"
+	"  reason TEXT CHECK (reason IS NULL OR reason <> ''),"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  CHECK (updated >= created),"
+	"  CHECK ((state IN ('rejected', 'failed')) = (reason IS NOT NULL)),"
+	"  CHECK ((output_format = 'smpb') = (recipient_der IS NOT NULL)),"
+	"  CHECK ((output_format = 'pkcs12') = (p12_encryption IS NOT NULL)),"
+	"  CHECK (output_format = 'pkcs12' OR secret_wrapped IS NULL),"
+	"  CHECK (output_format <> 'pkcs12' OR secret_wrapped IS NOT NULL),"
+	/* Generated keys leave only inside smpb or pkcs12 (issue 3). */
+	"  CHECK (data_key_wrapped IS NULL OR"
+	"    output_format IN ('smpb', 'pkcs12')),"
+	"  CHECK (mode <> 'mac-range' OR data_key_wrapped IS NOT NULL),"
+	"  CHECK (mode <> 'csr' OR data_key_wrapped IS NULL)"
+	") STRICT;"
+	"CREATE INDEX batch_state ON batch(state);"
+	"CREATE INDEX batch_ca ON batch(ca_id);"
+
+	"CREATE TABLE line ("
+	"  batch_id INTEGER NOT NULL REFERENCES batch(id),"
+	"  line INTEGER NOT NULL CHECK (line >= 1),"
+	"  name TEXT NOT NULL CHECK (name <> ''),"
+	"  mac TEXT CHECK (mac IS NULL OR " MAC("mac") "),"
+	"  request_der BLOB CHECK (request_der IS NULL OR"
+	"    length(request_der) > 0),"
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN"
+	"    ('pending', 'reserved', 'issued', 'failed')),"
+	"  message TEXT CHECK (message IS NULL OR message <> ''),"
+	"  serial TEXT CHECK (serial IS NULL OR " SERIAL("serial") "),"
+	"  tbs BLOB CHECK (tbs IS NULL OR length(tbs) > 0),"
+	"  key_enc BLOB CHECK (key_enc IS NULL OR length(key_enc) > 0),"
+	"  cert_der BLOB CHECK (cert_der IS NULL OR length(cert_der) > 0),"
+	"  sha256 TEXT CHECK (sha256 IS NULL OR " SHA256("sha256") "),"
+	"  PRIMARY KEY (batch_id, line),"
+	"  CHECK ((serial IS NULL) = (tbs IS NULL)),"
+	"  CHECK (status <> 'pending' OR (serial IS NULL AND"
+	"    key_enc IS NULL AND message IS NULL)),"
+	"  CHECK (status <> 'reserved' OR serial IS NOT NULL),"
+	"  CHECK ((status = 'issued') = (cert_der IS NOT NULL)),"
+	"  CHECK ((status = 'issued') = (sha256 IS NOT NULL)),"
+	"  CHECK (status <> 'issued' OR serial IS NOT NULL),"
+	"  CHECK ((status = 'failed') = (message IS NOT NULL)),"
+	/*
+	 * A line signed without a request carries a key the appliance made;
+	 * it must be stored (encrypted) before the certificate exists, or a
+	 * crash would leave a certificate whose key is lost.
+	 */
+	"  CHECK (status NOT IN ('reserved', 'issued') OR"
+	"    ((request_der IS NULL) = (key_enc IS NOT NULL)))"
+	") STRICT;"
+	"CREATE INDEX line_status ON line(batch_id, status, line);"
+	"CREATE UNIQUE INDEX line_name ON line(batch_id, name);"
+	"CREATE UNIQUE INDEX line_batch_mac ON line(batch_id, mac)"
+	"  WHERE mac IS NOT NULL;"
+	"CREATE INDEX line_mac ON line(mac) WHERE mac IS NOT NULL;"
+
+	/*
+	 * A serial is taken for ever once reserved, even when its line then
+	 * fails, so that no serial is ever used for two TBS.
+	 */
+	"CREATE TABLE serial_reservation ("
+	"  ca_id INTEGER NOT NULL REFERENCES ca(id),"
+	"  serial TEXT NOT NULL CHECK " SERIAL("serial") ","
+	"  batch_id INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  PRIMARY KEY (ca_id, serial),"
+	"  UNIQUE (batch_id, line),"
+	"  FOREIGN KEY (batch_id, line) REFERENCES line(batch_id, line)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE approval ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('batch', 'revocation', 'crl',"
+	"    'export', 'lockout-clear')),"
+	"  object INTEGER NOT NULL CHECK (object >= 1),"
+	"  officer_sha256 TEXT NOT NULL CHECK " SHA256("officer_sha256") ","
+	"  person_id INTEGER REFERENCES person(id),"
+	"  decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),"
+	"  reason TEXT,"
+	/* What the statement names: a statement over another never counts. */
+	"  digest TEXT NOT NULL CHECK " SHA256("digest") ","
+	"  statement BLOB NOT NULL CHECK (length(statement) BETWEEN 1 AND 4096),"
+	"  signature BLOB NOT NULL CHECK (length(signature) > 0),"
+	"  at INTEGER NOT NULL,"
+	"  CHECK ((decision = 'reject') = (reason IS NOT NULL AND"
+	"    reason <> '')),"
+	"  CHECK (decision = 'reject' OR reason IS NULL),"
+	"  UNIQUE (kind, object, officer_sha256)"
+	") STRICT;"
+
+	"CREATE TABLE export ("
+	"  id INTEGER PRIMARY KEY,"
+	"  batch_id INTEGER NOT NULL REFERENCES batch(id),"
+	"  number INTEGER NOT NULL CHECK (number >= 1),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending-approval',"
+	"    'approved', 'written', 'failed')),"
+	"  dir TEXT CHECK (dir IS NULL OR dir <> ''),"
+	"  manifest_sha256 TEXT CHECK (manifest_sha256 IS NULL OR "
+	    SHA256("manifest_sha256") "),"
+	"  created INTEGER NOT NULL,"
+	"  written INTEGER,"
+	/* The batch approval covers the first export, and only that one. */
+	"  CHECK (number >= 2 OR state <> 'pending-approval'),"
+	"  CHECK ((state = 'written') = (written IS NOT NULL)),"
+	"  CHECK (state <> 'written' OR (dir IS NOT NULL AND"
+	"    manifest_sha256 IS NOT NULL)),"
+	"  UNIQUE (batch_id, number)"
+	") STRICT;"
+
+	/*
+	 * ADD COLUMN cannot add a table constraint, so the pairing of the
+	 * two columns is a CHECK on the second, and a certificate's link to
+	 * its line is kept by the triggers below.
+	 */
+	"ALTER TABLE certificate ADD COLUMN batch_id INTEGER"
+	"  REFERENCES batch(id);"
+	"ALTER TABLE certificate ADD COLUMN line INTEGER"
+	"  CHECK ((line IS NULL) = (batch_id IS NULL) AND"
+	"  (line IS NULL OR (line >= 1 AND kind = 'device')));"
+	/* The database itself refuses a second certificate for a line. */
+	"CREATE UNIQUE INDEX certificate_batch_line ON certificate(batch_id,"
+	"  line) WHERE batch_id IS NOT NULL;"
+
+	/* A batch moves only along the lifecycle of issue 3. */
+	"CREATE TRIGGER batch_state_moves BEFORE UPDATE OF state ON batch"
+	"  WHEN NEW.state IS NOT OLD.state AND NOT ("
+	"    (OLD.state = 'pending-approval' AND"
+	"     NEW.state IN ('approved', 'rejected')) OR"
+	"    (OLD.state = 'approved' AND NEW.state = 'issuing') OR"
+	"    (OLD.state = 'issuing' AND NEW.state IN ('completed',"
+	"     'partially-completed', 'failed')))"
+	" BEGIN SELECT RAISE(ABORT, 'batch state cannot move that way'); END;"
+	/* What the approvers saw is what gets signed. */
+	"CREATE TRIGGER batch_fixed BEFORE UPDATE ON batch"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.bundle_id IS NOT OLD.bundle_id OR"
+	"    NEW.name IS NOT OLD.name OR"
+	"    NEW.description IS NOT OLD.description OR"
+	"    NEW.profile IS NOT OLD.profile OR NEW.ca_id IS NOT OLD.ca_id OR"
+	"    NEW.mode IS NOT OLD.mode OR NEW.line_count IS NOT OLD.line_count OR"
+	"    NEW.output_format IS NOT OLD.output_format OR"
+	"    NEW.chain IS NOT OLD.chain OR"
+	"    NEW.results_log IS NOT OLD.results_log OR"
+	"    NEW.p12_encryption IS NOT OLD.p12_encryption OR"
+	"    NEW.recipient_der IS NOT OLD.recipient_der OR"
+	"    NEW.quorum IS NOT OLD.quorum OR NEW.created IS NOT OLD.created"
+	" BEGIN SELECT RAISE(ABORT, 'a batch cannot change once created'); END;"
+	"CREATE TRIGGER batch_kept BEFORE DELETE ON batch"
+	" BEGIN SELECT RAISE(ABORT, 'batches are kept'); END;"
+
+	/*
+	 * Line status: pending -> reserved | failed, reserved -> issued |
+	 * failed; issued and failed are final. What was reserved (serial,
+	 * TBS, key) never changes, so a restart re-signs the same TBS.
+	 */
+	"CREATE TRIGGER line_final BEFORE UPDATE ON line"
+	"  WHEN OLD.status IN ('issued', 'failed')"
+	" BEGIN SELECT RAISE(ABORT, 'an issued or failed line is final'); END;"
+	"CREATE TRIGGER line_status_moves BEFORE UPDATE ON line"
+	"  WHEN NEW.status IS NOT OLD.status AND NOT ("
+	"    (OLD.status = 'pending' AND NEW.status IN ('reserved', 'failed'))"
+	"    OR (OLD.status = 'reserved' AND NEW.status IN ('issued',"
+	"    'failed')))"
+	" BEGIN SELECT RAISE(ABORT, 'line status cannot move that way'); END;"
+	"CREATE TRIGGER line_fixed BEFORE UPDATE ON line"
+	"  WHEN NEW.batch_id IS NOT OLD.batch_id OR NEW.line IS NOT OLD.line OR"
+	"    NEW.name IS NOT OLD.name OR NEW.mac IS NOT OLD.mac OR"
+	"    NEW.request_der IS NOT OLD.request_der OR"
+	"    (OLD.status = 'reserved' AND (NEW.serial IS NOT OLD.serial OR"
+	"    NEW.tbs IS NOT OLD.tbs OR NEW.key_enc IS NOT OLD.key_enc))"
+	" BEGIN SELECT RAISE(ABORT, 'a reserved line keeps its request,"
+	" serial, TBS and key'); END;"
+	"CREATE TRIGGER line_signed_while_issuing BEFORE UPDATE ON line"
+	"  WHEN NEW.status IN ('reserved', 'issued') AND"
+	"    NEW.status IS NOT OLD.status AND"
+	"    (SELECT state FROM batch WHERE id = NEW.batch_id) IS NOT 'issuing'"
+	" BEGIN SELECT RAISE(ABORT, 'a line is signed only while its batch is"
+	" issuing'); END;"
+	"CREATE TRIGGER line_reserved_serial BEFORE UPDATE ON line"
+	"  WHEN NEW.status = 'reserved' AND OLD.status = 'pending' AND"
+	"    NOT EXISTS (SELECT 1 FROM serial_reservation r, batch b"
+	"    WHERE b.id = NEW.batch_id AND r.ca_id = b.ca_id AND"
+	"    r.serial = NEW.serial AND r.batch_id = NEW.batch_id AND"
+	"    r.line = NEW.line)"
+	" BEGIN SELECT RAISE(ABORT, 'a reserved line needs its serial"
+	" reservation'); END;"
+	"CREATE TRIGGER line_issued_certificate BEFORE UPDATE ON line"
+	"  WHEN NEW.status = 'issued' AND OLD.status = 'reserved' AND"
+	"    NOT EXISTS (SELECT 1 FROM certificate c WHERE"
+	"    c.batch_id = NEW.batch_id AND c.line = NEW.line AND"
+	"    c.serial = NEW.serial AND c.sha256 = NEW.sha256)"
+	" BEGIN SELECT RAISE(ABORT, 'an issued line needs its certificate"
+	" record'); END;"
+	"CREATE TRIGGER line_kept BEFORE DELETE ON line"
+	" BEGIN SELECT RAISE(ABORT, 'batch lines are kept'); END;"
+
+	"CREATE TRIGGER serial_reservation_fixed BEFORE UPDATE ON"
+	"  serial_reservation"
+	" BEGIN SELECT RAISE(ABORT, 'a serial reservation is permanent'); END;"
+	"CREATE TRIGGER serial_reservation_kept BEFORE DELETE ON"
+	"  serial_reservation"
+	" BEGIN SELECT RAISE(ABORT, 'a serial reservation is permanent'); END;"
+	"CREATE TRIGGER serial_reservation_unused BEFORE INSERT ON"
+	"  serial_reservation"
+	"  WHEN EXISTS (SELECT 1 FROM certificate c WHERE"
+	"    c.ca_id = NEW.ca_id AND c.serial = NEW.serial)"
+	" BEGIN SELECT RAISE(ABORT, 'serial already issued by this CA'); END;"
+
+	/*
+	 * A certificate for a batch line carries exactly the serial reserved
+	 * for that line; any other certificate stays off reserved serials.
+	 */
+	"CREATE TRIGGER certificate_line_serial BEFORE INSERT ON certificate"
+	"  WHEN NEW.batch_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+	"    serial_reservation r WHERE r.ca_id = NEW.ca_id AND"
+	"    r.serial = NEW.serial AND r.batch_id = NEW.batch_id AND"
+	"    r.line = NEW.line)"
+	" BEGIN SELECT RAISE(ABORT, 'the certificate does not carry the serial"
+	" reserved for its line'); END;"
+	"CREATE TRIGGER certificate_off_reserved BEFORE INSERT ON certificate"
+	"  WHEN NEW.batch_id IS NULL AND EXISTS (SELECT 1 FROM"
+	"    serial_reservation r WHERE r.ca_id = NEW.ca_id AND"
+	"    r.serial = NEW.serial)"
+	" BEGIN SELECT RAISE(ABORT, 'serial is reserved for a batch line'); END;"
+	"CREATE TRIGGER certificate_identity_fixed BEFORE UPDATE OF serial,"
+	"  ca_id, der, sha256, batch_id, line ON certificate"
+	" BEGIN SELECT RAISE(ABORT, 'a certificate record keeps its serial,"
+	" issuer, encoding and line'); END;",
 };
 
 #define STORE_LATEST \
@@ -389,6 +685,14 @@ int
 store_latest_version(void)
 {
 	return STORE_LATEST;
+}
+
+const char *
+store_migration(int version)
+{
+	if (version < 1 || version > STORE_LATEST)
+		return NULL;
+	return store_migrations[version - 1];
 }
 
 sqlite3 *

@@ -46,6 +46,13 @@ int store_version(struct store *s);
 /* The schema version this binary migrates to. */
 int store_latest_version(void);
 
+/*
+ * The SQL that takes the schema from version - 1 to version (1 ..
+ * store_latest_version()), or NULL. For tests that must build a database
+ * stopped at an older version and check that opening it migrates it.
+ */
+const char *store_migration(int version);
+
 /* The underlying handle, for modules that own tables of their own. */
 sqlite3 *store_db(struct store *s);
 

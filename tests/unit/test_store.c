@@ -408,6 +408,260 @@ test_certs_ceremonies_crls(void **state)
 	assert_contains(e.msg, "nosuchtable");
 }
 
+/* Names of the tables, indexes and triggers version 2 adds. */
+static const char *const v2_objects[] = {
+	"bundle", "batch", "line", "serial_reservation", "approval", "export",
+	"certificate_batch_line", "line_status", "batch_state_moves",
+	"line_final", "certificate_line_serial", NULL
+};
+
+static int64_t
+count_rows(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int
+has_object(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int found;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema "
+	    "WHERE name = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * A database stopped at version 1, as the version 1 code left it: the
+ * first migration only, user_version 1, and rows in it. extra (may be
+ * NULL) is run before user_version is set.
+ */
+static void
+make_v1(struct fx *f, const char *extra)
+{
+	sqlite3 *db = NULL;
+
+	assert_non_null(store_migration(1));
+	assert_null(store_migration(0));
+	assert_null(store_migration(store_latest_version() + 1));
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL,
+	    NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migration(1), NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO ca (name, key_uri, "
+	    "cert_der, subject, ski, sha256, not_before, not_after, is_root, "
+	    "purpose, created) VALUES ('root', 'pkcs11:object=root', x'3003', "
+	    "'CN=Root', '0a', '" HASH_A "', 1000, 2000, 1, 'root', 1000);"
+	    "INSERT INTO certificate (serial, ca_id, kind, subject, sha256, "
+	    "not_before, not_after, der, created) VALUES ('7f01', 1, 'ca', "
+	    "'CN=Root', '" HASH_B "', 1000, 2000, x'3003', 1000);"
+	    "INSERT INTO meta (key, value) VALUES ('appliance_id', 'a1');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	if (extra != NULL)
+		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, NULL),
+		    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL,
+	    NULL, NULL), SQLITE_OK);
+	assert_false(has_object(db, "batch"));
+	sqlite3_close(db);
+}
+
+static void
+test_v2_fresh(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	f->s = open_ok(f, 1);
+	assert_true(store_latest_version() >= 2);
+	assert_int_equal(store_version(f->s), store_latest_version());
+	for (i = 0; v2_objects[i] != NULL; i++)
+		if (!has_object(store_db(f->s), v2_objects[i]))
+			fail_msg("a fresh database lacks %s", v2_objects[i]);
+	assert_int_equal(count_rows(f->s, "SELECT count(*) FROM "
+	    "pragma_table_info('certificate') WHERE name IN ('batch_id', "
+	    "'line')"), 2);
+	/* Every new table is STRICT. */
+	assert_int_equal(count_rows(f->s, "SELECT count(*) FROM "
+	    "pragma_table_list WHERE name IN ('bundle', 'batch', 'line', "
+	    "'serial_reservation', 'approval', 'export') AND strict = 1"), 6);
+}
+
+static void
+test_v1_migrates(void **state)
+{
+	struct fx *f = *state;
+	char *v = NULL;
+	err_t e;
+
+	make_v1(f, NULL);
+	f->s = open_ok(f, 0);
+	assert_int_equal(store_version(f->s), store_latest_version());
+	assert_int_equal(store_integrity_check(f->s, &e), 0);
+	/* The rows of version 1 are kept, the new columns empty. */
+	assert_int_equal(count_rows(f->s, "SELECT count(*) FROM certificate "
+	    "WHERE serial = '7f01' AND batch_id IS NULL AND line IS NULL"), 1);
+	assert_int_equal(count_rows(f->s, "SELECT count(*) FROM ca"), 1);
+	assert_int_equal(store_meta_get(f->s, "appliance_id", &v, &e), 0);
+	assert_string_equal(v, "a1");
+	free(v);
+	assert_true(has_object(store_db(f->s), "serial_reservation"));
+	/* Opening again changes nothing. */
+	store_close(f->s);
+	f->s = open_ok(f, 0);
+	assert_int_equal(store_version(f->s), store_latest_version());
+	assert_int_equal(count_rows(f->s, "SELECT count(*) FROM certificate"),
+	    1);
+}
+
+static void
+test_v2_failed_migration(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	sqlite3 *db;
+	err_t e;
+
+	/* Something in the way of version 2: the step fails as a whole. */
+	make_v1(f, "CREATE TABLE bundle (x INTEGER) STRICT;");
+	assert_int_equal(store_open(f->path, 0, &s, &e), ERR_IO);
+	assert_null(s);
+	assert_contains(e.msg, "migration to schema version 2");
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_false(has_object(db, "batch"));
+	assert_false(has_object(db, "certificate_batch_line"));
+	{
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT "
+		    "(SELECT user_version FROM pragma_user_version), "
+		    "(SELECT count(*) FROM pragma_table_info('certificate') "
+		    "WHERE name = 'batch_id')", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		assert_int_equal(sqlite3_column_int(st, 1), 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+
+static void
+test_v2_constraints(void **state)
+{
+	struct fx *f = *state;
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	add_root(f->s);
+	assert_int_equal(store_exec(f->s, "INSERT INTO person (name, role, "
+	    "ca_id, cert_der, sha256, serial, subject, not_before, not_after, "
+	    "created) VALUES ('Op', 'operator', 1, x'00', '" HASH_C "', '01', "
+	    "'CN=Op', 1, 2, 1)", &e), 0);
+	/* Bundles: lower-case digest, a canonical UUID, a reason to refuse. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO bundle (uuid, sha256, "
+	    "file_name, signer_sha256, person_id, received_at, status) VALUES "
+	    "('6f1c2a4e-1d2b-4c3d-9e8f-0a1b2c3d4e5f', '" HASH_D "', 'b', '"
+	    HASH_C "', 1, 1, 'accepted')", &e), 0);
+	assert_int_equal(store_exec(f->s, "INSERT INTO bundle (sha256, "
+	    "file_name, received_at, status) VALUES ('" HASH_B "', 'b', 1, "
+	    "'rejected')", &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO bundle (uuid, sha256, "
+	    "file_name, received_at, status, reason) VALUES "
+	    "('6f1c2a4e1d2b4c3d9e8f0a1b2c3d4e5f', '" HASH_B "', 'b', 1, "
+	    "'rejected', 'r')", &e), ERR_INVALID);
+	/* Batches: a quorum of two at least, 1..500000 lines. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO batch (bundle_id, name, "
+	    "description, profile, ca_id, mode, line_count, output_format, "
+	    "chain, results_log, quorum, created, updated) VALUES (1, 'b', '', "
+	    "'p', 1, 'csr', 1, 'pem-zip', 'separate', 'csv', 1, 1, 1)", &e),
+	    ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO batch (bundle_id, name, "
+	    "description, profile, ca_id, mode, line_count, output_format, "
+	    "chain, results_log, quorum, created, updated) VALUES (1, 'b', '', "
+	    "'p', 1, 'csr', 500001, 'pem-zip', 'separate', 'csv', 2, 1, 1)",
+	    &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO batch (bundle_id, name, "
+	    "description, profile, ca_id, mode, line_count, output_format, "
+	    "chain, results_log, quorum, created, updated) VALUES (1, 'b', '', "
+	    "'p', 1, 'csr', 2, 'pem-zip', 'separate', 'csv', 2, 1, 1)", &e), 0);
+	/* Lines: the columns each status needs. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO line (batch_id, line, "
+	    "name, request_der) VALUES (1, 1, 'a', x'30'), (1, 2, 'b', x'30')",
+	    &e), 0);
+	assert_int_equal(store_exec(f->s, "INSERT INTO line (batch_id, line, "
+	    "name, request_der, status) VALUES (1, 3, 'c', x'30', 'issued')",
+	    &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO line (batch_id, line, "
+	    "name, request_der) VALUES (1, 0, 'z', x'30')", &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO line (batch_id, line, "
+	    "name, request_der) VALUES (1, 4, 'a', x'30')", &e), ERR_INVALID);
+	assert_contains(e.msg, "UNIQUE");
+	assert_int_equal(store_exec(f->s, "UPDATE line SET status = 'failed' "
+	    "WHERE line = 1", &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "UPDATE line SET status = 'failed', "
+	    "message = 'bad' WHERE line = 1", &e), 0);
+	/* Nothing is signed while the batch waits for approval. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO serial_reservation "
+	    "(ca_id, serial, batch_id, line) VALUES (1, '7f02', 1, 2)", &e), 0);
+	assert_int_equal(store_exec(f->s, "UPDATE line SET status = "
+	    "'reserved', serial = '7f02', tbs = x'30' WHERE line = 2", &e),
+	    ERR_INVALID);
+	assert_contains(e.msg, "issuing");
+	/* Serials: canonical, and a reserved one stays reserved. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO serial_reservation "
+	    "(ca_id, serial, batch_id, line) VALUES (1, '07f3', 1, 1)", &e),
+	    ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO serial_reservation "
+	    "(ca_id, serial, batch_id, line) VALUES (1, '7f02', 1, 1)", &e),
+	    ERR_INVALID);
+	assert_contains(e.msg, "UNIQUE");
+	assert_int_equal(store_exec(f->s, "DELETE FROM serial_reservation",
+	    &e), ERR_INVALID);
+	/* Approvals: one decision per officer and object. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO approval (kind, object, "
+	    "officer_sha256, decision, digest, statement, signature, at) "
+	    "VALUES ('batch', 1, '" HASH_A "', 'approve', '" HASH_D "', x'01', "
+	    "x'01', 1)", &e), 0);
+	assert_int_equal(store_exec(f->s, "INSERT INTO approval (kind, object, "
+	    "officer_sha256, decision, reason, digest, statement, signature, "
+	    "at) VALUES ('batch', 1, '" HASH_A "', 'reject', 'no', '" HASH_D
+	    "', x'01', x'01', 1)", &e), ERR_INVALID);
+	assert_contains(e.msg, "UNIQUE");
+	/* Exports: the first rides on the batch approval, numbers unique. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO export (batch_id, "
+	    "number, state, created) VALUES (1, 1, 'pending-approval', 1)",
+	    &e), ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "INSERT INTO export (batch_id, "
+	    "number, state, created) VALUES (1, 1, 'approved', 1), "
+	    "(1, 2, 'pending-approval', 1)", &e), 0);
+	assert_int_equal(store_exec(f->s, "INSERT INTO export (batch_id, "
+	    "number, state, created) VALUES (1, 2, 'approved', 1)", &e),
+	    ERR_INVALID);
+	assert_int_equal(store_exec(f->s, "UPDATE export SET state = "
+	    "'written' WHERE number = 1", &e), ERR_INVALID);
+	/* A certificate names a line only with a batch, and only a device. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO certificate (serial, "
+	    "ca_id, kind, subject, sha256, not_before, not_after, der, "
+	    "created, line) VALUES ('99', 1, 'device', 'CN=d', '" HASH_A "', "
+	    "1, 2, x'30', 1, 1)", &e), ERR_INVALID);
+	assert_int_equal(store_integrity_check(f->s, &e), 0);
+}
+
 int
 main(void)
 {
@@ -424,6 +678,13 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certs_ceremonies_crls,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v2_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_migrates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_v2_failed_migration, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_v2_constraints, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
