@@ -14,6 +14,7 @@
 #include "pki/certinfo.h"
 #include "pki/der.h"
 #include "pki/pkiutil.h"
+#include "store/stmt.h"
 #include "util/buf.h"
 #include "util/text.h"
 
@@ -110,75 +111,25 @@ static int
 queue_sqlerr(struct store *st, const char *what, err_t *err)
 {
 	sqlite3 *db = store_db(st);
-	int ext = sqlite3_extended_errcode(db), code;
 
-	switch (ext & 0xff) {
-	case SQLITE_CONSTRAINT:
-		code = ext == SQLITE_CONSTRAINT_UNIQUE ||
-		    ext == SQLITE_CONSTRAINT_PRIMARYKEY ? ERR_EXISTS :
-		    ERR_INVALID;
-		break;
-	case SQLITE_NOMEM:
-		code = ERR_NOMEM;
-		break;
-	case SQLITE_FULL:
+	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
 		return err_set(err, ERR_IO, "%s: %s: the database is full "
 		    "(no space left on its disk); nothing of this change was "
 		    "kept", queue_path(st), what);
-	default:
-		code = ERR_IO;
-		break;
-	}
-	return err_set(err, code, "%s: %s: %s", queue_path(st), what,
-	    sqlite3_errmsg(db));
+	return err_set(err, store_errcode(st), "%s: %s: %s", queue_path(st),
+	    what, sqlite3_errmsg(db));
 }
 
+/*
+ * store_prepare, reported like every other queue failure: a busy, broken
+ * or full database is the connection's trouble, not an internal error.
+ */
 static int
 queue_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
     err_t *err)
 {
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, stmt, NULL) !=
-	    SQLITE_OK) {
-		*stmt = NULL;
-		return queue_sqlerr(st, "prepare", err);
-	}
-	return 0;
-}
-
-/* Binders keep the first failure in *rc so a run of binds is checked once. */
-static void
-queue_bind_text(sqlite3_stmt *s, int i, const char *v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == NULL ? sqlite3_bind_null(s, i) :
-	    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static void
-queue_bind_blob(sqlite3_stmt *s, int i, const void *v, size_t len, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == NULL ? sqlite3_bind_null(s, i) :
-	    sqlite3_bind_blob64(s, i, v, len, SQLITE_STATIC);
-}
-
-static void
-queue_bind_int(sqlite3_stmt *s, int i, int64_t v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = sqlite3_bind_int64(s, i, v);
-}
-
-/* An id of 0 stands for "none" and is stored as NULL. */
-static void
-queue_bind_id(sqlite3_stmt *s, int i, int64_t v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+	return store_prepare(st, sql, stmt, NULL) != 0 ?
+	    queue_sqlerr(st, "prepare", err) : 0;
 }
 
 static int
@@ -204,25 +155,79 @@ queue_run(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
 	return r;
 }
 
-/* Checks v against a NULL-terminated list, for a clear message early. */
+/*
+ * queue_run for an INSERT that is not reused: finalizes s, and on success
+ * *id_out (may be NULL) gets the new row id.
+ */
+static int
+queue_insert(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
+    int64_t *id_out, err_t *err)
+{
+	int r = queue_run(st, s, bindrc, what, err);
+
+	sqlite3_finalize(s);
+	if (r == 0 && id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(store_db(st));
+	return r;
+}
+
+/*
+ * Prepares sql and binds id to its first parameter, for the lookups keyed
+ * by one row id. On failure *s is NULL.
+ */
+static int
+queue_prepare_id(struct store *st, const char *sql, int64_t id,
+    sqlite3_stmt **s, err_t *err)
+{
+	int rc = SQLITE_OK, r;
+
+	if ((r = queue_prepare(st, sql, s, err)) != 0)
+		return r;
+	store_bind_int(*s, 1, id, &rc);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*s);
+		*s = NULL;
+		return queue_binderr(st, rc, err);
+	}
+	return 0;
+}
+
+/*
+ * queue_prepare_id, then steps to the first row, left in *s for the caller
+ * to read and finalize. Without a row *s is finalized and NULL, and the
+ * error is ERR_NOTFOUND "no batch #id" for a query keyed by batch (by_batch
+ * set), else one about what: there the row must exist.
+ */
+static int
+queue_row_id(struct store *st, const char *sql, int64_t id, int by_batch,
+    const char *what, sqlite3_stmt **s, err_t *err)
+{
+	int rc, r;
+
+	if ((r = queue_prepare_id(st, sql, id, s, err)) != 0)
+		return r;
+	if ((rc = sqlite3_step(*s)) == SQLITE_ROW)
+		return 0;
+	r = rc == SQLITE_DONE && by_batch ? err_set(err, ERR_NOTFOUND, "%s: "
+	    "no batch #%lld", queue_path(st), (long long)id) :
+	    queue_sqlerr(st, what, err);
+	sqlite3_finalize(*s);
+	*s = NULL;
+	return r;
+}
+
+/*
+ * Checks v against a NULL-terminated list, for a clear message early. v
+ * may come from a request bundle, so the message shows it escaped and cut.
+ */
 static int
 queue_check_choice(const char *field, const char *v,
     const char *const *choices, err_t *err)
 {
-	char list[160] = "", shown[80];
-	size_t used = 0, i;
+	char list[160], shown[80];
 
-	for (i = 0; choices[i] != NULL; i++)
-		if (v != NULL && strcmp(v, choices[i]) == 0)
-			return 0;
-	for (i = 0; choices[i] != NULL; i++) {
-		int w = snprintf(list + used, sizeof(list) - used, "%s%s",
-		    i ? ", " : "", choices[i]);
-
-		if (w < 0 || (size_t)w >= sizeof(list) - used)
-			break;
-		used += (size_t)w;
-	}
+	if (store_choice(v, choices, list, sizeof(list)))
+		return 0;
 	if (v == NULL)
 		snprintf(shown, sizeof(shown), "(none)");
 	else
@@ -237,6 +242,20 @@ queue_now(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * Ends the transaction the caller began: commits when r is 0, else rolls
+ * back and returns r, so that a failure keeps nothing of the change.
+ */
+static int
+queue_end(struct store *st, int r, err_t *err)
+{
+	if (r != 0) {
+		store_rollback(st);
+		return r;
+	}
+	return store_commit(st, err);
+}
+
 /* Runs a one-value integer query bound to (a, b); *out gets the value. */
 static int
 queue_count(struct store *st, const char *sql, int64_t a, const char *b,
@@ -247,9 +266,9 @@ queue_count(struct store *st, const char *sql, int64_t a, const char *b,
 
 	if ((r = queue_prepare(st, sql, &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, a, &rc);
+	store_bind_int(s, 1, a, &rc);
 	if (b != NULL)
-		queue_bind_text(s, 2, b, &rc);
+		store_bind_text(s, 2, b, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return queue_binderr(st, rc, err);
@@ -278,7 +297,7 @@ queue_bundle_by(struct store *st, const char *sql, const char *v,
 	*id = 0;
 	if ((r = queue_prepare(st, sql, &s, err)) != 0)
 		return r;
-	queue_bind_text(s, 1, v, &rc);
+	store_bind_text(s, 1, v, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return queue_binderr(st, rc, err);
@@ -345,23 +364,20 @@ queue_bundle_add(struct store *st, const struct queue_bundle *b,
 	    "file_name, signer_sha256, person_id, received_at, status, "
 	    "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s, err)) != 0)
 		return r;
-	queue_bind_text(s, 1, b->uuid, &rc);
-	queue_bind_text(s, 2, b->sha256, &rc);
-	queue_bind_text(s, 3, b->file_name, &rc);
-	queue_bind_text(s, 4, b->signer_sha256, &rc);
-	queue_bind_id(s, 5, b->person_id, &rc);
-	queue_bind_int(s, 6, b->received_at, &rc);
-	queue_bind_text(s, 7, b->status == QUEUE_BUNDLE_ACCEPTED ?
+	store_bind_text(s, 1, b->uuid, &rc);
+	store_bind_text(s, 2, b->sha256, &rc);
+	store_bind_text(s, 3, b->file_name, &rc);
+	store_bind_text(s, 4, b->signer_sha256, &rc);
+	store_bind_id(s, 5, b->person_id, &rc);
+	store_bind_int(s, 6, b->received_at, &rc);
+	store_bind_text(s, 7, b->status == QUEUE_BUNDLE_ACCEPTED ?
 	    "accepted" : "rejected", &rc);
-	queue_bind_text(s, 8, b->reason, &rc);
-	r = queue_run(st, s, rc, "record bundle", err);
-	sqlite3_finalize(s);
+	store_bind_text(s, 8, b->reason, &rc);
+	r = queue_insert(st, s, rc, "record bundle", id_out, err);
 	if (r == ERR_EXISTS)
 		return err_set(err, ERR_EXISTS, "%s: a bundle with id %s or "
 		    "digest %s was already received: a replay", queue_path(st),
 		    b->uuid ? b->uuid : "(none)", b->sha256);
-	if (r == 0 && id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(store_db(st));
 	return r;
 }
 
@@ -481,14 +497,9 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 	if ((r = store_begin(st, err)) != 0)
 		return r;
 	/* Only an accepted bundle becomes a batch. */
-	if ((r = queue_prepare(st, "SELECT status FROM bundle WHERE id = ?",
-	    &s, err)) != 0)
+	if ((r = queue_prepare_id(st, "SELECT status FROM bundle WHERE id = ?",
+	    b->bundle_id, &s, err)) != 0)
 		goto fail;
-	queue_bind_int(s, 1, b->bundle_id, &rc);
-	if (rc != SQLITE_OK) {
-		r = queue_binderr(st, rc, err);
-		goto fail;
-	}
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "no bundle "
@@ -513,33 +524,32 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
 	    err)) != 0)
 		goto fail;
-	queue_bind_int(s, 1, b->bundle_id, &rc);
-	queue_bind_text(s, 2, b->name, &rc);
-	queue_bind_text(s, 3, b->description, &rc);
-	queue_bind_text(s, 4, b->profile, &rc);
-	queue_bind_int(s, 5, b->ca_id, &rc);
-	queue_bind_text(s, 6, b->mode, &rc);
-	queue_bind_int(s, 7, b->line_count, &rc);
-	queue_bind_text(s, 8, b->output_format, &rc);
-	queue_bind_text(s, 9, b->chain, &rc);
-	queue_bind_text(s, 10, b->results_log, &rc);
-	queue_bind_text(s, 11, b->p12_encryption, &rc);
-	queue_bind_blob(s, 12, b->recipient_der, b->recipient_der_len, &rc);
-	queue_bind_blob(s, 13, b->secret_wrapped, b->secret_wrapped_len, &rc);
-	queue_bind_blob(s, 14, b->data_key_wrapped, b->data_key_wrapped_len,
+	store_bind_int(s, 1, b->bundle_id, &rc);
+	store_bind_text(s, 2, b->name, &rc);
+	store_bind_text(s, 3, b->description, &rc);
+	store_bind_text(s, 4, b->profile, &rc);
+	store_bind_int(s, 5, b->ca_id, &rc);
+	store_bind_text(s, 6, b->mode, &rc);
+	store_bind_int(s, 7, b->line_count, &rc);
+	store_bind_text(s, 8, b->output_format, &rc);
+	store_bind_text(s, 9, b->chain, &rc);
+	store_bind_text(s, 10, b->results_log, &rc);
+	store_bind_text(s, 11, b->p12_encryption, &rc);
+	store_bind_blob(s, 12, b->recipient_der, b->recipient_der_len, &rc);
+	store_bind_blob(s, 13, b->secret_wrapped, b->secret_wrapped_len, &rc);
+	store_bind_blob(s, 14, b->data_key_wrapped, b->data_key_wrapped_len,
 	    &rc);
-	queue_bind_int(s, 15, b->quorum, &rc);
-	queue_bind_int(s, 16, b->created, &rc);
-	queue_bind_int(s, 17, b->created, &rc);
-	if ((r = queue_run(st, s, rc, "add batch", err)) != 0) {
+	store_bind_int(s, 15, b->quorum, &rc);
+	store_bind_int(s, 16, b->created, &rc);
+	store_bind_int(s, 17, b->created, &rc);
+	r = queue_insert(st, s, rc, "add batch", &id, err);
+	s = NULL;
+	if (r != 0) {
 		if (r == ERR_EXISTS)
 			r = err_set(err, ERR_EXISTS, "bundle #%lld already "
 			    "made a batch", (long long)b->bundle_id);
 		goto fail;
 	}
-	id = sqlite3_last_insert_rowid(store_db(st));
-	sqlite3_finalize(s);
-	s = NULL;
 
 	/* One prepared insert, reset per line: fast and flat in memory. */
 	if ((r = queue_prepare(st, "INSERT INTO line (batch_id, line, name, "
@@ -556,11 +566,11 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 		if ((r = queue_check_line(b, i, &l, err)) != 0)
 			goto fail;
 		rc = SQLITE_OK;
-		queue_bind_int(ins, 1, id, &rc);
-		queue_bind_int(ins, 2, i, &rc);
-		queue_bind_text(ins, 3, l.name, &rc);
-		queue_bind_text(ins, 4, l.mac, &rc);
-		queue_bind_blob(ins, 5, l.request_der, l.request_der_len, &rc);
+		store_bind_int(ins, 1, id, &rc);
+		store_bind_int(ins, 2, i, &rc);
+		store_bind_text(ins, 3, l.name, &rc);
+		store_bind_text(ins, 4, l.mac, &rc);
+		store_bind_blob(ins, 5, l.request_der, l.request_der_len, &rc);
 		if ((r = queue_run(st, ins, rc, "add line", err)) != 0) {
 			if (r == ERR_EXISTS)
 				r = queue_line_dup(st, id, i, &l, err);
@@ -671,16 +681,11 @@ queue_batch_counts(struct store *st, struct queue_batch *b, err_t *err)
 {
 	sqlite3_stmt *s;
 	enum queue_line_status ls = QUEUE_LINE_PENDING;
-	int rc = SQLITE_OK, r;
+	int rc, r;
 
-	if ((r = queue_prepare(st, "SELECT status, count(*) FROM line WHERE "
-	    "batch_id = ? GROUP BY status", &s, err)) != 0)
+	if ((r = queue_prepare_id(st, "SELECT status, count(*) FROM line "
+	    "WHERE batch_id = ? GROUP BY status", b->id, &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, b->id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t n = sqlite3_column_int64(s, 1);
 
@@ -713,25 +718,12 @@ queue_batch_get(struct store *st, int64_t id, struct queue_batch *out,
 	sqlite3_stmt *s;
 	unsigned char *mem, *pos;
 	size_t total;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = queue_prepare(st, "SELECT " QUEUE_BATCH_COLUMNS
-	    " WHERE b.id = ?", &s, err)) != 0)
+	if ((r = queue_row_id(st, "SELECT " QUEUE_BATCH_COLUMNS
+	    " WHERE b.id = ?", id, 1, "read batch", &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "%s: no "
-		    "batch #%lld", queue_path(st), (long long)id) :
-		    queue_sqlerr(st, "read batch", err);
-		sqlite3_finalize(s);
-		return r;
-	}
 	if (queue_batch_row(s, out) != 0) {
 		sqlite3_finalize(s);
 		memset(out, 0, sizeof(*out));
@@ -806,7 +798,7 @@ queue_batch_list(struct store *st, const enum queue_batch_state *state,
 	if ((r = queue_prepare(st, "SELECT " QUEUE_BATCH_COLUMNS
 	    " WHERE ?1 IS NULL OR b.state = ?1 ORDER BY b.id", &s, err)) != 0)
 		return r;
-	queue_bind_text(s, 1, state != NULL ? queue_state_name(*state) : NULL,
+	store_bind_text(s, 1, state != NULL ? queue_state_name(*state) : NULL,
 	    &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
@@ -851,24 +843,13 @@ queue_batch_state_of(struct store *st, int64_t id,
     enum queue_batch_state *state, err_t *err)
 {
 	sqlite3_stmt *s;
-	int rc = SQLITE_OK, r;
+	int r;
 
-	if ((r = queue_prepare(st, "SELECT state FROM batch WHERE id = ?", &s,
-	    err)) != 0)
+	if ((r = queue_row_id(st, "SELECT state FROM batch WHERE id = ?", id,
+	    1, "read batch state", &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		r = queue_state_parse(queue_col_text(s, 0), state) == 0 ? 0 :
-		    err_set(err, ERR_NOMEM, "out of memory");
-	else
-		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "%s: no "
-		    "batch #%lld", queue_path(st), (long long)id) :
-		    queue_sqlerr(st, "read batch state", err);
+	r = queue_state_parse(queue_col_text(s, 0), state) == 0 ? 0 :
+	    err_set(err, ERR_NOMEM, "out of memory");
 	sqlite3_finalize(s);
 	return r;
 }
@@ -897,20 +878,11 @@ queue_quorum_holds(struct store *st, int64_t id, err_t *err)
 	    " FROM batch b JOIN bundle u ON u.id = b.bundle_id WHERE b.id = ?";
 	sqlite3_stmt *s;
 	int64_t quorum, approvals, rejections;
-	int rc = SQLITE_OK, r;
+	int r;
 
-	if ((r = queue_prepare(st, sql, &s, err)) != 0)
+	if ((r = queue_row_id(st, sql, id, 0, "count approvals", &s,
+	    err)) != 0)
 		return r;
-	queue_bind_int(s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = queue_sqlerr(st, "count approvals", err);
-		sqlite3_finalize(s);
-		return r;
-	}
 	quorum = sqlite3_column_int64(s, 0);
 	approvals = sqlite3_column_int64(s, 1);
 	rejections = sqlite3_column_int64(s, 2);
@@ -938,11 +910,11 @@ queue_set_state(struct store *st, int64_t id, enum queue_batch_state from,
 	    "updated = max(updated, ?) WHERE id = ? AND state = ?", &s,
 	    err)) != 0)
 		return r;
-	queue_bind_text(s, 1, queue_state_name(to), &rc);
-	queue_bind_text(s, 2, reason, &rc);
-	queue_bind_int(s, 3, queue_now(), &rc);
-	queue_bind_int(s, 4, id, &rc);
-	queue_bind_text(s, 5, queue_state_name(from), &rc);
+	store_bind_text(s, 1, queue_state_name(to), &rc);
+	store_bind_text(s, 2, reason, &rc);
+	store_bind_int(s, 3, queue_now(), &rc);
+	store_bind_int(s, 4, id, &rc);
+	store_bind_text(s, 5, queue_state_name(from), &rc);
 	r = queue_run(st, s, rc, "change batch state", err);
 	sqlite3_finalize(s);
 	if (r == 0 && sqlite3_changes(store_db(st)) != 1)
@@ -978,22 +950,19 @@ queue_batch_transition(struct store *st, int64_t id,
 	if ((r = store_begin(st, err)) != 0)
 		return r;
 	if ((r = queue_batch_state_of(st, id, &now, err)) != 0)
-		goto fail;
+		goto out;
 	if (now != from) {
 		r = err_set(err, ERR_INVALID, "batch #%lld is '%s', not '%s'; "
 		    "it cannot go to '%s'", (long long)id,
 		    queue_state_name(now), queue_state_name(from),
 		    queue_state_name(to));
-		goto fail;
+		goto out;
 	}
 	if (to == QUEUE_APPROVED && (r = queue_quorum_holds(st, id, err)) != 0)
-		goto fail;
-	if ((r = queue_set_state(st, id, from, to, reason, err)) != 0)
-		goto fail;
-	return store_commit(st, err);
-fail:
-	store_rollback(st);
-	return r;
+		goto out;
+	r = queue_set_state(st, id, from, to, reason, err);
+out:
+	return queue_end(st, r, err);
 }
 
 /* --- approvals ----------------------------------------------------------- */
@@ -1023,24 +992,21 @@ queue_approval_add(struct store *st, const struct queue_approval *a,
 	    "signature, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
 	    err)) != 0)
 		return r;
-	queue_bind_text(s, 1, a->kind, &rc);
-	queue_bind_int(s, 2, a->object, &rc);
-	queue_bind_text(s, 3, a->officer_sha256, &rc);
-	queue_bind_id(s, 4, a->person_id, &rc);
-	queue_bind_text(s, 5, a->decision, &rc);
-	queue_bind_text(s, 6, a->reason, &rc);
-	queue_bind_text(s, 7, a->digest, &rc);
-	queue_bind_blob(s, 8, a->statement, a->statement_len, &rc);
-	queue_bind_blob(s, 9, a->signature, a->signature_len, &rc);
-	queue_bind_int(s, 10, a->at, &rc);
-	r = queue_run(st, s, rc, "record approval", err);
-	sqlite3_finalize(s);
+	store_bind_text(s, 1, a->kind, &rc);
+	store_bind_int(s, 2, a->object, &rc);
+	store_bind_text(s, 3, a->officer_sha256, &rc);
+	store_bind_id(s, 4, a->person_id, &rc);
+	store_bind_text(s, 5, a->decision, &rc);
+	store_bind_text(s, 6, a->reason, &rc);
+	store_bind_text(s, 7, a->digest, &rc);
+	store_bind_blob(s, 8, a->statement, a->statement_len, &rc);
+	store_bind_blob(s, 9, a->signature, a->signature_len, &rc);
+	store_bind_int(s, 10, a->at, &rc);
+	r = queue_insert(st, s, rc, "record approval", id_out, err);
 	if (r == ERR_EXISTS)
 		return err_set(err, ERR_EXISTS, "officer %.16s... already "
 		    "decided on %s #%lld; a decision is final once given",
 		    a->officer_sha256, a->kind, (long long)a->object);
-	if (r == 0 && id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(store_db(st));
 	return r;
 }
 
@@ -1060,8 +1026,8 @@ queue_approvals(struct store *st, const char *kind, int64_t object,
 	    "FROM approval WHERE kind = ? AND object = ? ORDER BY id", &s,
 	    err)) != 0)
 		return r;
-	queue_bind_text(s, 1, kind, &rc);
-	queue_bind_int(s, 2, object, &rc);
+	store_bind_text(s, 1, kind, &rc);
+	store_bind_int(s, 2, object, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return queue_binderr(st, rc, err);
@@ -1163,9 +1129,9 @@ queue_lines(struct store *st, int64_t batch, int64_t from_line, size_t max,
 	if ((r = queue_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
 	    "batch_id = ? AND line >= ? ORDER BY line LIMIT ?", &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, batch, &rc);
-	queue_bind_int(s, 2, from_line, &rc);
-	queue_bind_int(s, 3, queue_limit(max), &rc);
+	store_bind_int(s, 1, batch, &rc);
+	store_bind_int(s, 2, from_line, &rc);
+	store_bind_int(s, 3, queue_limit(max), &rc);
 	return queue_walk_lines(st, s, rc, cb, ctx, err);
 }
 
@@ -1180,8 +1146,8 @@ queue_next_pending(struct store *st, int64_t batch, size_t max,
 	    "batch_id = ? AND status = 'pending' ORDER BY line LIMIT ?", &s,
 	    err)) != 0)
 		return r;
-	queue_bind_int(s, 1, batch, &rc);
-	queue_bind_int(s, 2, queue_limit(max), &rc);
+	store_bind_int(s, 1, batch, &rc);
+	store_bind_int(s, 2, queue_limit(max), &rc);
 	return queue_walk_lines(st, s, rc, cb, ctx, err);
 }
 
@@ -1196,7 +1162,7 @@ queue_reserved(struct store *st, int64_t batch, queue_line_cb cb, void *ctx,
 	    "batch_id = ? AND status = 'reserved' ORDER BY line", &s,
 	    err)) != 0)
 		return r;
-	queue_bind_int(s, 1, batch, &rc);
+	store_bind_int(s, 1, batch, &rc);
 	return queue_walk_lines(st, s, rc, cb, ctx, err);
 }
 
@@ -1219,24 +1185,12 @@ queue_issuing(struct store *st, int64_t batch, const char *doing,
 {
 	sqlite3_stmt *s;
 	const char *state;
-	int rc = SQLITE_OK, r;
+	int r;
 
-	if ((r = queue_prepare(st, "SELECT state, ca_id, data_key_wrapped IS "
-	    "NOT NULL FROM batch WHERE id = ?", &s, err)) != 0)
+	if ((r = queue_row_id(st, "SELECT state, ca_id, data_key_wrapped IS "
+	    "NOT NULL FROM batch WHERE id = ?", batch, 1, "read batch", &s,
+	    err)) != 0)
 		return r;
-	queue_bind_int(s, 1, batch, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "%s: no "
-		    "batch #%lld", queue_path(st), (long long)batch) :
-		    queue_sqlerr(st, "read batch", err);
-		sqlite3_finalize(s);
-		return r;
-	}
 	state = queue_col_text(s, 0);
 	if (state == NULL || strcmp(state, "issuing") != 0) {
 		r = err_set(err, ERR_INVALID, "batch #%lld is '%s': lines are "
@@ -1321,29 +1275,41 @@ queue_check_reservation(const struct queue_reservation *r, err_t *err)
 	return 0;
 }
 
+/*
+ * Binds (batch, line) to s, which selects a line's status first, and steps
+ * to the line's row; the caller reads the row, then resets s.
+ */
+static int
+queue_line_step(struct store *st, sqlite3_stmt *s, int64_t batch,
+    int64_t line, enum queue_line_status *status, err_t *err)
+{
+	int rc = SQLITE_OK;
+
+	store_bind_int(s, 1, batch, &rc);
+	store_bind_int(s, 2, line, &rc);
+	if (rc != SQLITE_OK)
+		return queue_binderr(st, rc, err);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return err_set(err, ERR_NOTFOUND, "batch #%lld has no line "
+		    "%lld", (long long)batch, (long long)line);
+	if (rc != SQLITE_ROW)
+		return queue_sqlerr(st, "read line", err);
+	if (queue_line_status_parse(queue_col_text(s, 0), status) != 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
 /* Reads a line's status (and whether it has a request) in a transaction. */
 static int
 queue_line_status_of(struct store *st, sqlite3_stmt *s, int64_t batch,
     int64_t line, enum queue_line_status *status, int *has_request,
     err_t *err)
 {
-	int rc = SQLITE_OK, r = 0;
+	int r = queue_line_step(st, s, batch, line, status, err);
 
-	queue_bind_int(s, 1, batch, &rc);
-	queue_bind_int(s, 2, line, &rc);
-	if (rc != SQLITE_OK) {
-		r = queue_binderr(st, rc, err);
-	} else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (queue_line_status_parse(queue_col_text(s, 0), status) != 0)
-			r = err_set(err, ERR_NOMEM, "out of memory");
-		if (has_request != NULL)
-			*has_request = sqlite3_column_int(s, 1);
-	} else if (rc == SQLITE_DONE) {
-		r = err_set(err, ERR_NOTFOUND, "batch #%lld has no line %lld",
-		    (long long)batch, (long long)line);
-	} else {
-		r = queue_sqlerr(st, "read line", err);
-	}
+	if (r == 0 && has_request != NULL)
+		*has_request = sqlite3_column_int(s, 1);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return r;
@@ -1409,8 +1375,8 @@ queue_reserve(struct store *st, int64_t batch,
 		}
 		/* Checked first so the caller gets ERR_EXISTS and the serial. */
 		rc = SQLITE_OK;
-		queue_bind_int(used, 1, ca_id, &rc);
-		queue_bind_text(used, 2, v->serial, &rc);
+		store_bind_int(used, 1, ca_id, &rc);
+		store_bind_text(used, 2, v->serial, &rc);
 		if (rc != SQLITE_OK) {
 			ret = queue_binderr(st, rc, err);
 			goto out;
@@ -1429,10 +1395,10 @@ queue_reserve(struct store *st, int64_t batch,
 			goto out;
 		}
 		rc = SQLITE_OK;
-		queue_bind_int(ins, 1, ca_id, &rc);
-		queue_bind_text(ins, 2, v->serial, &rc);
-		queue_bind_int(ins, 3, batch, &rc);
-		queue_bind_int(ins, 4, v->line, &rc);
+		store_bind_int(ins, 1, ca_id, &rc);
+		store_bind_text(ins, 2, v->serial, &rc);
+		store_bind_int(ins, 3, batch, &rc);
+		store_bind_int(ins, 4, v->line, &rc);
 		if ((ret = queue_run(st, ins, rc, "reserve serial", err)) != 0) {
 			if (ret == ERR_EXISTS)
 				ret = err_set(err, ERR_EXISTS, "serial %s is "
@@ -1441,11 +1407,11 @@ queue_reserve(struct store *st, int64_t batch,
 			goto out;
 		}
 		rc = SQLITE_OK;
-		queue_bind_text(upd, 1, v->serial, &rc);
-		queue_bind_blob(upd, 2, v->tbs, v->tbs_len, &rc);
-		queue_bind_blob(upd, 3, v->key_enc, v->key_enc_len, &rc);
-		queue_bind_int(upd, 4, batch, &rc);
-		queue_bind_int(upd, 5, v->line, &rc);
+		store_bind_text(upd, 1, v->serial, &rc);
+		store_bind_blob(upd, 2, v->tbs, v->tbs_len, &rc);
+		store_bind_blob(upd, 3, v->key_enc, v->key_enc_len, &rc);
+		store_bind_int(upd, 4, batch, &rc);
+		store_bind_int(upd, 5, v->line, &rc);
 		if ((ret = queue_run(st, upd, rc, "reserve line", err)) != 0) {
 			err_prefix(err, "line %lld", (long long)v->line);
 			goto out;
@@ -1463,11 +1429,7 @@ out:
 	sqlite3_finalize(used);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
-	if (ret != 0) {
-		store_rollback(st);
-		return ret;
-	}
-	return store_commit(st, err);
+	return queue_end(st, ret, err);
 }
 
 /* The batch CA's public key, for checking what the signer returns. */
@@ -1478,22 +1440,12 @@ queue_ca_key(struct store *st, int64_t ca_id, EVP_PKEY **out, err_t *err)
 	const unsigned char *der;
 	size_t len;
 	X509 *x = NULL;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	*out = NULL;
-	if ((r = queue_prepare(st, "SELECT cert_der FROM ca WHERE id = ?", &s,
-	    err)) != 0)
+	if ((r = queue_row_id(st, "SELECT cert_der FROM ca WHERE id = ?",
+	    ca_id, 0, "read the batch's CA", &s, err)) != 0)
 		return r;
-	queue_bind_int(s, 1, ca_id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
-	}
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = queue_sqlerr(st, "read the batch's CA", err);
-		sqlite3_finalize(s);
-		return r;
-	}
 	der = queue_col_blob(s, 0, &len);
 	r = der == NULL ? err_set(err, ERR_NOMEM, "out of memory") :
 	    pki_parse_cert(der, len, &x, err);
@@ -1620,25 +1572,9 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 	    "status = 'reserved'", &upd, err)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		rc = SQLITE_OK;
-		queue_bind_int(sel, 1, batch, &rc);
-		queue_bind_int(sel, 2, v[i].line, &rc);
-		if (rc != SQLITE_OK) {
-			ret = queue_binderr(st, rc, err);
+		if ((ret = queue_line_step(st, sel, batch, v[i].line, &ls,
+		    err)) != 0)
 			goto out;
-		}
-		rc = sqlite3_step(sel);
-		if (rc != SQLITE_ROW) {
-			ret = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND,
-			    "batch #%lld has no line %lld", (long long)batch,
-			    (long long)v[i].line) :
-			    queue_sqlerr(st, "read line", err);
-			goto out;
-		}
-		if (queue_line_status_parse(queue_col_text(sel, 0), &ls) != 0) {
-			ret = err_set(err, ERR_NOMEM, "out of memory");
-			goto out;
-		}
 		if (ls != QUEUE_LINE_RESERVED) {
 			ret = err_set(err, ls == QUEUE_LINE_ISSUED ? ERR_EXISTS :
 			    ERR_INVALID, "batch #%lld line %lld is %s, not "
@@ -1657,16 +1593,16 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 		    err)) != 0)
 			goto out;
 		rc = SQLITE_OK;
-		queue_bind_text(ins, 1, serial, &rc);
-		queue_bind_int(ins, 2, ca_id, &rc);
-		queue_bind_text(ins, 3, f->subject, &rc);
-		queue_bind_text(ins, 4, f->sha256, &rc);
-		queue_bind_int(ins, 5, f->not_before, &rc);
-		queue_bind_int(ins, 6, f->not_after, &rc);
-		queue_bind_blob(ins, 7, v[i].cert_der, v[i].cert_der_len, &rc);
-		queue_bind_int(ins, 8, now, &rc);
-		queue_bind_int(ins, 9, batch, &rc);
-		queue_bind_int(ins, 10, v[i].line, &rc);
+		store_bind_text(ins, 1, serial, &rc);
+		store_bind_int(ins, 2, ca_id, &rc);
+		store_bind_text(ins, 3, f->subject, &rc);
+		store_bind_text(ins, 4, f->sha256, &rc);
+		store_bind_int(ins, 5, f->not_before, &rc);
+		store_bind_int(ins, 6, f->not_after, &rc);
+		store_bind_blob(ins, 7, v[i].cert_der, v[i].cert_der_len, &rc);
+		store_bind_int(ins, 8, now, &rc);
+		store_bind_int(ins, 9, batch, &rc);
+		store_bind_int(ins, 10, v[i].line, &rc);
 		/* sel's row (serial) must outlive this step: reset after. */
 		ret = queue_run(st, ins, rc, "record certificate", err);
 		sqlite3_reset(sel);
@@ -1676,10 +1612,10 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 			goto out;
 		}
 		rc = SQLITE_OK;
-		queue_bind_blob(upd, 1, v[i].cert_der, v[i].cert_der_len, &rc);
-		queue_bind_text(upd, 2, f->sha256, &rc);
-		queue_bind_int(upd, 3, batch, &rc);
-		queue_bind_int(upd, 4, v[i].line, &rc);
+		store_bind_blob(upd, 1, v[i].cert_der, v[i].cert_der_len, &rc);
+		store_bind_text(upd, 2, f->sha256, &rc);
+		store_bind_int(upd, 3, batch, &rc);
+		store_bind_int(upd, 4, v[i].line, &rc);
 		if ((ret = queue_run(st, upd, rc, "mark line issued",
 		    err)) != 0) {
 			err_prefix(err, "line %lld", (long long)v[i].line);
@@ -1699,11 +1635,7 @@ out:
 	sqlite3_finalize(upd);
 	EVP_PKEY_free(ca_pub);
 	free(f);
-	if (ret != 0) {
-		store_rollback(st);
-		return ret;
-	}
-	return store_commit(st, err);
+	return queue_end(st, ret, err);
 }
 
 int
@@ -1736,18 +1668,14 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 	if ((r = queue_prepare(st, "UPDATE line SET status = 'failed', "
 	    "message = ? WHERE batch_id = ? AND line = ?", &upd, err)) != 0)
 		goto out;
-	queue_bind_text(upd, 1, message, &rc);
-	queue_bind_int(upd, 2, batch, &rc);
-	queue_bind_int(upd, 3, line, &rc);
+	store_bind_text(upd, 1, message, &rc);
+	store_bind_int(upd, 2, batch, &rc);
+	store_bind_int(upd, 3, line, &rc);
 	r = queue_run(st, upd, rc, "fail line", err);
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	if (r != 0) {
-		store_rollback(st);
-		return r;
-	}
-	return store_commit(st, err);
+	return queue_end(st, r, err);
 }
 
 int

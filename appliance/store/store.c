@@ -1,5 +1,6 @@
 /* store.c: the appliance state in SQLite (see store.h). */
 #include "store/store.h"
+#include "store/stmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -427,13 +428,6 @@ static const char *const store_migrations[] = {
 #define STORE_LATEST \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-static int
-store_sqlerr(struct store *s, int code, err_t *err, const char *what)
-{
-	return err_set(err, code, "%s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-}
-
 int
 store_exec(struct store *s, const char *sql, err_t *err)
 {
@@ -463,10 +457,10 @@ store_query_text(struct store *s, const char *sql, char *out, size_t outsz,
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_sqlerr(s, ERR_IO, err, sql);
+		return store_sqlerr(s, ERR_IO, sql, err);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		int r = store_sqlerr(s, ERR_IO, err, sql);
+		int r = store_sqlerr(s, ERR_IO, sql, err);
 
 		sqlite3_finalize(st);
 		return r;
@@ -574,7 +568,7 @@ store_configure(struct store *s, err_t *err)
 
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
-		return store_sqlerr(s, ERR_IO, err, "busy timeout");
+		return store_sqlerr(s, ERR_IO, "busy timeout", err);
 	/*
 	 * Defensive mode stops SQL from corrupting the file on purpose
 	 * (writable_schema and the like); untrusted schema code never runs.
@@ -701,6 +695,12 @@ store_db(struct store *s)
 	return s->db;
 }
 
+const char *
+store_path(struct store *s)
+{
+	return s->path;
+}
+
 int
 store_integrity_check(struct store *s, err_t *err)
 {
@@ -716,7 +716,7 @@ store_integrity_check(struct store *s, err_t *err)
 		    first);
 	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
 	    NULL) != SQLITE_OK)
-		return store_sqlerr(s, ERR_IO, err, "foreign_key_check");
+		return store_sqlerr(s, ERR_IO, "foreign_key_check", err);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *table = sqlite3_column_text(st, 0);
@@ -726,132 +726,23 @@ store_integrity_check(struct store *s, err_t *err)
 		    table ? (const char *)table : "?",
 		    (long long)sqlite3_column_int64(st, 1));
 	} else if (rc != SQLITE_DONE) {
-		r = store_sqlerr(s, ERR_IO, err, "foreign_key_check");
+		r = store_sqlerr(s, ERR_IO, "foreign_key_check", err);
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
-/* --- statements --------------------------------------------------------- */
-
-static int
-store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
-    err_t *err)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return store_sqlerr(s, ERR_INTERNAL, err, "prepare");
-	}
-	return 0;
-}
-
-/*
- * Binders keep the first failure in *rc so a run of binds is checked once.
- * Bound memory must outlive the step, which always happens before return.
- */
-static void
-store_bind_text(sqlite3_stmt *st, int i, const char *v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == NULL ? sqlite3_bind_null(st, i) :
-	    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void
-store_bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == NULL ? sqlite3_bind_null(st, i) :
-	    sqlite3_bind_blob64(st, i, v, len, SQLITE_STATIC);
-}
-
-static void
-store_bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = sqlite3_bind_int64(st, i, v);
-}
-
-/* An id of 0 stands for "none" and is stored as NULL. */
-static void
-store_bind_id(sqlite3_stmt *st, int i, int64_t v, int *rc)
-{
-	if (*rc != SQLITE_OK)
-		return;
-	*rc = v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
-}
-
-/*
- * Steps an INSERT. Constraint failures become ERR_EXISTS (UNIQUE, primary
- * key) or ERR_INVALID (CHECK, NOT NULL, foreign key), with SQLite's text
- * naming the column. Finalizes st.
- */
-static int
-store_insert(struct store *s, sqlite3_stmt *st, int bindrc, const char *what,
-    int64_t *id_out, err_t *err)
-{
-	int rc, ext, r;
-
-	if (bindrc != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return err_set(err, bindrc == SQLITE_NOMEM ? ERR_NOMEM :
-		    ERR_INTERNAL, "%s: cannot bind values for %s: %s", s->path,
-		    what, sqlite3_errstr(bindrc));
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		if (id_out != NULL)
-			*id_out = sqlite3_last_insert_rowid(s->db);
-		sqlite3_finalize(st);
-		return 0;
-	}
-	ext = sqlite3_extended_errcode(s->db);
-	switch (ext) {
-	case SQLITE_CONSTRAINT_UNIQUE:
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-		r = ERR_EXISTS;
-		break;
-	case SQLITE_CONSTRAINT_CHECK:
-	case SQLITE_CONSTRAINT_NOTNULL:
-	case SQLITE_CONSTRAINT_FOREIGNKEY:
-	case SQLITE_CONSTRAINT_DATATYPE:
-		r = ERR_INVALID;
-		break;
-	case SQLITE_NOMEM:
-		r = ERR_NOMEM;
-		break;
-	default:
-		r = (ext & 0xff) == SQLITE_CONSTRAINT ? ERR_INVALID : ERR_IO;
-		break;
-	}
-	err_set(err, r, "%s: cannot add %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	return r;
-}
+/* --- checks ------------------------------------------------------------- */
 
 /* Checks v against a NULL-terminated list, for a clear message early. */
 static int
 store_check_choice(const char *field, const char *v,
     const char *const *choices, err_t *err)
 {
-	char list[128] = "";
-	size_t used = 0, i;
+	char list[128];
 
-	for (i = 0; choices[i] != NULL; i++)
-		if (v != NULL && strcmp(v, choices[i]) == 0)
-			return 0;
-	for (i = 0; choices[i] != NULL; i++) {
-		int w = snprintf(list + used, sizeof(list) - used, "%s%s",
-		    i ? ", " : "", choices[i]);
-
-		if (w < 0 || (size_t)w >= sizeof(list) - used)
-			break;
-		used += (size_t)w;
-	}
+	if (store_choice(v, choices, list, sizeof(list)))
+		return 0;
 	return err_set(err, ERR_INVALID, "%s '%s' is not one of: %s", field,
 	    v ? v : "(none)", list);
 }
@@ -986,7 +877,7 @@ store_ca_find(struct store *s, const char *name, struct store_ca *out,
 		    s->path, name);
 	}
 	if (rc != SQLITE_ROW) {
-		r = store_sqlerr(s, ERR_IO, err, "find CA");
+		r = store_sqlerr(s, ERR_IO, "find CA", err);
 		sqlite3_finalize(st);
 		return r;
 	}
@@ -1047,7 +938,7 @@ store_ca_list(struct store *s, store_ca_cb cb, void *ctx, err_t *err)
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO, err, "list CAs");
+	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO, "list CAs", err);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1131,8 +1022,7 @@ store_person_list(struct store *s, store_person_cb cb, void *ctx, err_t *err)
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO, err,
-	    "list people");
+	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO, "list people", err);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1357,7 +1247,7 @@ store_meta_get(struct store *s, const char *key, char **out, err_t *err)
 		    s->path, key);
 	}
 	if (rc != SQLITE_ROW) {
-		r = store_sqlerr(s, ERR_IO, err, "read setting");
+		r = store_sqlerr(s, ERR_IO, "read setting", err);
 		sqlite3_finalize(st);
 		return r;
 	}

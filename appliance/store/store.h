@@ -15,7 +15,8 @@
  * never be two different serials. Times are Unix seconds (UTC).
  *
  * Every value reaches SQLite through a bound parameter, never through SQL
- * text. Functions return 0 or a negative ERR_* code with a message in err.
+ * text (store/stmt.h has the helpers). Functions return 0 or a negative
+ * ERR_* code with a message in err.
  */
 #ifndef AIRLOCK_STORE_STORE_H
 #define AIRLOCK_STORE_STORE_H
@@ -55,6 +56,9 @@ const char *store_migration(int version);
 
 /* The underlying handle, for modules that own tables of their own. */
 sqlite3 *store_db(struct store *s);
+
+/* The path the store was opened with, as messages name the store. */
+const char *store_path(struct store *s);
 
 /* BEGIN IMMEDIATE: takes the write lock now, not at the first write. */
 int store_begin(struct store *s, err_t *err);

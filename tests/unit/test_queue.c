@@ -28,12 +28,6 @@
 #include "store/store.h"
 #include "testutil.h"
 
-#define assert_contains(hay, needle) do { \
-	if (strstr((hay), (needle)) == NULL) \
-		fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
-} while (0)
-
-
 #define HASH_OP "00000000000000000000000000000000" \
 	"00000000000000000000000000000001"
 #define HASH_O1 "00000000000000000000000000000000" \
@@ -535,15 +529,7 @@ issue_held(struct store *s, EVP_PKEY *key, int64_t batch, struct held *h,
 static int64_t
 sql_int(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return testutil_sql_int(store_db(s), sql);
 }
 
 /* --- bundles ------------------------------------------------------------- */

@@ -13,11 +13,6 @@
 #include "store/store.h"
 #include "testutil.h"
 
-#define assert_contains(hay, needle) do { \
-	if (strstr((hay), (needle)) == NULL) \
-		fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
-} while (0)
-
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
@@ -418,15 +413,7 @@ static const char *const v2_objects[] = {
 static int64_t
 count_rows(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return testutil_sql_int(store_db(s), sql);
 }
 
 static int

@@ -1,14 +1,24 @@
 /*
- * testutil.h: scratch directories and the source tree, shared by the unit
- * tests so each test file does not carry its own copy. Test-only; never
- * linked into Airlock. Header-only (static inline), like pkitest.h, so
- * the one-source-file-per-test build needs no extra object.
+ * testutil.h: scratch directories, the source tree and a look into a
+ * SQLite database, shared by the unit tests so each test file does not
+ * carry its own copy. Test-only; never linked into Airlock. Header-only
+ * (static inline), like pkitest.h, so the one-source-file-per-test build
+ * needs no extra object. Every unit test is a cmocka test, so helpers
+ * here may fail the running test.
  */
 #ifndef AIRLOCK_TESTS_TESTUTIL_H
 #define AIRLOCK_TESTS_TESTUTIL_H
 
+/* cmocka.h needs these first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include <ftw.h>
 #include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +26,15 @@
 #include <unistd.h>
 
 #include "util/err.h"
+
+/*
+ * Fails the test, showing both, when needle is not in hay. Spelled as the
+ * tests that still define it themselves spell it, so both may stand.
+ */
+#define assert_contains(hay, needle) do { \
+	if (strstr((hay), (needle)) == NULL) \
+		fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
+} while (0)
 
 /*
  * Makes a fresh private directory airlock-TAG.XXXXXX under $TMPDIR (or
@@ -106,6 +125,25 @@ testutil_srcdir(char *out, size_t outsz)
 	}
 	fprintf(stderr, "cannot find the source tree from %s\n", __FILE__);
 	return -1;
+}
+
+/*
+ * The integer in the first column of the first row sql gives on db, for a
+ * test that checks what the database holds behind the API under test.
+ * SQL that does not prepare or gives no row fails the test.
+ */
+static inline int64_t
+testutil_sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 /* Prints every message in d, prefixed, so a failing test shows them all. */
