@@ -8,6 +8,8 @@
 #   make check-asan run the whole test suite on the ASan build
 #   make bench      performance figures against the raw limits
 #   make lint       cppcheck on our code
+#   make fuzz       libFuzzer targets (clang) into build-fuzz, each run for
+#                   FUZZ_SECONDS (60); make fuzz-smoke: a short run of each
 #
 # BUILD may be overridden so that several builds (ASan, a helper's scratch
 # build) live side by side.
@@ -72,7 +74,8 @@ UNIT_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC    := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check demo asan check-asan bench lint deps clean unit e2e
+.PHONY: all check demo asan check-asan bench lint deps clean unit e2e \
+        fuzz fuzz-smoke fuzz-build
 all: $(BIN_AIRLOCK) $(BIN_HELPER)
 
 $(BUILD)/obj/%.o: %.c
@@ -135,6 +138,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -146,6 +150,58 @@ check-asan: asan
 	    tools/run-unit.sh build-asan $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    AIRLOCK_BUILD=$(abspath build-asan) tests/e2e/run.sh
+
+# --- fuzzing -------------------------------------------------------------
+# libFuzzer needs clang, so the fuzz build has its own objects compiled
+# from the same module sources: nothing is shared with $(BUILD), whose
+# objects come from $(CC). All modules go into one archive, which the
+# linker rescans until closed, so link order does not matter there.
+# _FORTIFY_SOURCE and the other HARDEN flags are left out: ASan checks the
+# same accesses more thoroughly, and fortified calls bypass its
+# interceptors.
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -I. -Iappliance \
+                $(FUZZ_SAN) -MMD -MP
+FUZZ_LIB_SRC := $(UTIL_SRC) $(PKI_SRC) $(INGEST_SRC) $(POLICY_SRC) \
+                $(APPROVAL_SRC) $(EXPORT_SRC) $(QUEUE_SRC) $(STORE_SRC) \
+                $(HSMCLI_SRC) $(CEREMONY_SRC)
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_LIB     := $(FUZZ_BUILD)/lib/libairlock-fuzz.a
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+
+# fuzzer-no-link instruments the library for coverage without pulling in
+# libFuzzer's main; only the harness link below adds it.
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-FUZZ $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@) $(FUZZ_BUILD)/obj/tests/fuzz
+	@$(if $(Q),echo "  LD-FUZZ $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MF $(FUZZ_BUILD)/obj/$(<:.c=.d) \
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz-smoke: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) tools/fuzz.sh smoke
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) tools/fuzz.sh run $(FUZZ_SECONDS)
 
 demo: deps
 	$(MAKE) all
@@ -162,3 +218,4 @@ clean:
 	rm -rf build build-asan build-*
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

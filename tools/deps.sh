@@ -8,12 +8,15 @@
 # Run and test: SoftHSMv2 (the HSM in tests and the demo), OpenSC's
 # pkcs11-tool, GnuTLS certtool and Python's cryptography as independent
 # checkers, sqlite3 to inspect state, cppcheck for `make lint`.
+# Fuzzing: clang and its runtimes (libFuzzer, ASan, UBSan) for `make fuzz`
+# and the smoke run in `make check`.
 set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev
 libssl-dev openssl libp11-dev libsqlite3-dev sqlite3 libyaml-dev libcmocka-dev
 libzip-dev zip unzip
-softhsm2 opensc gnutls-bin python3 python3-cryptography cppcheck"
+softhsm2 opensc gnutls-bin python3 python3-cryptography cppcheck
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

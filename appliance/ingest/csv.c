@@ -278,6 +278,10 @@ static const unsigned char *
 csv_field(const struct csv_rec *rec, size_t i, size_t *len)
 {
 	*len = rec->flen[i];
+	/* A record of empty fields ("" alone) stores no byte, so scratch may
+	 * have no memory yet, and NULL + 0 is undefined behaviour in C. */
+	if (rec->scratch.data == NULL)
+		return (const unsigned char *)"";
 	return rec->scratch.data + rec->fstart[i];
 }
 

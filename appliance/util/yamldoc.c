@@ -699,6 +699,12 @@ yamldoc_set_diag(struct yamldoc *doc, diag_t *diag)
 	doc->diag = diag;
 }
 
+/* The attribute lets the compiler check fmt at every caller (clang's
+ * -Wformat-nonliteral wants it on a va_list function too). */
+static int
+yd_verror(struct yamldoc *doc, unsigned long line, const char *path,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static int
 yd_verror(struct yamldoc *doc, unsigned long line, const char *path,
     const char *fmt, va_list ap)
