@@ -566,22 +566,14 @@ check_semantics(struct yamldoc *doc, struct script *s)
 int
 script_load(const char *path, struct script *out, diag_t *diag, err_t *err)
 {
+	struct yamldoc_limits lim = yamldoc_default_limits;
 	struct yamldoc *doc = NULL;
-	buf_t b;
 	char *tmp;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	buf_init(&b, SCRIPT_MAX_BYTES);
-	if ((r = fileio_read(path, SCRIPT_MAX_BYTES, &b, err)) != 0)
-		goto out;
-	if (EVP_Digest(b.data, b.len, out->sha256, NULL, EVP_sha256(),
-	    NULL) != 1) {
-		r = err_set_ossl(err, ERR_CRYPTO, "hashing %s", path);
-		goto out;
-	}
-	if ((r = yamldoc_parse(path, b.data, b.len, &yamldoc_default_limits,
-	    &doc, err)) != 0)
+	lim.max_bytes = SCRIPT_MAX_BYTES;
+	if ((r = yamldoc_load_hashed(path, &lim, out->sha256, &doc, err)) != 0)
 		goto out;
 	yamldoc_set_diag(doc, diag);
 	out->path = xstrdup(path);
@@ -601,7 +593,6 @@ script_load(const char *path, struct script *out, diag_t *diag, err_t *err)
 		r = err_set(err, r, "%s: cannot parse the ceremony script", path);
 out:
 	yamldoc_free(doc);
-	buf_free(&b);
 	return r;
 }
 

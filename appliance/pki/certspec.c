@@ -49,7 +49,7 @@ static const struct {
 /* Maximum length of any URI, DNS name or e-mail address we accept. */
 #define CERTSPEC_MAX_TEXT 2048
 
-static int
+int
 certspec_is_printable(const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -63,7 +63,7 @@ certspec_is_printable(const char *s)
 	return 1;
 }
 
-static int
+int
 certspec_is_ascii_text(const char *s)
 {
 	for (; *s != '\0'; s++)

@@ -171,4 +171,13 @@ const char *certspec_md_name(enum certspec_md md);
 /* Frees everything certspec_parse allocated; safe on a zeroed struct. */
 void certspec_free(struct certspec *spec);
 
+/*
+ * 1 when s holds only PrintableString characters (RFC 5280: A-Z a-z 0-9
+ * space ' ( ) + , - . / : = ?), the alphabet of C and serialNumber.
+ */
+int certspec_is_printable(const char *s);
+
+/* 1 when s is printable ASCII (0x20-0x7e): IA5 text such as URIs and DNS. */
+int certspec_is_ascii_text(const char *s);
+
 #endif

@@ -101,29 +101,6 @@ profile_strdup(const char *s)
 
 /* ---- text checks shared by the loader and issuance ------------------ */
 
-static int
-profile_is_printable(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || strchr(" '()+,-./:=?", c) != NULL)
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
-static int
-profile_is_ascii_text(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
 /*
  * A host name: LDH labels of 1 to 63 characters, neither starting nor
  * ending with '-', at most 253 in all, no wildcard, no trailing dot.
@@ -187,9 +164,9 @@ profile_value_ok(int nid, const char *value, char *why, size_t whysz)
 		return 0;
 	}
 	if ((profile_attrs[i].type == PSTR_PRINTABLE &&
-	    !profile_is_printable(value)) ||
+	    !certspec_is_printable(value)) ||
 	    (profile_attrs[i].type == PSTR_IA5 &&
-	    !profile_is_ascii_text(value))) {
+	    !certspec_is_ascii_text(value))) {
 		snprintf(why, whysz, "%s takes only %s characters",
 		    profile_attrs[i].name,
 		    profile_attrs[i].type == PSTR_PRINTABLE ?
@@ -835,12 +812,12 @@ int
 profile_load(const char *path, struct profile *out, diag_t *diag,
     err_t *err)
 {
+	struct yamldoc_limits lim = yamldoc_default_limits;
 	struct yamldoc *doc = NULL;
 	char want[128];
 	diag_t local;
 	err_t lerr;
 	size_t before;
-	buf_t b;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -852,16 +829,8 @@ profile_load(const char *path, struct profile *out, diag_t *diag,
 	if (err == NULL)
 		err = &lerr;
 	before = diag_count(diag);
-	buf_init(&b, PROFILE_MAX_BYTES);
-	if ((r = fileio_read(path, PROFILE_MAX_BYTES, &b, err)) != 0)
-		goto out;
-	if (EVP_Digest(b.data, b.len, out->sha256, NULL, EVP_sha256(),
-	    NULL) != 1) {
-		r = err_set_ossl(err, ERR_CRYPTO, "hashing %s", path);
-		goto out;
-	}
-	if ((r = yamldoc_parse(path, b.data, b.len, &yamldoc_default_limits,
-	    &doc, err)) != 0)
+	lim.max_bytes = PROFILE_MAX_BYTES;
+	if ((r = yamldoc_load_hashed(path, &lim, out->sha256, &doc, err)) != 0)
 		goto out;
 	yamldoc_set_diag(doc, diag);
 	if ((out->path = strdup(path)) == NULL) {
@@ -881,7 +850,6 @@ out:
 	if (r != 0 && diag_count(diag) == before)
 		(void)diag_add(diag, NULL, 0, NULL, "%s", err->msg);
 	yamldoc_free(doc);
-	buf_free(&b);
 	diag_free(&local);
 	if (r != 0)
 		profile_free(out);
@@ -1593,7 +1561,7 @@ profile_check_san(const struct profile *p, const struct certspec_gnlist *san,
 			const char *at = strchr(v, '@');
 
 			ok = at != NULL && at != v && strchr(at + 1, '@') ==
-			    NULL && profile_is_ascii_text(v) &&
+			    NULL && certspec_is_ascii_text(v) &&
 			    strchr(v, ' ') == NULL && profile_valid_dns(at + 1);
 			break;
 		}
@@ -1601,7 +1569,7 @@ profile_check_san(const struct profile *p, const struct certspec_gnlist *san,
 			const char *colon = strchr(v, ':');
 
 			ok = colon != NULL && colon != v && colon[1] != '\0' &&
-			    strlen(v) <= 2048 && profile_is_ascii_text(v) &&
+			    strlen(v) <= 2048 && certspec_is_ascii_text(v) &&
 			    strchr(v, ' ') == NULL;
 			break;
 		}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "util/buf.h"
@@ -648,6 +649,13 @@ int
 yamldoc_load(const char *path, const struct yamldoc_limits *lim,
     struct yamldoc **out, err_t *err)
 {
+	return yamldoc_load_hashed(path, lim, NULL, out, err);
+}
+
+int
+yamldoc_load_hashed(const char *path, const struct yamldoc_limits *lim,
+    unsigned char sha256[32], struct yamldoc **out, err_t *err)
+{
 	buf_t b;
 	int r;
 
@@ -656,7 +664,11 @@ yamldoc_load(const char *path, const struct yamldoc_limits *lim,
 		lim = &yamldoc_default_limits;
 	if ((r = fileio_read(path, lim->max_bytes, &b, err)) != 0)
 		return r;
-	r = yamldoc_parse(path, b.data, b.len, lim, out, err);
+	if (sha256 != NULL && EVP_Digest(b.data, b.len, sha256, NULL,
+	    EVP_sha256(), NULL) != 1)
+		r = err_set_ossl(err, ERR_CRYPTO, "hashing %s", path);
+	else
+		r = yamldoc_parse(path, b.data, b.len, lim, out, err);
 	buf_free(&b);
 	return r;
 }

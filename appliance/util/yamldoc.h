@@ -79,6 +79,13 @@ int yamldoc_parse(const char *file, const void *data, size_t len,
 int yamldoc_load(const char *path, const struct yamldoc_limits *lim,
     struct yamldoc **out, err_t *err);
 
+/*
+ * The same, also giving the SHA-256 of the exact bytes parsed, when sha256
+ * is not NULL: a ceremony transcript and a profile record which file ran.
+ */
+int yamldoc_load_hashed(const char *path, const struct yamldoc_limits *lim,
+    unsigned char sha256[32], struct yamldoc **out, err_t *err);
+
 void yamldoc_free(struct yamldoc *doc);
 
 /* Sets where the getters below report problems. */

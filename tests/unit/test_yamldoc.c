@@ -472,6 +472,27 @@ test_load(void **state)
 	assert_int_equal(yamldoc_load(path, NULL, &doc, &e), 0);
 	assert_string_equal(doc->file, path);
 	yamldoc_free(doc);
+	{
+		/* sha256sum of the exact bytes parsed, "a: 1\n". */
+		static const unsigned char want[32] = {
+			0x37, 0xb1, 0x28, 0xc5, 0x9f, 0x1f, 0x50, 0x97,
+			0xf7, 0x3f, 0x82, 0x69, 0x1c, 0xb5, 0x19, 0xf1,
+			0xf5, 0x68, 0x66, 0x7f, 0xaa, 0xb5, 0xce, 0xd1,
+			0xb4, 0xab, 0x97, 0x9d, 0x36, 0x83, 0x7e, 0xae
+		};
+		unsigned char got[32];
+		struct yamldoc_limits small = yamldoc_default_limits;
+
+		assert_int_equal(yamldoc_load_hashed(path, NULL, got, &doc, &e),
+		    0);
+		assert_memory_equal(got, want, sizeof(want));
+		yamldoc_free(doc);
+		/* The size limit applies before anything is hashed or parsed. */
+		small.max_bytes = 4;
+		assert_int_equal(yamldoc_load_hashed(path, &small, got, &doc,
+		    &e), ERR_LIMIT);
+		assert_null(doc);
+	}
 	unlink(path);
 	assert_int_equal(yamldoc_load(path, NULL, &doc, &e), ERR_NOTFOUND);
 }
