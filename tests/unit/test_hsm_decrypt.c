@@ -90,7 +90,6 @@ setup_token(void **state)
 	char path[PATH_MAX + 64];
 	const char *b = getenv("AIRLOCK_BUILD");
 	struct hsm_uri u;
-	FILE *f;
 	err_t err;
 
 	(void)state;
@@ -102,18 +101,7 @@ setup_token(void **state)
 	}
 	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "hsm-dec-test") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/tokens", tmpdir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", tmpdir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
-	    "file\nlog.level = ERROR\n", tmpdir);
-	fclose(f);
-	setenv("SOFTHSM2_CONF", path, 1);
-	if (system("softhsm2-util --init-token --free --label " TOKEN
-	    " --so-pin 12345678 --pin " USER_PIN " >/dev/null") != 0)
+	if (testutil_softhsm_token(tmpdir, TOKEN, "12345678", USER_PIN) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
 	hsm_set_helper_path(path);

@@ -160,4 +160,33 @@ testutil_print_diag(const diag_t *d, const char *prefix)
 	}
 }
 
+/*
+ * A fresh SoftHSM token tree in dir (made by testutil_tmpdir): writes
+ * dir/softhsm2.conf, points SOFTHSM2_CONF at it (the airlock-hsm helper
+ * inherits it), and initialises one token. The PINs are a throwaway test
+ * token's, so passing them on softhsm2-util's command line is harmless.
+ * 0 or -1.
+ */
+static inline int
+testutil_softhsm_token(const char *dir, const char *label, const char *so_pin,
+    const char *pin)
+{
+	char path[PATH_MAX + 64], cmd[2 * PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tokens", dir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
+	    "file\nlog.level = ERROR\n", dir);
+	fclose(f);
+	setenv("SOFTHSM2_CONF", path, 1);
+	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label "
+	    "'%s' --so-pin '%s' --pin '%s' >/dev/null", label, so_pin, pin);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif
