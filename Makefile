@@ -46,8 +46,13 @@ QUEUE_SRC    := $(wildcard appliance/queue/*.c)
 STORE_SRC    := $(wildcard appliance/store/*.c)
 HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
 HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
+SIGNER_SRC   := $(wildcard appliance/signer/*.c)
+CTL_SRC      := $(wildcard appliance/ctl/*.c)
+DAEMON_SRC   := $(filter-out appliance/daemon/airlockd.c,$(wildcard appliance/daemon/*.c))
+OPERATOR_SRC := $(wildcard appliance/operator/*.c)
 CEREMONY_SRC := $(wildcard ceremony/*.c)
 CONSOLE_SRC  := $(wildcard appliance/console/*.c)
+AIRLOCKD_SRC := appliance/daemon/airlockd.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -60,14 +65,22 @@ LIB_EXPORT   := $(BUILD)/lib/libexport.a
 LIB_QUEUE    := $(BUILD)/lib/libqueue.a
 LIB_STORE    := $(BUILD)/lib/libstore.a
 LIB_HSM      := $(BUILD)/lib/libhsm.a
+LIB_SIGNER   := $(BUILD)/lib/libsigner.a
+LIB_CTL      := $(BUILD)/lib/libctl.a
+LIB_DAEMON   := $(BUILD)/lib/libdaemon.a
+LIB_OPERATOR := $(BUILD)/lib/liboperator.a
 LIB_CEREMONY := $(BUILD)/lib/libceremony.a
-# Link order: users before what they use.
-ALL_LIBS     := $(LIB_CEREMONY) $(LIB_POLICY) $(LIB_INGEST) $(LIB_APPROVAL) \
-                $(LIB_EXPORT) $(LIB_QUEUE) $(LIB_STORE) $(LIB_HSM) $(LIB_PKI) \
-                $(LIB_UTIL)
+# Users before what they use. ingest (the bundle check) and policy (MAC
+# formats) use each other, so the libraries are linked as one group.
+LIB_LIST     := $(LIB_CEREMONY) $(LIB_DAEMON) $(LIB_OPERATOR) $(LIB_CTL) \
+                $(LIB_EXPORT) $(LIB_SIGNER) $(LIB_INGEST) $(LIB_POLICY) \
+                $(LIB_APPROVAL) $(LIB_QUEUE) $(LIB_STORE) $(LIB_HSM) \
+                $(LIB_PKI) $(LIB_UTIL)
+ALL_LIBS     := -Wl,--start-group $(LIB_LIST) -Wl,--end-group
 
 BIN_AIRLOCK  := $(BUILD)/bin/airlock
 BIN_HELPER   := $(BUILD)/bin/airlock-hsm
+BIN_DAEMON   := $(BUILD)/bin/airlockd
 
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
 UNIT_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -76,7 +89,7 @@ BENCH_BIN    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check demo asan check-asan bench lint deps clean unit e2e \
         fuzz fuzz-smoke fuzz-build
-all: $(BIN_AIRLOCK) $(BIN_HELPER)
+all: $(BIN_AIRLOCK) $(BIN_HELPER) $(BIN_DAEMON)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -93,16 +106,25 @@ $(LIB_QUEUE): $(call obj,$(QUEUE_SRC))
 $(LIB_STORE): $(call obj,$(STORE_SRC))
 $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))
+$(LIB_SIGNER): $(call obj,$(SIGNER_SRC))
+$(LIB_CTL): $(call obj,$(CTL_SRC))
+$(LIB_DAEMON): $(call obj,$(DAEMON_SRC))
+$(LIB_OPERATOR): $(call obj,$(OPERATOR_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
-$(BIN_AIRLOCK): $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS)
+$(BIN_AIRLOCK): $(call obj,$(CONSOLE_SRC)) $(LIB_LIST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(CONSOLE_SRC)) $(ALL_LIBS) $(LIBS)
+
+$(BIN_DAEMON): $(call obj,$(AIRLOCKD_SRC)) $(LIB_LIST)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(AIRLOCKD_SRC)) $(ALL_LIBS) $(LIBS)
 
 # The HSM helper links only what it needs: no YAML, no SQLite, no parsers
 # of untrusted input.
@@ -112,12 +134,12 @@ $(BIN_HELPER): $(call obj,$(HSMHELP_SRC)) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(HSMHELP_SRC)) \
 	    $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL) -lp11 -lcrypto
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(ALL_LIBS)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_LIST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka
 
-$(BUILD)/bench/bench_%: tests/bench/bench_%.c $(ALL_LIBS)
+$(BUILD)/bench/bench_%: tests/bench/bench_%.c $(LIB_LIST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_H) -o $@ $< $(ALL_LIBS) $(LIBS)
@@ -167,7 +189,8 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -I. -Iappliance \
                 $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_SRC := $(UTIL_SRC) $(PKI_SRC) $(INGEST_SRC) $(POLICY_SRC) \
                 $(APPROVAL_SRC) $(EXPORT_SRC) $(QUEUE_SRC) $(STORE_SRC) \
-                $(HSMCLI_SRC) $(CEREMONY_SRC)
+                $(HSMCLI_SRC) $(CEREMONY_SRC) $(SIGNER_SRC) $(CTL_SRC) \
+                $(DAEMON_SRC) $(OPERATOR_SRC)
 FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_LIB     := $(FUZZ_BUILD)/lib/libairlock-fuzz.a
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)

@@ -478,8 +478,9 @@ queue_line_dup(struct store *st, int64_t batch, int64_t line,
 	    "batch", (long long)line, shown);
 }
 
-int
-queue_batch_create(struct store *st, const struct queue_batch_new *b,
+/* The batch and its lines, inside the caller's transaction. */
+static int
+queue_batch_insert(struct store *st, const struct queue_batch_new *b,
     queue_line_source src, void *ctx, int64_t *batch_id, err_t *err)
 {
 	sqlite3_stmt *s = NULL, *ins = NULL;
@@ -488,14 +489,6 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 	int64_t id, i;
 	int rc = SQLITE_OK, r;
 
-	if (batch_id != NULL)
-		*batch_id = 0;
-	if (src == NULL)
-		return err_set(err, ERR_INVALID, "no source for the lines");
-	if ((r = queue_check_batch_new(b, err)) != 0)
-		return r;
-	if ((r = store_begin(st, err)) != 0)
-		return r;
 	/* Only an accepted bundle becomes a batch. */
 	if ((r = queue_prepare_id(st, "SELECT status FROM bundle WHERE id = ?",
 	    b->bundle_id, &s, err)) != 0)
@@ -520,8 +513,9 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 	if ((r = queue_prepare(st, "INSERT INTO batch (bundle_id, name, "
 	    "description, profile, ca_id, mode, line_count, output_format, "
 	    "chain, results_log, p12_encryption, recipient_der, "
-	    "secret_wrapped, data_key_wrapped, quorum, created, updated) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
+	    "secret_wrapped, data_key_wrapped, quorum, created, updated, "
+	    "key_types) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
 	    err)) != 0)
 		goto fail;
 	store_bind_int(s, 1, b->bundle_id, &rc);
@@ -542,6 +536,7 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 	store_bind_int(s, 15, b->quorum, &rc);
 	store_bind_int(s, 16, b->created, &rc);
 	store_bind_int(s, 17, b->created, &rc);
+	store_bind_text(s, 18, b->key_types, &rc);
 	r = queue_insert(st, s, rc, "add batch", &id, err);
 	s = NULL;
 	if (r != 0) {
@@ -553,7 +548,8 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 
 	/* One prepared insert, reset per line: fast and flat in memory. */
 	if ((r = queue_prepare(st, "INSERT INTO line (batch_id, line, name, "
-	    "mac, request_der) VALUES (?, ?, ?, ?, ?)", &ins, err)) != 0)
+	    "mac, request_der, fields) VALUES (?, ?, ?, ?, ?, ?)", &ins,
+	    err)) != 0)
 		goto fail;
 	for (i = 1; i <= b->line_count; i++) {
 		memset(&l, 0, sizeof(l));
@@ -571,6 +567,7 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 		store_bind_text(ins, 3, l.name, &rc);
 		store_bind_text(ins, 4, l.mac, &rc);
 		store_bind_blob(ins, 5, l.request_der, l.request_der_len, &rc);
+		store_bind_text(ins, 6, l.fields, &rc);
 		if ((r = queue_run(st, ins, rc, "add line", err)) != 0) {
 			if (r == ERR_EXISTS)
 				r = queue_line_dup(st, id, i, &l, err);
@@ -580,15 +577,76 @@ queue_batch_create(struct store *st, const struct queue_batch_new *b,
 		}
 	}
 	sqlite3_finalize(ins);
-	ins = NULL;
+	*batch_id = id;
+	return 0;
+fail:
+	sqlite3_finalize(s);
+	sqlite3_finalize(ins);
+	return r;
+}
+
+int
+queue_batch_create(struct store *st, const struct queue_batch_new *b,
+    queue_line_source src, void *ctx, int64_t *batch_id, err_t *err)
+{
+	int64_t id = 0;
+	int r;
+
+	if (batch_id != NULL)
+		*batch_id = 0;
+	if (src == NULL)
+		return err_set(err, ERR_INVALID, "no source for the lines");
+	if ((r = queue_check_batch_new(b, err)) != 0)
+		return r;
+	if ((r = store_begin(st, err)) != 0)
+		return r;
+	if ((r = queue_batch_insert(st, b, src, ctx, &id, err)) != 0) {
+		store_rollback(st);
+		return r;
+	}
 	if ((r = store_commit(st, err)) != 0)
 		return r;
 	if (batch_id != NULL)
 		*batch_id = id;
 	return 0;
+}
+
+int
+queue_intake(struct store *st, const struct queue_bundle *bundle,
+    const struct queue_batch_new *b, queue_line_source src, void *ctx,
+    int64_t *bundle_id, int64_t *batch_id, err_t *err)
+{
+	struct queue_batch_new nb = *b;
+	int64_t bid = 0, id = 0;
+	int r;
+
+	if (bundle_id != NULL)
+		*bundle_id = 0;
+	if (batch_id != NULL)
+		*batch_id = 0;
+	if (bundle->status != QUEUE_BUNDLE_ACCEPTED)
+		return err_set(err, ERR_INVALID, "only an accepted bundle "
+		    "makes a batch");
+	if (src == NULL)
+		return err_set(err, ERR_INVALID, "no source for the lines");
+	nb.bundle_id = 1;	/* checked for shape only; set below */
+	if ((r = queue_check_batch_new(&nb, err)) != 0)
+		return r;
+	if ((r = store_begin(st, err)) != 0)
+		return r;
+	if ((r = queue_bundle_add(st, bundle, &bid, err)) != 0)
+		goto fail;
+	nb.bundle_id = bid;
+	if ((r = queue_batch_insert(st, &nb, src, ctx, &id, err)) != 0)
+		goto fail;
+	if ((r = store_commit(st, err)) != 0)
+		return r;
+	if (bundle_id != NULL)
+		*bundle_id = bid;
+	if (batch_id != NULL)
+		*batch_id = id;
+	return 0;
 fail:
-	sqlite3_finalize(s);
-	sqlite3_finalize(ins);
 	store_rollback(st);
 	return r;
 }
@@ -598,7 +656,8 @@ fail:
 	"b.ca_id, b.mode, b.line_count, b.output_format, b.chain, " \
 	"b.results_log, b.p12_encryption, b.recipient_der, " \
 	"b.secret_wrapped, b.data_key_wrapped, b.quorum, b.state, b.reason, " \
-	"b.created, b.updated FROM batch b JOIN bundle u ON u.id = b.bundle_id"
+	"b.created, b.updated, b.key_types " \
+	"FROM batch b JOIN bundle u ON u.id = b.bundle_id"
 
 static const char *
 queue_col_text(sqlite3_stmt *s, int i)
@@ -644,6 +703,7 @@ queue_batch_row(sqlite3_stmt *s, struct queue_batch *b)
 	b->reason = queue_col_text(s, 20);
 	b->created = sqlite3_column_int64(s, 21);
 	b->updated = sqlite3_column_int64(s, 22);
+	b->key_types = queue_col_text(s, 23);
 	/* NOT NULL columns come back NULL only when SQLite ran out of memory. */
 	if (b->bundle_sha256 == NULL || b->signer_sha256 == NULL ||
 	    b->name == NULL || b->description == NULL || b->profile == NULL ||
@@ -735,7 +795,8 @@ queue_batch_get(struct store *st, int64_t id, struct queue_batch *out,
 	    queue_text_size(out->mode) + queue_text_size(out->output_format) +
 	    queue_text_size(out->chain) + queue_text_size(out->results_log) +
 	    queue_text_size(out->p12_encryption) +
-	    queue_text_size(out->reason) + out->recipient_der_len +
+	    queue_text_size(out->reason) + queue_text_size(out->key_types) +
+	    out->recipient_der_len +
 	    out->secret_wrapped_len + out->data_key_wrapped_len;
 	if ((mem = malloc(total)) == NULL) {
 		sqlite3_finalize(s);
@@ -754,6 +815,7 @@ queue_batch_get(struct store *st, int64_t id, struct queue_batch *out,
 	QUEUE_KEEP_TEXT(out->results_log, &pos);
 	QUEUE_KEEP_TEXT(out->p12_encryption, &pos);
 	QUEUE_KEEP_TEXT(out->reason, &pos);
+	QUEUE_KEEP_TEXT(out->key_types, &pos);
 	out->recipient_der = queue_keep(out->recipient_der,
 	    out->recipient_der_len, &pos);
 	out->secret_wrapped = queue_keep(out->secret_wrapped,
@@ -1064,7 +1126,8 @@ queue_approvals(struct store *st, const char *kind, int64_t object,
 /* --- lines --------------------------------------------------------------- */
 
 #define QUEUE_LINE_COLUMNS "batch_id, line, name, mac, request_der, " \
-	"status, message, serial, tbs, key_enc, cert_der, sha256 FROM line"
+	"status, message, serial, tbs, key_enc, cert_der, sha256, fields, " \
+	"note FROM line"
 
 static int
 queue_line_row(sqlite3_stmt *s, struct queue_line *l)
@@ -1083,6 +1146,8 @@ queue_line_row(sqlite3_stmt *s, struct queue_line *l)
 	l->key_enc = queue_col_blob(s, 9, &l->key_enc_len);
 	l->cert_der = queue_col_blob(s, 10, &l->cert_der_len);
 	l->sha256 = queue_col_text(s, 11);
+	l->fields = queue_col_text(s, 12);
+	l->note = queue_col_text(s, 13);
 	return l->name == NULL ? ERR_NOMEM : 0;
 }
 
@@ -1345,7 +1410,7 @@ queue_reserve(struct store *st, int64_t batch,
 	    (ret = queue_prepare(st, "INSERT INTO serial_reservation (ca_id, "
 	    "serial, batch_id, line) VALUES (?, ?, ?, ?)", &ins, err)) != 0 ||
 	    (ret = queue_prepare(st, "UPDATE line SET status = 'reserved', "
-	    "serial = ?, tbs = ?, key_enc = ? WHERE batch_id = ? AND line = ? "
+	    "serial = ?, tbs = ?, key_enc = ?, note = ? WHERE batch_id = ? AND line = ? "
 	    "AND status = 'pending'", &upd, err)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -1410,8 +1475,9 @@ queue_reserve(struct store *st, int64_t batch,
 		store_bind_text(upd, 1, v->serial, &rc);
 		store_bind_blob(upd, 2, v->tbs, v->tbs_len, &rc);
 		store_bind_blob(upd, 3, v->key_enc, v->key_enc_len, &rc);
-		store_bind_int(upd, 4, batch, &rc);
-		store_bind_int(upd, 5, v->line, &rc);
+		store_bind_text(upd, 4, v->note, &rc);
+		store_bind_int(upd, 5, batch, &rc);
+		store_bind_int(upd, 6, v->line, &rc);
 		if ((ret = queue_run(st, upd, rc, "reserve line", err)) != 0) {
 			err_prefix(err, "line %lld", (long long)v->line);
 			goto out;

@@ -152,6 +152,9 @@ struct queue_batch_new {
 	size_t data_key_wrapped_len;
 	unsigned quorum;		/* 2 .. QUEUE_MAX_QUORUM */
 	int64_t created;
+	/* What approvers see of the keys ("rsa-2048 (generated)",
+	 * "ec-p256 x 9998, rsa-2048 x 2"); NULL when not summarised. */
+	const char *key_types;
 };
 
 /* One line as its source hands it over; pointers are only read. */
@@ -160,6 +163,14 @@ struct queue_line_new {
 	const char *mac;		/* 12 lower-case hex digits, or NULL */
 	const unsigned char *request_der;	/* PKCS#10, or NULL */
 	size_t request_der_len;
+	/*
+	 * A csv line's further subject fields and SANs, or NULL: UTF-8
+	 * "key=value" records separated by '\n', keys as the CSV columns
+	 * name them (ingest/csv.h: country, organization, dns, ...), values
+	 * as validated there, no trailing newline. The signer rebuilds the
+	 * request from it, so the bundle never needs reopening.
+	 */
+	const char *fields;
 };
 
 /*
@@ -181,6 +192,17 @@ typedef int (*queue_line_source)(void *ctx, int64_t line,
  */
 int queue_batch_create(struct store *st, const struct queue_batch_new *b,
     queue_line_source src, void *ctx, int64_t *batch_id, err_t *err);
+
+/*
+ * Records an accepted bundle and creates its batch (bundle_id in b is
+ * ignored) in ONE transaction, so that a crash never leaves an accepted
+ * bundle without its batch. Same checks and errors as queue_bundle_add
+ * and queue_batch_create; on failure nothing is kept. *bundle_id and
+ * *batch_id (each may be NULL) get the new ids.
+ */
+int queue_intake(struct store *st, const struct queue_bundle *bundle,
+    const struct queue_batch_new *b, queue_line_source src, void *ctx,
+    int64_t *bundle_id, int64_t *batch_id, err_t *err);
 
 /* A batch as read back; counts are filled by queue_batch_get only. */
 struct queue_batch {
@@ -204,6 +226,7 @@ struct queue_batch {
 	enum queue_batch_state state;
 	const char *reason;		/* rejected or failed: why; else NULL */
 	int64_t created, updated;
+	const char *key_types;		/* NULL when not summarised */
 	int64_t pending, reserved, issued, failed;	/* line counts */
 	void *mem;
 };
@@ -298,6 +321,9 @@ struct queue_line {
 	const unsigned char *cert_der;	/* issued only */
 	size_t cert_der_len;
 	const char *sha256;		/* of cert_der; issued only */
+	const char *fields;		/* as queue_line_new.fields; or NULL */
+	/* Set at reservation: what the profile overrode, for the results. */
+	const char *note;
 };
 
 typedef int (*queue_line_cb)(void *ctx, const struct queue_line *l);
@@ -332,6 +358,9 @@ struct queue_reservation {
 	 * 0) exactly when the line carries a request. */
 	const unsigned char *key_enc;
 	size_t key_enc_len;
+	/* The profile's overrides of the request (profile_override_format
+	 * lines joined by "; "), or NULL. */
+	const char *note;
 };
 
 /*
@@ -383,5 +412,95 @@ int queue_pending_count(struct store *st, int64_t batch, int64_t *n,
  */
 int queue_batch_finish(struct store *st, int64_t batch,
     enum queue_batch_state *final, err_t *err);
+
+/* --- names held across batches (queue/names.c) ----------------------- */
+
+/*
+ * For each of the n names (and, where macs[i] is not NULL, MAC as 12
+ * lower-case hex), checks whether the profile already holds it: a
+ * certificate of a batch of `profile` that is valid (or on hold) and not
+ * expired at now, or a line (not failed) of a batch of `profile` in state
+ * pending-approval, approved or issuing other than exclude_batch (0:
+ * none). cb is called once per taken entry with its index, the batch and
+ * line that hold it, and "certificate" or "batch"; a non-zero return
+ * stops the walk. Uses the indexes on line(name) and line(mac), so a
+ * 500,000-line check costs one indexed lookup per line.
+ */
+typedef int (*queue_taken_cb)(void *ctx, size_t index, int64_t batch,
+    int64_t line, const char *held_by);
+int queue_names_taken(struct store *st, const char *profile,
+    const char *const *names, const char *const *macs, size_t n, int64_t now,
+    int64_t exclude_batch, queue_taken_cb cb, void *ctx, err_t *err);
+
+/* --- exports (queue/export.c) ----------------------------------------- */
+
+enum queue_export_state {
+	QUEUE_EXPORT_PENDING_APPROVAL,	/* a re-export waiting for officers */
+	QUEUE_EXPORT_APPROVED,		/* due: the daemon writes it */
+	QUEUE_EXPORT_WRITTEN,
+	QUEUE_EXPORT_FAILED
+};
+
+/* "pending-approval", "approved", "written", "failed"; NULL out of range. */
+const char *queue_export_state_name(enum queue_export_state s);
+
+struct queue_export {
+	int64_t id, batch_id, number;	/* number: 1 for the first export */
+	enum queue_export_state state;
+	const char *dir;		/* outbox/ subdirectory once written */
+	const char *manifest_sha256;	/* of MANIFEST once written */
+	int64_t created, written;
+	void *mem;
+};
+
+/*
+ * The first export of a batch that has just finished (completed or
+ * partially-completed): number 1, state approved, since the batch's
+ * approval covers it. Idempotent: returns the existing one's id when the
+ * batch already has export 1.
+ */
+int queue_export_first(struct store *st, int64_t batch, int64_t *id_out,
+    err_t *err);
+
+/*
+ * A re-export: the next number, state pending-approval; it needs its own
+ * quorum of approvals (kind "export", object the export id, digest
+ * queue_export_digest). ERR_INVALID when the batch has not finished or
+ * has no written export yet; ERR_EXISTS when a re-export of the batch is
+ * already pending or approved.
+ */
+int queue_export_request(struct store *st, int64_t batch, int64_t now,
+    int64_t *id_out, err_t *err);
+
+/*
+ * The digest officers sign for export id: SHA-256 (64 lower-case hex into
+ * out[65]) of the text
+ *   "airlock-export\nexport: ID\nbatch: BATCH\nnumber: N\nbundle: SHA256\n"
+ * (docs/formats/approval.md).
+ */
+int queue_export_digest(struct store *st, int64_t id, char out[65],
+    err_t *err);
+
+/* Reads one export (free with queue_export_free); ERR_NOTFOUND. */
+int queue_export_get(struct store *st, int64_t id, struct queue_export *out,
+    err_t *err);
+void queue_export_free(struct queue_export *e);
+
+/* Calls cb for the exports of batch (0: all), in id order. */
+typedef int (*queue_export_cb)(void *ctx, const struct queue_export *e);
+int queue_export_list(struct store *st, int64_t batch, queue_export_cb cb,
+    void *ctx, err_t *err);
+
+/*
+ * pending-approval -> approved (only with the quorum of approvals of kind
+ * export over its digest by distinct officers other than the batch's
+ * requester, and no rejection; ERR_POLICY otherwise) or -> failed (a
+ * rejection; reason required); approved -> written (dir and
+ * manifest_sha256 required) or stays approved on a failed attempt (the
+ * caller retries when a medium is back). Anything else ERR_INVALID.
+ */
+int queue_export_transition(struct store *st, int64_t id,
+    enum queue_export_state from, enum queue_export_state to,
+    const char *dir, const char *manifest_sha256, int64_t now, err_t *err);
 
 #endif

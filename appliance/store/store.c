@@ -423,6 +423,19 @@ static const char *const store_migrations[] = {
 	"  ca_id, der, sha256, batch_id, line ON certificate"
 	" BEGIN SELECT RAISE(ABORT, 'a certificate record keeps its serial,"
 	" issuer, encoding and line'); END;",
+
+	/* Version 3: what approvers see of a batch's keys, and lookups of a
+	 * device name across batches (duplicates per profile). */
+	"ALTER TABLE batch ADD COLUMN key_types TEXT"
+	"  CHECK (key_types IS NULL OR key_types <> '');"
+	"CREATE INDEX line_name_any ON line(name);"
+	/* A csv line's subject fields and SANs (queue.h says the form). */
+	"ALTER TABLE line ADD COLUMN fields TEXT"
+	"  CHECK (fields IS NULL OR fields <> '');"
+	/* What the profile changed of the request, kept for the results. */
+	"ALTER TABLE line ADD COLUMN note TEXT"
+	"  CHECK (note IS NULL OR note <> '');"
+	"CREATE INDEX batch_profile ON batch(profile);",
 };
 
 #define STORE_LATEST \
@@ -985,18 +998,28 @@ store_person_add(struct store *s, const struct store_person *p,
 	return store_insert(s, st, rc, what, id_out, err);
 }
 
-int
-store_person_list(struct store *s, store_person_cb cb, void *ctx, err_t *err)
+/* Walks the people whose sha256 is `sha256`, or everyone when NULL. */
+static int
+store_person_walk(struct store *s, const char *sha256, store_person_cb cb,
+    void *ctx, int *found, err_t *err)
 {
 	sqlite3_stmt *st;
 	struct store_person p;
-	int rc, r;
+	int rc = SQLITE_OK, r;
 
+	*found = 0;
 	if ((r = store_prepare(s, "SELECT id, name, role, ca_id, cert_der, "
 	    "sha256, serial, subject, not_before, not_after, status, created "
-	    "FROM person ORDER BY id", &st, err)) != 0)
+	    "FROM person WHERE ?1 IS NULL OR sha256 = ?1 ORDER BY id", &st,
+	    err)) != 0)
 		return r;
+	store_bind_text(st, 1, sha256, &rc);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		(*found)++;
 		memset(&p, 0, sizeof(p));
 		p.id = sqlite3_column_int64(st, 0);
 		p.name = (const char *)sqlite3_column_text(st, 1);
@@ -1025,6 +1048,30 @@ store_person_list(struct store *s, store_person_cb cb, void *ctx, err_t *err)
 	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO, "list people", err);
 	sqlite3_finalize(st);
 	return r;
+}
+
+int
+store_person_list(struct store *s, store_person_cb cb, void *ctx, err_t *err)
+{
+	int found;
+
+	return store_person_walk(s, NULL, cb, ctx, &found, err);
+}
+
+int
+store_person_find(struct store *s, const char *sha256, store_person_cb cb,
+    void *ctx, err_t *err)
+{
+	int found = 0, r;
+
+	if (sha256 == NULL)
+		return err_set(err, ERR_INVALID, "no certificate digest");
+	if ((r = store_person_walk(s, sha256, cb, ctx, &found, err)) != 0)
+		return r;
+	if (found == 0)
+		return err_set(err, ERR_NOTFOUND, "no enrolled person holds "
+		    "the certificate with SHA-256 %s", sha256);
+	return 0;
 }
 
 /* --- appliance keys ------------------------------------------------------ */
@@ -1056,6 +1103,43 @@ store_appkey_add(struct store *s, const struct store_appkey *k,
 	store_bind_int(st, 6, k->created, &rc);
 	snprintf(what, sizeof(what), "%s appliance key", k->purpose);
 	return store_insert(s, st, rc, what, id_out, err);
+}
+
+int
+store_appkey_list(struct store *s, store_appkey_cb cb, void *ctx, err_t *err)
+{
+	sqlite3_stmt *st;
+	struct store_appkey k;
+	int rc, r;
+
+	if ((r = store_prepare(s, "SELECT id, purpose, key_uri, cert_der, "
+	    "sha256, not_after, created FROM appliance_key ORDER BY id", &st,
+	    err)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&k, 0, sizeof(k));
+		k.id = sqlite3_column_int64(st, 0);
+		k.purpose = (const char *)sqlite3_column_text(st, 1);
+		k.key_uri = (const char *)sqlite3_column_text(st, 2);
+		k.cert_der = sqlite3_column_blob(st, 3);
+		k.cert_der_len = (size_t)sqlite3_column_bytes(st, 3);
+		k.sha256 = (const char *)sqlite3_column_text(st, 4);
+		k.not_after = sqlite3_column_int64(st, 5);
+		k.created = sqlite3_column_int64(st, 6);
+		if (k.purpose == NULL || k.key_uri == NULL ||
+		    k.cert_der == NULL || k.sha256 == NULL) {
+			sqlite3_finalize(st);
+			return err_set(err, ERR_NOMEM, "out of memory");
+		}
+		if ((r = cb(ctx, &k)) != 0) {
+			sqlite3_finalize(st);
+			return r;
+		}
+	}
+	r = rc == SQLITE_DONE ? 0 : store_sqlerr(s, ERR_IO,
+	    "list appliance keys", err);
+	sqlite3_finalize(st);
+	return r;
 }
 
 /* --- certificates -------------------------------------------------------- */

@@ -188,9 +188,22 @@ typedef int (*store_person_cb)(void *ctx, const struct store_person *p);
 int store_person_list(struct store *s, store_person_cb cb, void *ctx,
     err_t *err);
 
+/*
+ * Calls cb for the person holding the certificate whose SHA-256 is
+ * sha256 (the bundle signer, the approving officer). ERR_NOTFOUND when
+ * nobody enrolled holds it.
+ */
+int store_person_find(struct store *s, const char *sha256,
+    store_person_cb cb, void *ctx, err_t *err);
+
 /* Adds an appliance key; ERR_EXISTS when one with that purpose exists. */
 int store_appkey_add(struct store *s, const struct store_appkey *k,
     int64_t *id_out, err_t *err);
+
+/* Calls cb for every appliance key (export, audit, transport) in id order. */
+typedef int (*store_appkey_cb)(void *ctx, const struct store_appkey *k);
+int store_appkey_list(struct store *s, store_appkey_cb cb, void *ctx,
+    err_t *err);
 
 /* Records an issued certificate; ERR_EXISTS when the CA used the serial. */
 int store_cert_add(struct store *s, const struct store_cert *c, err_t *err);

@@ -109,6 +109,7 @@ err_code_name(int code)
 	case ERR_AUTH: return "auth";
 	case ERR_POLICY: return "policy";
 	case ERR_INTERNAL: return "internal";
+	case ERR_AGAIN: return "again";
 	default: return "unknown";
 	}
 }

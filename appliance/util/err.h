@@ -29,7 +29,8 @@ enum {
 	ERR_PROTO = -10,	/* a peer broke the message protocol */
 	ERR_AUTH = -11,		/* wrong PIN or passphrase, or login refused */
 	ERR_POLICY = -12,	/* well-formed but refused by a rule (lint, policy) */
-	ERR_INTERNAL = -13	/* a bug: an invariant did not hold */
+	ERR_INTERNAL = -13,	/* a bug: an invariant did not hold */
+	ERR_AGAIN = -14		/* stopped or not possible now: retry later */
 };
 
 #define ERR_MSG_MAX 1024

@@ -1,0 +1,7 @@
+/* airlockd: placeholder until the daemon lands. */
+int main(void);
+int
+main(void)
+{
+	return 1;
+}
