@@ -11,7 +11,8 @@ command -v softhsm2-util >/dev/null 2>&1 || {
 	echo "bench: softhsm2-util not found (install softhsm2, or run make deps)" >&2
 	exit 1
 }
-for f in "$AIRLOCK_BUILD/bin/airlock-hsm" "$AIRLOCK_BUILD/bench/bench_hsm"; do
+for f in "$AIRLOCK_BUILD/bin/airlock-hsm" "$AIRLOCK_BUILD/bench/bench_hsm" \
+    "$AIRLOCK_BUILD/bench/bench_signer"; do
 	[ -x "$f" ] || { echo "bench: $f missing; build it first" >&2; exit 1; }
 done
 
@@ -25,3 +26,6 @@ echo "      within one run, not absolute numbers across machines."
 echo
 echo "== HSM layer (bench_hsm)"
 "$AIRLOCK_BUILD/bench/bench_hsm"
+echo
+echo "== Batch issuance (bench_signer; BENCH_LINES, BENCH_DEVICES, BENCH_BIG)"
+"$AIRLOCK_BUILD/bench/bench_signer"

@@ -19,6 +19,8 @@
 #include "ceremony/ceremony.h"
 #include "ceremony/import.h"
 #include "ceremony/transcript.h"
+#include "console/cmd_bundle.h"
+#include "console/cmd_daemon.h"
 #include "pki/pkiutil.h"
 #include "policy/profile.h"
 #include "util/err.h"
@@ -71,6 +73,17 @@ usage(FILE *f)
 	    "       airlock ceremony verify [--root ROOT.pem] DIR/NAME.transcript.yaml...\n"
 	    "       airlock init --state DIR --ceremonies DIR [--root-sha256 HEX]...\n"
 	    "       airlock profile check PROFILE.yaml...\n"
+	    "\n"
+	    "At the appliance console (talks to airlockd; --socket PATH or\n"
+	    "AIRLOCK_SOCKET names its socket):\n"
+	    "       airlock activate [--pin SOURCE] | deactivate | status\n"
+	    "       airlock batch list [--state STATE] | show ID | results ID\n"
+	    "       airlock batch approve ID CREDENTIAL\n"
+	    "       airlock batch reject ID --reason TEXT CREDENTIAL\n"
+	    "       airlock export list [BATCH] | request BATCH | show ID\n"
+	    "       airlock export approve|reject ID [--reason TEXT] CREDENTIAL\n"
+	    "CREDENTIAL: (--key FILE [--key-pass SOURCE] | --token URI\n"
+	    "            [--module PATH] [--pin SOURCE]) --cert CERT.pem\n"
 	    "       airlock version\n"
 	    "\n"
 	    "SOURCE is where a PIN or passphrase comes from: prompt (the\n"
@@ -327,6 +340,18 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "profile") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "check") == 0)
 		return cmd_profile_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "bundle") == 0 && argc >= 3)
+		return cmd_bundle(argc - 2, argv + 2);
+	if (strcmp(argv[1], "activate") == 0)
+		return cmd_activate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "deactivate") == 0)
+		return cmd_deactivate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "batch") == 0)
+		return cmd_batch(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("airlock %s\n", AIRLOCK_VERSION);
 		return 0;

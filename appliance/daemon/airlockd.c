@@ -1,7 +1,133 @@
-/* airlockd: placeholder until the daemon lands. */
-int main(void);
-int
-main(void)
+/*
+ * airlockd.c: the appliance daemon (docs/man/airlockd.8).
+ *
+ *   airlockd --config FILE          serve until SIGTERM or SIGINT
+ *   airlockd --config FILE --check  load configuration and state, report,
+ *                                   exit (0 when the daemon would start)
+ *
+ * It starts not activated: it reads nothing from the medium and signs
+ * nothing until an officer runs `airlock activate`. Exit codes: 0 after a
+ * clean stop, 1 when it cannot start (the message says why), 2 usage.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "daemon/daemon.h"
+
+static volatile sig_atomic_t airlockd_stop;
+static volatile int airlockd_stop_flag;
+
+static void
+airlockd_on_signal(int sig)
 {
-	return 1;
+	(void)sig;
+	airlockd_stop = 1;
+	airlockd_stop_flag = 1;
+}
+
+static void
+airlockd_usage(FILE *f)
+{
+	fprintf(f, "usage: airlockd --config FILE [--check]\n"
+	    "See airlockd(8).\n");
+}
+
+static void
+airlockd_print_diag(const diag_t *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		char line[1200];
+
+		diag_format(d, i, line, sizeof(line));
+		fprintf(stderr, "airlockd: %s\n", line);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct rlimit no_core = { 0, 0 };
+	struct sigaction sa;
+	const char *config = NULL;
+	struct daemon d;
+	diag_t diag;
+	err_t e;
+	int c, check = 0, r;
+
+	/* PINs and device keys pass through this process: no core, no
+	 * ptrace by other users, files private by default. */
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	umask(077);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			check = 1;
+			break;
+		case 'h':
+			airlockd_usage(stdout);
+			return 0;
+		default:
+			airlockd_usage(stderr);
+			return 2;
+		}
+	}
+	if (config == NULL || optind != argc) {
+		airlockd_usage(stderr);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = airlockd_on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	diag_init(&diag);
+	err_clear(&e);
+	if ((r = daemon_open(&d, config, &diag, &e)) != 0) {
+		airlockd_print_diag(&diag);
+		fprintf(stderr, "airlockd: %s\n", e.msg);
+		diag_free(&diag);
+		daemon_close(&d);
+		return 1;
+	}
+	diag_free(&diag);
+	fprintf(stderr, "airlockd: state %s, medium %s, %zu profiles, %zu "
+	    "CAs; console socket %s\n", d.db_path, d.cfg.media_dir,
+	    d.profiles.n, d.n_cas, d.cfg.socket_path);
+	if (check) {
+		daemon_close(&d);
+		return 0;
+	}
+	if ((r = daemon_worker_start(&d, &e)) == 0) {
+		fprintf(stderr, "airlockd: ready; not activated (airlock "
+		    "activate)\n");
+		event_emit(daemon_event, &d, "daemon-start", EVENT_OK, NULL,
+		    NULL, NULL, "config %s", config);
+		r = daemon_serve(&d, &airlockd_stop_flag, &e);
+	}
+	if (r != 0)
+		fprintf(stderr, "airlockd: %s\n", e.msg);
+	event_emit(daemon_event, &d, "daemon-stop", EVENT_OK, NULL, NULL,
+	    NULL, "%s", r == 0 ? "on signal" : e.msg);
+	daemon_close(&d);
+	return r == 0 ? 0 : 1;
 }

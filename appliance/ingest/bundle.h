@@ -120,6 +120,9 @@ struct bundle_line {
 	unsigned char *request_der;	/* NULL: the appliance makes the key */
 	size_t request_der_len;
 	char *fields;		/* csv only: see queue_line_new.fields */
+	/* Where it came from, for messages: the CSV line, or the line of
+	 * the request's BEGIN in its file (0 for DER). */
+	unsigned long src_line;
 };
 
 struct bundle {
@@ -133,6 +136,9 @@ struct bundle {
 	int generates_keys;		/* 1 when any line has no request */
 	char key_types[BUNDLE_KEY_TYPES_MAX];	/* for approvers */
 	buf_t recipient_der;		/* smpb: the recipient certificate */
+	/* bundle_line_get's storage for the line it hands out. */
+	char scratch_name[BUNDLE_NAME_MAX];
+	char scratch_mac[2 * MAC_LEN + 1];
 };
 
 /*
@@ -161,5 +167,27 @@ int bundle_line_get(void *b, int64_t i, struct queue_line_new *out,
 
 /* Frees and wipes what b holds; b may be zeroed or partly filled. */
 void bundle_free(struct bundle *b);
+
+/*
+ * A csv line's fields (queue_line_new.fields) as profile_certspec takes
+ * them, so that the check at intake and the signer read the same text the
+ * same way: common_name -> CN, country -> C, state -> ST, locality -> L,
+ * organization -> O, organizational_unit -> OU, email -> emailAddress
+ * (all into subject, in that order), dns -> one dNSName SAN per name of
+ * its ';'-separated list (into san).
+ */
+struct bundle_fields {
+	struct certspec_name subject;
+	struct certspec_gnlist san;
+};
+
+/*
+ * Parses fields (may be NULL: nothing) into out, initialised first.
+ * 0, ERR_INVALID (an unknown key, a record without '=', a key twice, an
+ * empty value) or ERR_NOMEM; out is emptied on failure.
+ */
+int bundle_fields_parse(const char *fields, struct bundle_fields *out,
+    err_t *err);
+void bundle_fields_free(struct bundle_fields *f);
 
 #endif

@@ -292,6 +292,35 @@ parse_mac_range(struct mp *mp, const struct yamldoc_node *in,
 		yamldoc_error(mp->doc, cn, "%s", e.msg);
 }
 
+/*
+ * The optional input.directory, stored with its '/' so that prefix tests
+ * need no care. Returns 1 when the key is present, else 0.
+ */
+static int
+parse_directory(struct mp *mp, const struct yamldoc_node *in,
+    struct manifest_request *q)
+{
+	const struct yamldoc_node *n = NULL;
+	size_t l;
+	char *d;
+
+	if (mp_str(mp, in, "directory", 0, &q->directory, &n) != 1)
+		return n != NULL;
+	if (check_path(mp, n, "directory", q->directory, 1) != 0)
+		return 1;
+	l = strlen(q->directory);
+	if (q->directory[l - 1] == '/')
+		return 1;
+	if ((d = realloc(q->directory, l + 2)) == NULL) {
+		mp->nomem = 1;
+		return 1;
+	}
+	d[l] = '/';
+	d[l + 1] = '\0';
+	q->directory = d;
+	return 1;
+}
+
 /* Returns 1 when the mode was understood, else 0. */
 static int
 parse_input(struct mp *mp, const struct yamldoc_node *root,
@@ -311,22 +340,7 @@ parse_input(struct mp *mp, const struct yamldoc_node *root,
 		break;
 	case MANIFEST_INPUT_CSR:
 		has_files = yamldoc_get_seq(mp->doc, in, "files", 0, &seq);
-		if (mp_str(mp, in, "directory", 0, &q->directory, &n) == 1 &&
-		    check_path(mp, n, "directory", q->directory, 1) == 0 &&
-		    q->directory[strlen(q->directory) - 1] != '/') {
-			/* Stored with its '/' so prefix tests need no care. */
-			size_t l = strlen(q->directory);
-			char *d = realloc(q->directory, l + 2);
-
-			if (d == NULL) {
-				mp->nomem = 1;
-				return 1;
-			}
-			d[l] = '/';
-			d[l + 1] = '\0';
-			q->directory = d;
-		}
-		has_dir = n != NULL;
+		has_dir = parse_directory(mp, in, q);
 		if ((has_files != 0) == has_dir) {
 			yamldoc_error(mp->doc, in, "mode csr needs exactly one "
 			    "of files and directory");
@@ -338,6 +352,8 @@ parse_input(struct mp *mp, const struct yamldoc_node *root,
 	case MANIFEST_INPUT_CSV:
 		if (mp_str(mp, in, "file", 1, &q->csv_file, &n) == 1)
 			(void)check_path(mp, n, "file", q->csv_file, 0);
+		/* Optional: where the requests of the csr_file column lie. */
+		(void)parse_directory(mp, in, q);
 		break;
 	}
 	(void)yamldoc_check_unknown(mp->doc, in);
@@ -447,6 +463,11 @@ check_distinct(struct mp *mp, const struct yamldoc_node *root,
 {
 	size_t i;
 
+	if (q->csv_file != NULL && q->directory != NULL &&
+	    strncmp(q->csv_file, q->directory, strlen(q->directory)) == 0)
+		yamldoc_error(mp->doc, root, "input.file '%s' lies in "
+		    "input.directory '%s', whose files are all read as CSRs",
+		    q->csv_file, q->directory);
 	if (q->recipient == NULL)
 		return;
 	if (q->directory != NULL &&

@@ -71,6 +71,7 @@ struct manifest_request {
 	/* csr: exactly one of files (n_files > 0) and directory */
 	char **files;
 	size_t n_files;
+	/* csr, and optional for csv: the requests of its csr_file column */
 	char *directory;		/* ends in '/' */
 	/* csv */
 	char *csv_file;

@@ -54,6 +54,7 @@
 #include "hsm/hsm.h"
 #include "policy/profile.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/event.h"
 #include "util/secret.h"

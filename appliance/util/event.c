@@ -25,12 +25,13 @@ event_emit(event_fn fn, void *ctx, const char *action,
 {
 	struct event e;
 	char details[4096];
-	va_list ap;
 
 	if (fn == NULL)
 		return;
 	details[0] = '\0';
 	if (fmt != NULL) {
+		va_list ap;
+
 		va_start(ap, fmt);
 		(void)vsnprintf(details, sizeof(details), fmt, ap);
 		va_end(ap);

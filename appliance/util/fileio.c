@@ -171,48 +171,40 @@ fileio_move_noreplace(int dirfd, const char *tmp, const char *base)
 	return 0;
 }
 
+/*
+ * Writes base in the open directory dirfd (path names it in messages);
+ * dirfd stays open: the caller owns it.
+ */
 static int
-fileio_write(const char *path, const void *data, size_t len, mode_t mode,
-    int replace, err_t *err)
+fileio_write_in(int dirfd, const char *base, const char *path,
+    const void *data, size_t len, mode_t mode, int replace, err_t *err)
 {
 	char tmp[NAME_MAX + 1];
 	unsigned char rnd[8];
 	char rndhex[2 * sizeof(rnd) + 1];
-	const char *base = NULL;
 	struct stat st;
-	int dirfd = -1, fd = -1, r, n, moved;
+	int fd = -1, r, n, moved;
 
 	if (data == NULL && len > 0)
 		return err_set(err, ERR_INTERNAL, "%s: no data to write", path);
-	if ((r = fileio_open_parent(path, &dirfd, &base, err)) != 0)
-		return r;
 	/* Refuse early so that no work is done for an output already there. */
-	if (!replace && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		close(dirfd);
+	if (!replace && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return err_set(err, ERR_EXISTS, "%s already exists; refusing "
 		    "to overwrite it", path);
-	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		close(dirfd);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return err_set(err, ERR_IO, "%s: cannot get random bytes for "
 		    "a temporary name: %s", path, strerror(errno));
-	}
 	buf_hex(rnd, sizeof(rnd), rndhex, sizeof(rndhex));
 	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%s", base,
 	    (long)getpid(), rndhex);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		close(dirfd);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return err_set(err, ERR_LIMIT, "%s: file name too long", path);
-	}
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode & 07777);
-	if (fd == -1) {
-		r = err_set(err, errno == EACCES ? ERR_PERM : ERR_IO,
+	if (fd == -1)
+		return err_set(err, errno == EACCES ? ERR_PERM : ERR_IO,
 		    "%s: cannot create a temporary file: %s", path,
 		    strerror(errno));
-		close(dirfd);
-		return r;
-	}
 	/* The umask must not change the mode the caller chose on purpose. */
 	if (fchmod(fd, mode & 07777) == -1) {
 		r = err_set(err, ERR_IO, "%s: cannot set mode %04o: %s", path,
@@ -250,21 +242,41 @@ fileio_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto fail;
 	}
 	/* The new directory entry is durable only once the directory is. */
-	if (fsync(dirfd) == -1) {
-		r = err_set(err, ERR_IO, "%s: written, but fsync of its "
+	if (fsync(dirfd) == -1)
+		return err_set(err, ERR_IO, "%s: written, but fsync of its "
 		    "directory failed: %s", path, strerror(errno));
-		close(dirfd);
-		return r;
-	}
-	close(dirfd);
 	return 0;
 
 fail:
 	if (fd != -1)
 		close(fd);
 	(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+static int
+fileio_write(const char *path, const void *data, size_t len, mode_t mode,
+    int replace, err_t *err)
+{
+	const char *base = NULL;
+	int dirfd = -1, r;
+
+	if ((r = fileio_open_parent(path, &dirfd, &base, err)) != 0)
+		return r;
+	r = fileio_write_in(dirfd, base, path, data, len, mode, replace, err);
 	close(dirfd);
 	return r;
+}
+
+int
+fileio_create_at(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode, err_t *err)
+{
+	if (name == NULL || *name == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return err_set(err, ERR_INVALID, "'%s' does not name a file in "
+		    "its directory", name != NULL ? name : "");
+	return fileio_write_in(dirfd, name, name, data, len, mode, 0, err);
 }
 
 int

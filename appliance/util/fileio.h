@@ -30,6 +30,14 @@ int fileio_read_at(int dirfd, const char *name, size_t max, buf_t *out,
 int fileio_create(const char *path, const void *data, size_t len,
     mode_t mode, err_t *err);
 
+/*
+ * Same, for name (one component, no '/') in the open directory dirfd, so
+ * that a caller who opened the directory without following links (the
+ * removable medium) writes exactly there. dirfd stays open.
+ */
+int fileio_create_at(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode, err_t *err);
+
 /* Same, but replaces an existing file atomically (state files only). */
 int fileio_replace(const char *path, const void *data, size_t len,
     mode_t mode, err_t *err);

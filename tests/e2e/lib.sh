@@ -7,7 +7,7 @@ set -eu
 AIRLOCK="$AIRLOCK_BUILD/bin/airlock"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-e2e.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 mkdir -p "$W/tokens" "$W/pins"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$W" >"$W/softhsm2.conf"

@@ -62,6 +62,9 @@ static const char good_p12[] = HEAD "input:\n  mode: csv\n  file: devices.csv\n"
 static const char good_files[] = HEAD IN_FILES OUT_PEM;
 static const char good_dir[] = HEAD "input:\n  mode: csr\n  directory: csr\n"
     OUT_SMPB;
+/* csv whose csr_file column names requests under csr/. */
+static const char good_csv_dir[] = HEAD "input:\n  mode: csv\n"
+    "  file: devices.csv\n  directory: csr\n" OUT_PEM;
 
 /* base with the first occurrence of from replaced by to (heap copy). */
 static char *
@@ -447,6 +450,28 @@ test_modes(void **state)
 	fail_with(good_files, "  results_log: csv\n",
 	    "  results_log: csv\n  pkcs12: {}\n", "pkcs12 is only for format "
 	    "pkcs12");
+	fail_with(good_csv_dir, "  file: devices.csv", "  file: csr/devices.csv",
+	    "input.file 'csr/devices.csv' lies in input.directory 'csr/'");
+	fail_with(good_csv_dir, "  directory: csr", "  directory: ../csr",
+	    "input.directory: directory must be a path inside the archive");
+}
+
+/* csv mode may name the directory its csr_file column reads from. */
+static void
+test_csv_directory(void **state)
+{
+	struct manifest m;
+
+	(void)state;
+	parse_ok(good_csv_dir, &m);
+	assert_int_equal(m.req.mode, MANIFEST_INPUT_CSV);
+	assert_string_equal(m.req.csv_file, "devices.csv");
+	assert_string_equal(m.req.directory, "csr/");
+	assert_int_equal(m.req.n_files, 0);
+	manifest_free(&m);
+	parse_ok(good_p12, &m);
+	assert_null(m.req.directory);
+	manifest_free(&m);
 }
 
 /* An archive with the given names (a trailing '/' makes a directory). */
@@ -534,6 +559,12 @@ test_check_archive(void **state)
 	static const char *const no_manifest[] = {
 		"recipient.pem", "csv/", "devices.csv"
 	};
+	static const char *const csv_dir_ok[] = {
+		"manifest.yaml", "devices.csv", "csr/", "csr/a.pem"
+	};
+	static const char *const csv_dir_empty[] = {
+		"manifest.yaml", "devices.csv"
+	};
 	static const char *const mac_ok[] = { "manifest.yaml", "recipient.pem" };
 	static const char *const mac_dir[] = {
 		"manifest.yaml", "recipient.pem/"
@@ -555,6 +586,11 @@ test_check_archive(void **state)
 	    "'manifest.yaml' is not in the archive");
 	check_against(good_p12, no_manifest, 3,
 	    "archive entry 'recipient.pem' is not named by the manifest");
+	check_against(good_csv_dir, csv_dir_ok, 4, NULL);
+	check_against(good_csv_dir, csv_dir_empty, 2,
+	    "input.directory: 'csr/' holds no files in the archive");
+	check_against(good_p12, csv_dir_ok, 4,
+	    "archive entry 'csr/a.pem' is not named by the manifest");
 	check_against(good_mac, mac_ok, 2, NULL);
 	check_against(good_mac, mac_dir, 2,
 	    "output.recipient: 'recipient.pem' is not in the archive");
@@ -573,6 +609,7 @@ main(void)
 		cmocka_unit_test(test_coupling),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_check_archive),
+		cmocka_unit_test(test_csv_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,573 @@
+/*
+ * cmd_daemon.c: console verbs that ask airlockd (cmd_daemon.h).
+ *
+ * Approving is done here, at the console, with the officer's own
+ * credential: the console fetches what is to be approved (the same text an
+ * officer reads with `show`), prints it, builds the canonical statement
+ * (approval/statement.h), has the officer's token or key file sign it, and
+ * sends statement, signature and certificate to the daemon, which verifies
+ * everything again against its records.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "approval/approval.h"
+#include "console/cmd_daemon.h"
+#include "ctl/ctl.h"
+#include "hsm/hsm_cred.h"
+#include "hsm/hsm_pin.h"
+#include "pki/pkiutil.h"
+#include "util/fileio.h"
+#include "util/text.h"
+
+#define CMD_DEFAULT_SOCKET "/run/airlock/console.sock"
+
+static const char *cmd_socket_path;
+
+static const char *
+cmd_socket(void)
+{
+	const char *env = getenv("AIRLOCK_SOCKET");
+
+	if (cmd_socket_path != NULL)
+		return cmd_socket_path;
+	return env != NULL && *env != '\0' ? env : CMD_DEFAULT_SOCKET;
+}
+
+/* Sends req, reads the reply into reply (initialised here). */
+static int
+cmd_call(const struct ctl_msg *req, struct ctl_msg *reply, err_t *err)
+{
+	struct sockaddr_un sa;
+	const char *path = cmd_socket();
+	int fd, r;
+
+	ctl_msg_init(reply, CTL_REPLY_MAX);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(err, ERR_LIMIT, "socket path too long");
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return err_set(err, ERR_IO, "socket: %m");
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return err_set(err, ERR_IO, "cannot reach airlockd at %s: %m "
+		    "(is it running? --socket or AIRLOCK_SOCKET name another "
+		    "socket)", path);
+	}
+	if ((r = ctl_send(fd, req, err)) == 0)
+		r = ctl_recv(fd, CTL_REPLY_MAX, reply, err);
+	close(fd);
+	return r;
+}
+
+/* Prints the reply's text or error; the exit code. */
+static int
+cmd_finish(const struct ctl_msg *reply)
+{
+	const char *status = ctl_get_str(reply, "status");
+
+	if (status != NULL && strcmp(status, "ok") == 0) {
+		const unsigned char *text;
+		size_t len;
+
+		if ((text = ctl_get(reply, "text", &len)) != NULL)
+			fwrite(text, 1, len, stdout);
+		return 0;
+	}
+	fprintf(stderr, "airlock: %s\n", ctl_get_str(reply, "message") ?
+	    ctl_get_str(reply, "message") : "the daemon refused");
+	return 1;
+}
+
+static int
+cmd_fail(const err_t *e)
+{
+	fprintf(stderr, "airlock: %s\n", e->msg);
+	return 1;
+}
+
+/* Runs one request built from cmd and up to two string arguments. */
+static int
+cmd_simple(const char *cmd, const char *k1, const char *v1, const char *k2,
+    const char *v2, struct ctl_msg *reply_out)
+{
+	struct ctl_msg req, reply;
+	err_t e;
+	int r;
+
+	err_clear(&e);
+	ctl_msg_init(&req, CTL_REQUEST_MAX);
+	(void)ctl_put_str(&req, "cmd", cmd);
+	if (k1 != NULL && v1 != NULL)
+		(void)ctl_put_str(&req, k1, v1);
+	if (k2 != NULL && v2 != NULL)
+		(void)ctl_put_str(&req, k2, v2);
+	r = cmd_call(&req, &reply, &e);
+	ctl_msg_free(&req);
+	if (r != 0) {
+		ctl_msg_free(&reply);
+		return cmd_fail(&e);
+	}
+	if (reply_out != NULL) {
+		*reply_out = reply;
+		return 0;
+	}
+	r = cmd_finish(&reply);
+	ctl_msg_free(&reply);
+	return r;
+}
+
+/* Parses the common --socket option; returns optind or -1 on usage. */
+static int
+cmd_parse_socket_only(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return -1;
+		cmd_socket_path = optarg;
+	}
+	return optind;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	if (cmd_parse_socket_only(argc, argv) != argc) {
+		fprintf(stderr, "usage: airlock status [--socket PATH]\n");
+		return 2;
+	}
+	return cmd_simple("status", NULL, NULL, NULL, NULL, NULL);
+}
+
+int
+cmd_deactivate(int argc, char **argv)
+{
+	if (cmd_parse_socket_only(argc, argv) != argc) {
+		fprintf(stderr, "usage: airlock deactivate [--socket PATH]\n");
+		return 2;
+	}
+	return cmd_simple("deactivate", NULL, NULL, NULL, NULL, NULL);
+}
+
+int
+cmd_activate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *source = "prompt";
+	struct ctl_msg req, reply;
+	secret_t *pin = NULL;
+	err_t e;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'p')
+			source = optarg;
+		else if (c == 's')
+			cmd_socket_path = optarg;
+		else
+			goto usage;
+	}
+	if (optind != argc)
+		goto usage;
+	err_clear(&e);
+	if ((r = secret_new(&pin)) != 0 || (r = hsm_pin_read(source,
+	    "PIN of the CA token", pin, &e)) != 0) {
+		secret_free(pin);
+		return cmd_fail(&e);
+	}
+	ctl_msg_init_secret(&req, CTL_REQUEST_MAX);
+	(void)ctl_put_str(&req, "cmd", "activate");
+	r = ctl_put(&req, "pin", pin->data, pin->len);
+	secret_free(pin);
+	if (r == 0)
+		r = cmd_call(&req, &reply, &e);
+	ctl_msg_free(&req);
+	if (r != 0) {
+		ctl_msg_free(&reply);
+		return cmd_fail(&e);
+	}
+	r = cmd_finish(&reply);
+	ctl_msg_free(&reply);
+	return r;
+usage:
+	fprintf(stderr, "usage: airlock activate [--pin SOURCE] "
+	    "[--socket PATH]\n");
+	return 2;
+}
+
+/* --- approvals ---------------------------------------------------------- */
+
+struct cmd_cred_opts {
+	const char *key_file, *key_pass, *token, *module, *pin, *cert;
+	const char *reason;
+};
+
+static int
+cmd_decide(const char *show_cmd, const char *id, int reject,
+    const struct cmd_cred_opts *co)
+{
+	struct ctl_msg shown, req, reply;
+	struct approval_statement s;
+	struct approval_signed as;
+	struct hsm_cred cred;
+	const unsigned char *text;
+	const char *kind, *digest, *state;
+	char kind_buf[32], digest_buf[80];
+	X509 *cert = NULL;
+	secret_t *secret = NULL;
+	buf_t der;
+	size_t len;
+	int64_t object, created;
+	err_t e;
+	int r;
+
+	err_clear(&e);
+	memset(&cred, 0, sizeof(cred));
+	approval_signed_init(&as);
+	buf_init(&der, 64 * 1024);
+	if ((r = cmd_simple(show_cmd, "id", id, NULL, NULL, &shown)) != 0)
+		return r;
+	if (strcmp(ctl_get_str(&shown, "status") ? ctl_get_str(&shown,
+	    "status") : "", "ok") != 0) {
+		r = cmd_finish(&shown);
+		ctl_msg_free(&shown);
+		return r;
+	}
+	/* Copies: the reply is freed before the statement is sent. */
+	snprintf(kind_buf, sizeof(kind_buf), "%s", ctl_get_str(&shown,
+	    "kind") ? ctl_get_str(&shown, "kind") : "");
+	snprintf(digest_buf, sizeof(digest_buf), "%s", ctl_get_str(&shown,
+	    "digest") ? ctl_get_str(&shown, "digest") : "");
+	kind = kind_buf;
+	digest = digest_buf;
+	state = ctl_get_str(&shown, "state");
+	if (strlen(digest) != 64 || ctl_get_int(&shown, "object",
+	    &object) != 0 || ctl_get_int(&shown, "created", &created) != 0) {
+		fprintf(stderr, "airlock: the daemon's reply lacks what a "
+		    "statement needs\n");
+		ctl_msg_free(&shown);
+		return 1;
+	}
+	/* What the officer is about to sign for, in full. */
+	if ((text = ctl_get(&shown, "text", &len)) != NULL)
+		fwrite(text, 1, len, stdout);
+	if (state != NULL && strcmp(state, "pending-approval") != 0) {
+		fprintf(stderr, "airlock: %s %lld is %s: there is nothing to "
+		    "decide\n", kind, (long long)object, state);
+		ctl_msg_free(&shown);
+		return 1;
+	}
+	memset(&s, 0, sizeof(s));
+	if (approval_kind_parse(kind, &s.kind) != 0) {
+		ctl_msg_free(&shown);
+		return 1;
+	}
+	s.object = object;
+	snprintf(s.digest, sizeof(s.digest), "%s", digest);
+	s.decision = reject ? APPROVAL_REJECT : APPROVAL_APPROVE;
+	if (reject)
+		snprintf(s.reason, sizeof(s.reason), "%s", co->reason);
+	s.time = time(NULL);
+	ctl_msg_free(&shown);
+
+	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0)
+		goto out;
+	if ((r = secret_new(&secret)) != 0) {
+		err_set(&e, r, "cannot allocate locked memory");
+		goto out;
+	}
+	if (co->key_file != NULL)
+		r = hsm_pin_read(co->key_pass ? co->key_pass : "prompt",
+		    "passphrase of your key file", secret, &e);
+	else
+		r = hsm_pin_read(co->pin ? co->pin : "prompt",
+		    "PIN of your token", secret, &e);
+	if (r == 0 && co->key_file != NULL)
+		r = hsm_cred_open_file(co->key_file, secret, &cred, &e);
+	else if (r == 0)
+		r = hsm_cred_open_token(co->token, co->module, secret, &cred,
+		    &e);
+	secret_free(secret);
+	secret = NULL;
+	if (r != 0 || (r = approval_sign(cred.key, cert, &s, &as, &e)) != 0 ||
+	    (r = pki_cert_der(cert, &der, &e)) != 0)
+		goto out;
+	printf("Signed: %s %s %lld (digest %.16s...).\n",
+	    reject ? "reject" : "approve", kind, (long long)object, digest);
+	ctl_msg_init(&req, CTL_REQUEST_MAX);
+	(void)ctl_put_str(&req, "cmd", "approve");
+	(void)ctl_put_str(&req, "kind", kind);
+	(void)ctl_put_int(&req, "object", object);
+	(void)ctl_put(&req, "statement", as.statement.data, as.statement.len);
+	(void)ctl_put(&req, "signature", as.sig.data, as.sig.len);
+	(void)ctl_put(&req, "cert", der.data, der.len);
+	r = cmd_call(&req, &reply, &e);
+	ctl_msg_free(&req);
+	if (r == 0)
+		r = cmd_finish(&reply) == 0 ? 0 : ERR_POLICY;
+	ctl_msg_free(&reply);
+	hsm_cred_close(&cred);
+	approval_signed_free(&as);
+	X509_free(cert);
+	buf_free(&der);
+	return r == 0 ? 0 : 1;
+out:
+	hsm_cred_close(&cred);
+	approval_signed_free(&as);
+	X509_free(cert);
+	buf_free(&der);
+	return cmd_fail(&e);
+}
+
+/* Parses the options of approve/reject; returns optind, -1 on usage. */
+static int
+cmd_parse_cred(int argc, char **argv, int reject, struct cmd_cred_opts *co)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "key-pass", required_argument, NULL, 'P' },
+		{ "token", required_argument, NULL, 't' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(co, 0, sizeof(*co));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': co->key_file = optarg; break;
+		case 'P': co->key_pass = optarg; break;
+		case 't': co->token = optarg; break;
+		case 'm': co->module = optarg; break;
+		case 'p': co->pin = optarg; break;
+		case 'c': co->cert = optarg; break;
+		case 'r': co->reason = optarg; break;
+		case 's': cmd_socket_path = optarg; break;
+		default: return -1;
+		}
+	}
+	if ((co->key_file == NULL) == (co->token == NULL)) {
+		fprintf(stderr, "airlock: give exactly one of --key FILE and "
+		    "--token PKCS11-URI\n");
+		return -1;
+	}
+	if (co->cert == NULL) {
+		fprintf(stderr, "airlock: --cert names your officer "
+		    "certificate\n");
+		return -1;
+	}
+	if (reject && (co->reason == NULL || *co->reason == '\0')) {
+		fprintf(stderr, "airlock: a rejection needs --reason TEXT\n");
+		return -1;
+	}
+	if (!reject && co->reason != NULL) {
+		fprintf(stderr, "airlock: --reason is for reject\n");
+		return -1;
+	}
+	return optind;
+}
+
+static int
+cmd_is_id(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 18 || s[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static void
+cmd_batch_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: airlock batch list [--state STATE]\n"
+	    "       airlock batch show ID\n"
+	    "       airlock batch approve ID CREDENTIAL\n"
+	    "       airlock batch reject ID --reason TEXT CREDENTIAL\n"
+	    "       airlock batch results ID [--format text|csv|json] "
+	    "[--out FILE]\n"
+	    "CREDENTIAL: (--key FILE [--key-pass SOURCE] | --token URI "
+	    "[--module PATH] [--pin SOURCE]) --cert CERT.pem\n"
+	    "Every verb also takes --socket PATH.\n");
+}
+
+static int
+cmd_results(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *fmt = "text", *out = NULL;
+	const unsigned char *data;
+	struct ctl_msg reply;
+	size_t len;
+	err_t e;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'f')
+			fmt = optarg;
+		else if (c == 'o')
+			out = optarg;
+		else if (c == 's')
+			cmd_socket_path = optarg;
+		else
+			return 2;
+	}
+	if (optind + 1 != argc || !cmd_is_id(argv[optind]))
+		return 2;
+	if ((r = cmd_simple("batch-results", "id", argv[optind], "format",
+	    fmt, &reply)) != 0)
+		return r;
+	if (strcmp(ctl_get_str(&reply, "status") ? ctl_get_str(&reply,
+	    "status") : "", "ok") != 0 || strcmp(fmt, "text") == 0) {
+		r = cmd_finish(&reply);
+		ctl_msg_free(&reply);
+		return r;
+	}
+	data = ctl_get(&reply, "data", &len);
+	err_clear(&e);
+	if (data == NULL)
+		r = 1;
+	else if (out != NULL)
+		r = fileio_create(out, data, len, 0644, &e) == 0 ? 0 :
+		    cmd_fail(&e);
+	else
+		r = fwrite(data, 1, len, stdout) == len ? 0 : 1;
+	ctl_msg_free(&reply);
+	return r;
+}
+
+int
+cmd_batch(int argc, char **argv)
+{
+	struct cmd_cred_opts co;
+	const char *verb = argc >= 2 ? argv[1] : "";
+	int i;
+
+	if (strcmp(verb, "list") == 0) {
+		static const struct option opts[] = {
+			{ "state", required_argument, NULL, 't' },
+			{ "socket", required_argument, NULL, 's' },
+			{ NULL, 0, NULL, 0 }
+		};
+		const char *state = NULL;
+		int c;
+
+		optind = 1;
+		while ((c = getopt_long(argc - 1, argv + 1, "", opts,
+		    NULL)) != -1) {
+			if (c == 't')
+				state = optarg;
+			else if (c == 's')
+				cmd_socket_path = optarg;
+			else
+				goto usage;
+		}
+		if (optind != argc - 1)
+			goto usage;
+		return cmd_simple("batch-list", "state", state, NULL, NULL,
+		    NULL);
+	}
+	if (strcmp(verb, "show") == 0) {
+		if ((i = cmd_parse_socket_only(argc - 1, argv + 1)) < 0 ||
+		    i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+			goto usage;
+		return cmd_simple("batch-show", "id", argv[i + 1], NULL, NULL,
+		    NULL);
+	}
+	if (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0) {
+		int reject = verb[0] == 'r';
+
+		if ((i = cmd_parse_cred(argc - 1, argv + 1, reject, &co)) < 0 ||
+		    i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+			goto usage;
+		return cmd_decide("batch-show", argv[i + 1], reject, &co);
+	}
+	if (strcmp(verb, "results") == 0) {
+		int r = cmd_results(argc - 1, argv + 1);
+
+		if (r == 2)
+			goto usage;
+		return r;
+	}
+usage:
+	cmd_batch_usage(stderr);
+	return 2;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	struct cmd_cred_opts co;
+	const char *verb = argc >= 2 ? argv[1] : "";
+	int i;
+
+	if (strcmp(verb, "list") == 0 || strcmp(verb, "request") == 0 ||
+	    strcmp(verb, "show") == 0) {
+		if ((i = cmd_parse_socket_only(argc - 1, argv + 1)) < 0)
+			goto usage;
+		if (verb[0] == 'l' && i == argc - 1)
+			return cmd_simple("export-list", NULL, NULL, NULL,
+			    NULL, NULL);
+		if (i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+			goto usage;
+		if (verb[0] == 'l')
+			return cmd_simple("export-list", "batch", argv[i + 1],
+			    NULL, NULL, NULL);
+		if (verb[0] == 'r')
+			return cmd_simple("export-request", "batch",
+			    argv[i + 1], NULL, NULL, NULL);
+		return cmd_simple("export-show", "id", argv[i + 1], NULL,
+		    NULL, NULL);
+	}
+	if (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0) {
+		int reject = verb[0] == 'r';
+
+		if ((i = cmd_parse_cred(argc - 1, argv + 1, reject, &co)) < 0 ||
+		    i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+			goto usage;
+		return cmd_decide("export-show", argv[i + 1], reject, &co);
+	}
+usage:
+	fprintf(stderr,
+	    "usage: airlock export list [BATCH]\n"
+	    "       airlock export request BATCH   (a re-export; needs two "
+	    "approvals)\n"
+	    "       airlock export show ID\n"
+	    "       airlock export approve ID CREDENTIAL\n"
+	    "       airlock export reject ID --reason TEXT CREDENTIAL\n");
+	return 2;
+}

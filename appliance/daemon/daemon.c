@@ -1,0 +1,225 @@
+/* daemon.c: see daemon.h. Loading the appliance's state; the event sink. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/daemon.h"
+#include "pki/pkiutil.h"
+#include "util/fileio.h"
+#include "util/text.h"
+#include "util/timeutil.h"
+
+struct daemon_load {
+	struct daemon *d;
+	err_t *err;
+};
+
+static int
+daemon_load_ca(void *ctx, const struct store_ca *ca)
+{
+	struct daemon_load *l = ctx;
+	struct daemon *d = l->d;
+	struct daemon_ca *c, *v;
+
+	v = realloc(d->cas, (d->n_cas + 1) * sizeof(*v));
+	if (v == NULL)
+		return err_set(l->err, ERR_NOMEM, "out of memory");
+	d->cas = v;
+	c = &d->cas[d->n_cas];
+	memset(c, 0, sizeof(*c));
+	c->id = ca->id;
+	c->parent_id = ca->parent_id;
+	c->name = strdup(ca->name);
+	c->purpose = strdup(ca->purpose);
+	c->key_uri = strdup(ca->key_uri);
+	d->n_cas++;
+	if (c->name == NULL || c->purpose == NULL || c->key_uri == NULL)
+		return err_set(l->err, ERR_NOMEM, "out of memory");
+	if (pki_parse_cert(ca->cert_der, ca->cert_der_len, &c->cert,
+	    l->err) != 0)
+		return err_prefix(l->err, "CA '%s' in %s", ca->name,
+		    store_path(d->st));
+	if (strcmp(ca->purpose, "people") == 0 &&
+	    sk_X509_push(d->people_cas, c->cert) > 0)
+		X509_up_ref(c->cert);
+	return 0;
+}
+
+static int
+daemon_load_appkey(void *ctx, const struct store_appkey *k)
+{
+	struct daemon_load *l = ctx;
+	struct daemon_appkey *a;
+
+	if (strcmp(k->purpose, "export") == 0)
+		a = &l->d->export_key;
+	else if (strcmp(k->purpose, "transport") == 0)
+		a = &l->d->transport_key;
+	else if (strcmp(k->purpose, "audit") == 0)
+		a = &l->d->audit_key;
+	else
+		return 0;
+	if ((a->uri = strdup(k->key_uri)) == NULL)
+		return err_set(l->err, ERR_NOMEM, "out of memory");
+	if (pki_parse_cert(k->cert_der, k->cert_der_len, &a->cert,
+	    l->err) != 0)
+		return err_prefix(l->err, "%s appliance key", k->purpose);
+	return 0;
+}
+
+int
+daemon_open(struct daemon *d, const char *config_path, diag_t *diag,
+    err_t *err)
+{
+	struct daemon_load l = { d, err };
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	pthread_rwlock_init(&d->keys_lock, NULL);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if ((r = config_load(config_path, &d->cfg, diag, err)) != 0)
+		return r;
+	if (fileio_join(d->db_path, sizeof(d->db_path), d->cfg.state_dir,
+	    "airlock.db", err) != 0)
+		return ERR_LIMIT;
+	if ((r = store_open(d->db_path, 0, &d->st, err)) != 0) {
+		if (r == ERR_NOTFOUND)
+			err_prefix(err, "no appliance state: run `airlock init "
+			    "--state %s` with the ceremony outputs first",
+			    d->cfg.state_dir);
+		return r;
+	}
+	if ((d->people_cas = sk_X509_new_null()) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	if ((r = store_ca_list(d->st, daemon_load_ca, &l, err)) != 0 ||
+	    (r = store_appkey_list(d->st, daemon_load_appkey, &l, err)) != 0)
+		return r;
+	if (sk_X509_num(d->people_cas) == 0)
+		return err_set(err, ERR_INVALID, "%s has no people CA: "
+		    "operators and officers cannot be recognised", d->db_path);
+	if (d->transport_key.cert == NULL || d->export_key.cert == NULL)
+		return err_set(err, ERR_INVALID, "%s lacks the appliance's "
+		    "%s key: run the appliance ceremony and `airlock init`",
+		    d->db_path, d->transport_key.cert == NULL ? "transport" :
+		    "export");
+	if ((r = profile_load_dir(d->cfg.policies_dir, &d->profiles, diag,
+	    err)) != 0)
+		return r;
+	snprintf(d->worker_state, sizeof(d->worker_state), "idle");
+	return 0;
+}
+
+static void
+daemon_appkey_free(struct daemon_appkey *a)
+{
+	EVP_PKEY_free(a->pkey);
+	hsm_key_free(a->key);
+	X509_free(a->cert);
+	free(a->uri);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+daemon_close(struct daemon *d)
+{
+	size_t i;
+
+	daemon_worker_stop(d);
+	daemon_deactivate(d);
+	for (i = 0; i < d->n_cas; i++) {
+		free(d->cas[i].name);
+		free(d->cas[i].purpose);
+		free(d->cas[i].key_uri);
+		X509_free(d->cas[i].cert);
+	}
+	free(d->cas);
+	daemon_appkey_free(&d->export_key);
+	daemon_appkey_free(&d->transport_key);
+	daemon_appkey_free(&d->audit_key);
+	sk_X509_pop_free(d->people_cas, X509_free);
+	profile_set_free(&d->profiles);
+	store_close(d->st);
+	config_free(&d->cfg);
+	pthread_rwlock_destroy(&d->keys_lock);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	memset(d, 0, sizeof(*d));
+}
+
+struct daemon_ca *
+daemon_ca_by_id(struct daemon *d, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_cas; i++)
+		if (d->cas[i].id == id)
+			return &d->cas[i];
+	return NULL;
+}
+
+struct daemon_ca *
+daemon_ca_by_name(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_cas; i++)
+		if (strcmp(d->cas[i].name, name) == 0)
+			return &d->cas[i];
+	return NULL;
+}
+
+void
+daemon_event(void *ctx, const struct event *e)
+{
+	struct daemon *d = ctx;
+	char when[TIMEUTIL_STRLEN], line[512], details[300], who[200];
+	time_t now = time(NULL);
+
+	timeutil_format(now, when);
+	text_show(e->details ? e->details : "", strlen(e->details ?
+	    e->details : ""), 280, details, sizeof(details));
+	if (e->actor_name != NULL)
+		snprintf(who, sizeof(who), " by %s", e->actor_name);
+	else
+		who[0] = '\0';
+	snprintf(line, sizeof(line), "%s %s%s%s%s: %s", e->action,
+	    event_outcome_name(e->outcome), who, e->object ? " " : "",
+	    e->object ? e->object : "", details);
+	/* The journal: one line per event, with the actor's fingerprint. */
+	fprintf(stderr, "airlockd: %s event %s actor=%s\n", when, line,
+	    e->actor_sha256 ? e->actor_sha256 : "appliance");
+	fflush(stderr);
+	pthread_mutex_lock(&d->lock);
+	d->events[d->next_event].at = now;
+	snprintf(d->events[d->next_event].line,
+	    sizeof(d->events[d->next_event].line), "%s", line);
+	d->next_event = (d->next_event + 1) % DAEMON_EVENTS;
+	if (d->n_events < DAEMON_EVENTS)
+		d->n_events++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+int
+daemon_medium_present(const struct daemon *d)
+{
+	struct stat sb, parent;
+	char up[4200];
+
+	if (lstat(d->cfg.media_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0;
+	if (!d->cfg.require_mount)
+		return 1;
+	snprintf(up, sizeof(up), "%s/..", d->cfg.media_dir);
+	return stat(up, &parent) == 0 && parent.st_dev != sb.st_dev;
+}
+
+void
+daemon_wake(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->wake = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,130 @@
+/*
+ * daemon.h: airlockd's state and its parts.
+ *
+ * The daemon is the one long-running process of the appliance. Its main
+ * thread serves the console socket (server.c, commands.c); one worker
+ * thread (worker.c) moves work along the one-way flow: inbox/ -> intake
+ * -> queue -> (officers approve at the console) -> signer (HSM) -> export
+ * -> outbox/. The HSM itself is reached through airlock-hsm helper
+ * processes (hsm/hsm.h). Each thread has its own SQLite connection to the
+ * same database; SQLite serialises their writes.
+ *
+ * Nothing is signed, no bundle is opened and nothing is exported until an
+ * officer activates the daemon (activate.c): the CA token's PIN arrives
+ * over the console socket, the pool logs in, every key the daemon needs is
+ * checked against its certificate (the transport key, which may not sign,
+ * by a seal/open round trip), and the PIN is wiped.
+ */
+#ifndef AIRLOCK_DAEMON_DAEMON_H
+#define AIRLOCK_DAEMON_DAEMON_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "ctl/ctl.h"
+#include "daemon/config.h"
+#include "daemon/intake.h"
+#include "hsm/hsm.h"
+#include "policy/profile.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/event.h"
+#include "util/secret.h"
+
+/* Events kept for `airlock status`. */
+#define DAEMON_EVENTS 32
+
+struct daemon_ca {
+	int64_t id, parent_id;
+	char *name, *purpose, *key_uri;
+	X509 *cert;
+	struct hsm_key *key;		/* activated only */
+};
+
+struct daemon_appkey {
+	char *uri;
+	X509 *cert;
+	struct hsm_key *key;		/* activated only */
+	EVP_PKEY *pkey;			/* signer or decrypter; activated */
+};
+
+struct daemon {
+	struct config cfg;
+	char db_path[4096];
+	struct store *st;		/* the main thread's connection */
+	struct profile_set profiles;
+	STACK_OF(X509) *people_cas;
+	struct daemon_ca *cas;
+	size_t n_cas;
+	struct daemon_appkey export_key, transport_key, audit_key;
+
+	/* Activation: written under keys_lock held for writing; the worker
+	 * holds it for reading while it uses the keys. */
+	pthread_rwlock_t keys_lock;
+	struct hsm_pool *pool;
+	int activated;
+	unsigned generation;		/* bumped at each (de)activation */
+	time_t activated_at;
+	struct hsm_token_info token;
+
+	/* Worker wake-up and stop. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int wake;
+	volatile int stop;
+	/* Set while a deactivation or the stop waits for the worker: the
+	 * signer stops at its next group boundary (signer_opts.stop). */
+	volatile int interrupt;
+	pthread_t worker;
+	int worker_started;
+	char worker_state[256];		/* under lock: what it does now */
+
+	/* Recent events, under lock. */
+	struct {
+		time_t at;
+		char line[512];
+	} events[DAEMON_EVENTS];
+	size_t n_events, next_event;
+};
+
+/* Loads configuration, state (store, CAs, people CAs, appliance keys)
+ * and profiles. Nothing is activated. */
+int daemon_open(struct daemon *d, const char *config_path, diag_t *diag,
+    err_t *err);
+void daemon_close(struct daemon *d);
+
+/* The event sink (util/event.h): logs to stderr and keeps the line. */
+void daemon_event(void *ctx, const struct event *e);
+
+/*
+ * 1 when a medium is inserted: the media directory exists (and, with
+ * require_mount, is a mount point: another device than its parent).
+ */
+int daemon_medium_present(const struct daemon *d);
+
+/* Asks the worker to look for work now. */
+void daemon_wake(struct daemon *d);
+
+/* The CA with this id or name, or NULL. */
+struct daemon_ca *daemon_ca_by_id(struct daemon *d, int64_t id);
+struct daemon_ca *daemon_ca_by_name(struct daemon *d, const char *name);
+
+/* activate.c */
+int daemon_activate(struct daemon *d, const secret_t *pin, char *report,
+    size_t reportsz, err_t *err);
+void daemon_deactivate(struct daemon *d);
+
+/* worker.c */
+int daemon_worker_start(struct daemon *d, err_t *err);
+void daemon_worker_stop(struct daemon *d);
+
+/* server.c: serves the console socket until *stop; 0 or ERR_IO. */
+int daemon_serve(struct daemon *d, const volatile int *stop, err_t *err);
+
+/* commands.c: one console request -> one reply. uid is the peer's. */
+void daemon_command(struct daemon *d, uid_t uid,
+    const struct ctl_msg *req, struct ctl_msg *reply);
+
+#endif
