@@ -231,7 +231,7 @@ cmd_decide(const char *show_cmd, const char *id, int reject,
 	struct hsm_cred cred;
 	const unsigned char *text;
 	const char *kind, *digest, *state;
-	char kind_buf[32], digest_buf[80];
+	char kind_buf[32], digest_buf[65];
 	X509 *cert = NULL;
 	secret_t *secret = NULL;
 	buf_t der;
@@ -282,7 +282,7 @@ cmd_decide(const char *show_cmd, const char *id, int reject,
 		return 1;
 	}
 	s.object = object;
-	snprintf(s.digest, sizeof(s.digest), "%s", digest);
+	memcpy(s.digest, digest_buf, sizeof(s.digest));
 	s.decision = reject ? APPROVAL_REJECT : APPROVAL_APPROVE;
 	if (reject)
 		snprintf(s.reason, sizeof(s.reason), "%s", co->reason);
