@@ -71,7 +71,76 @@ say "Appliance state from the ceremony outputs"
     --root-sha256 "$(sha256sum root.cer | cut -d' ' -f1)" \
     --root-sha256 "$(sha256sum ec-root.cer | cut -d' ' -f1)"
 
+say "The daemon, on a directory standing in for the USB medium"
+mkdir -p "$demo/media/inbox" "$demo/media/outbox"
+cat >"$demo/airlockd.yaml" <<YAML
+airlockd: 1
+state: $demo/state
+media: $demo/media
+policies: $src/policies
+socket: $demo/console.sock
+console_users: [$(id -u)]
+hsm:
+  module: $module
+  token: airlock-ca
+  sessions: 2
+scan_interval_ms: 200
+settle_ms: 200
+require_mount: false
+YAML
+"$AIRLOCK_BUILD/bin/airlockd" --config "$demo/airlockd.yaml" 2>"$demo/airlockd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+export AIRLOCK_SOCKET="$demo/console.sock"
+while [ ! -S "$demo/console.sock" ]; do sleep 0.1; done
+"$airlock" status | head -n 3
+
+say "An officer activates it (the CA token's PIN; every key is checked)"
+"$airlock" activate --pin "file:$demo/pins/airlock-ca"
+
+say "Dave (operator) orders 1,000 DOCSIS 3.1 modems by MAC range, SMPB out"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$demo/factory.key" \
+    -out "$demo/factory.pem" -subj "/CN=Factory line 4" -days 30 2>/dev/null
+"$airlock" bundle create --profile docsis-3.1-cm --name "Line 4 modems, week 47" \
+    --mac-range 00:11:22:33:40:00:1000 --format smpb --recipient "$demo/factory.pem" \
+    --signer-token "pkcs11:token=dave;object=dave-2026" --module "$module" \
+    --pin "file:$demo/pins/dave" --signer-cert "$demo/ceremony/dave.pem" \
+    --out "$demo/media/inbox/modems-week47.cms"
+until "$airlock" batch list --state pending-approval | grep -q "^1 "; do sleep 0.2; done
+"$airlock" batch show 1
+
+say "Two officers approve at the console with their own tokens"
+for o in alice bob; do
+	"$airlock" batch approve 1 --token "pkcs11:token=$o;object=$o-2026" \
+	    --module "$module" --pin "file:$demo/pins/$o" \
+	    --cert "$demo/ceremony/$o.pem" | tail -n 1
+done
+
+say "Signing in the HSM (1,000 RSA-2048 device keys made on all cores)"
+until "$airlock" batch show 1 | grep -q "State: *completed"; do sleep 1; done
+until ls "$demo"/media/outbox/*/MANIFEST >/dev/null 2>&1; do sleep 0.2; done
+"$airlock" batch show 1 | grep -E "State|Lines"
+x=$(dirname "$(ls "$demo"/media/outbox/*/MANIFEST | head -n 1)")
+ls -l "$x"
+
+say "The factory opens its SMPB with stock openssl"
+openssl cms -verify -binary -inform DER -in "$x/MANIFEST.p7s" -content "$x/MANIFEST" \
+    -CAfile "$demo/ceremony/root.pem" -purpose any -out /dev/null
+openssl cms -decrypt -inform DER -in "$x"/*.smpb -recip "$demo/factory.pem" \
+    -inkey "$demo/factory.key" -out "$demo/smpb.zip"
+rm -rf "$demo/smpb"; mkdir -p "$demo/smpb"
+(cd "$demo/smpb" && unzip -q ../smpb.zip && unzip -q certificates.zip)
+echo "$(ls "$demo"/smpb/*.cer | wc -l) certificates, $(ls "$demo"/smpb/*.key | wc -l) keys"
+openssl x509 -inform DER -in "$demo/smpb/00-11-22-33-40-00.cer" -out "$demo/device.pem"
+openssl x509 -in "$demo/device.pem" -noout -subject -issuer -enddate
+openssl verify -x509_strict -CAfile "$demo/ceremony/root.pem" \
+    -untrusted "$demo/ceremony/device-ca.pem" "$demo/device.pem"
+"$airlock" batch results 1 | head -n 4
+kill $daemon; wait $daemon || true
+
 say "Done"
 echo "Ceremony outputs and signed transcripts: build/demo/ceremony/"
 echo "Appliance state (SQLite):                build/demo/state/airlock.db"
+echo "The medium (inbox/ outbox/ quarantine/):  build/demo/media/"
+echo "Daemon log:                              build/demo/airlockd.log"
 echo "Throwaway HSM:                           build/demo/softhsm/ (SOFTHSM2_CONF=$SOFTHSM2_CONF)"

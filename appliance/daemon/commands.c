@@ -984,8 +984,9 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 		    votes.v[res.rejection].reason);
 		cmd_printf(&t, "Recorded %s's %s. %s is now %s.%s\n",
 		    person.name, qa.decision, object, approved ? "approved" :
-		    "rejected", approved ? " Issuing starts when the daemon "
-		    "is activated." : " It will never be signed.");
+		    "rejected", !approved ? " It will never be signed." :
+		    d->activated ? " Issuing starts now." : " Issuing starts "
+		    "once the daemon is activated (airlock activate).");
 		daemon_wake(d);
 	} else {
 		int approved = res.state == APPROVAL_APPROVED;

@@ -15,6 +15,7 @@
  * exports must run with core dumps disabled.
  */
 #include "export/package.h"
+#include "util/zipout.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -300,78 +301,20 @@ static int
 zip_pack(const struct export_files *fs, time_t mtime, buf_t *out,
     err_t *err)
 {
-	zip_error_t ze;
-	zip_source_t *src, *s;
-	zip_t *za;
-	zip_stat_t st;
-	zip_int64_t idx, got;
-	unsigned char *dst;
+	struct zipout_entry *e;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	zip_error_init(&ze);
-	if ((src = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL) {
-		zip_error_fini(&ze);
-		return err_set(err, ERR_NOMEM, "cannot make a ZIP buffer");
-	}
-	/* Kept past zip_close so that the finished archive can be read. */
-	zip_source_keep(src);
-	if ((za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)) == NULL) {
-		rc = err_set(err, ERR_INTERNAL, "cannot start a ZIP: %s",
-		    zip_error_strerror(&ze));
-		goto out;
-	}
+	if ((e = calloc(fs->n ? fs->n : 1, sizeof(*e))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < fs->n; i++) {
-		const struct export_file *f = &fs->f[i];
-
-		/* The data stays alive in fs until zip_close has run. */
-		if ((s = zip_source_buffer(za, f->data.data, f->data.len,
-		    0)) == NULL) {
-			rc = err_set(err, ERR_NOMEM, "ZIP entry %s: %s", f->name,
-			    zip_strerror(za));
-			break;
-		}
-		if ((idx = zip_file_add(za, f->name, s, ZIP_FL_ENC_UTF_8)) < 0) {
-			zip_source_free(s);
-			rc = err_set(err, ERR_INTERNAL, "ZIP entry %s: %s",
-			    f->name, zip_strerror(za));
-			break;
-		}
-		if ((f->secret && zip_set_file_compression(za,
-		    (zip_uint64_t)idx, ZIP_CM_STORE, 0) != 0) ||
-		    zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0) != 0) {
-			rc = err_set(err, ERR_INTERNAL, "ZIP entry %s: %s",
-			    f->name, zip_strerror(za));
-			break;
-		}
+		e[i].name = fs->f[i].name;
+		e[i].data = fs->f[i].data.data;
+		e[i].len = fs->f[i].data.len;
+		e[i].store = fs->f[i].secret;
 	}
-	if (rc != 0) {
-		zip_discard(za);
-		goto out;
-	}
-	if (zip_close(za) != 0) {
-		rc = err_set(err, ERR_INTERNAL, "cannot finish a ZIP: %s",
-		    zip_strerror(za));
-		zip_discard(za);
-		goto out;
-	}
-	zip_stat_init(&st);
-	if (zip_source_stat(src, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||
-	    zip_source_open(src) != 0) {
-		rc = err_set(err, ERR_INTERNAL, "cannot read back a ZIP");
-		goto out;
-	}
-	if (st.size > EXPORT_FILE_MAX ||
-	    buf_reserve(out, (size_t)st.size, &dst) != 0)
-		rc = err_set(err, ERR_LIMIT, "a ZIP of %llu bytes does not fit",
-		    (unsigned long long)st.size);
-	else if ((got = zip_source_read(src, dst, st.size)) < 0 ||
-	    (zip_uint64_t)got != st.size)
-		rc = err_set(err, ERR_INTERNAL, "cannot read back a ZIP");
-	zip_source_close(src);
-out:
-	zip_source_free(src);
-	zip_error_fini(&ze);
+	rc = zipout_pack(e, fs->n, mtime, EXPORT_FILE_MAX, out, err);
+	free(e);
 	return rc;
 }
 

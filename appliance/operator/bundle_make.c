@@ -1,5 +1,6 @@
 /* bundle_make.c: request bundles made on the workstation (see bundle_make.h). */
 #include "operator/bundle_make.h"
+#include "util/zipout.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -851,78 +852,20 @@ bm_manifest(const struct bundle_make_opts *o, const char *id,
 static int
 bm_zip(const struct bm *b, time_t created, buf_t *out, err_t *err)
 {
-	zip_error_t ze;
-	zip_source_t *src, *s;
-	zip_t *za;
-	zip_stat_t st;
-	zip_int64_t idx, got;
-	unsigned char *dst;
+	struct zipout_entry *e;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	zip_error_init(&ze);
-	if ((src = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL) {
-		zip_error_fini(&ze);
-		return err_set(err, ERR_NOMEM, "cannot make a ZIP buffer");
+	if ((e = calloc(b->n ? b->n : 1, sizeof(*e))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < b->n; i++) {
+		e[i].name = b->e[i].name;
+		e[i].data = b->e[i].data.data;
+		e[i].len = b->e[i].data.len;
+		e[i].store = b->e[i].store;
 	}
-	/* Kept past zip_close so that the finished archive can be read. */
-	zip_source_keep(src);
-	if ((za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)) == NULL) {
-		rc = err_set(err, ERR_INTERNAL, "cannot start a ZIP: %s",
-		    zip_error_strerror(&ze));
-		goto out;
-	}
-	for (i = 0; i < b->n && rc == 0; i++) {
-		const struct bm_entry *e = &b->e[i];
-
-		/* The data stays alive in b until zip_close has run. */
-		if ((s = zip_source_buffer(za, e->data.data, e->data.len,
-		    0)) == NULL) {
-			rc = err_set(err, ERR_NOMEM, "ZIP entry %s: %s", e->name,
-			    zip_strerror(za));
-			break;
-		}
-		if ((idx = zip_file_add(za, e->name, s, ZIP_FL_ENC_UTF_8)) < 0) {
-			zip_source_free(s);
-			rc = err_set(err, ERR_INTERNAL, "ZIP entry %s: %s",
-			    e->name, zip_strerror(za));
-			break;
-		}
-		if (zip_set_file_compression(za, (zip_uint64_t)idx,
-		    e->store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) != 0 ||
-		    zip_file_set_mtime(za, (zip_uint64_t)idx, created, 0) != 0 ||
-		    zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0,
-		    ZIP_OPSYS_UNIX, (zip_uint32_t)(S_IFREG | 0644) << 16) != 0)
-			rc = err_set(err, ERR_INTERNAL, "ZIP entry %s: %s",
-			    e->name, zip_strerror(za));
-	}
-	if (rc != 0) {
-		zip_discard(za);
-		goto out;
-	}
-	if (zip_close(za) != 0) {
-		rc = err_set(err, ERR_INTERNAL, "cannot finish the ZIP: %s",
-		    zip_strerror(za));
-		zip_discard(za);
-		goto out;
-	}
-	zip_stat_init(&st);
-	if (zip_source_stat(src, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||
-	    zip_source_open(src) != 0) {
-		rc = err_set(err, ERR_INTERNAL, "cannot read back the ZIP");
-		goto out;
-	}
-	if (st.size > ENVELOPE_DEFAULT_MAX ||
-	    buf_reserve(out, (size_t)st.size, &dst) != 0)
-		rc = err_set(err, ERR_LIMIT, "the archive of %llu bytes is "
-		    "larger than a bundle may be", (unsigned long long)st.size);
-	else if ((got = zip_source_read(src, dst, st.size)) < 0 ||
-	    (zip_uint64_t)got != st.size)
-		rc = err_set(err, ERR_INTERNAL, "cannot read back the ZIP");
-	zip_source_close(src);
-out:
-	zip_source_free(src);
-	zip_error_fini(&ze);
+	rc = zipout_pack(e, b->n, created, ENVELOPE_DEFAULT_MAX, out, err);
+	free(e);
 	return rc;
 }
 
