@@ -31,25 +31,6 @@
 /* Results of at most this many lines are returned in one reply. */
 #define CMD_RESULTS_PAGE 1000
 
-static void
-cmd_printf(buf_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-cmd_printf(buf_t *t, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	(void)buf_put(t, line, (size_t)n < sizeof(line) ? (size_t)n :
-	    sizeof(line) - 1);
-}
-
 static int
 cmd_text_reply(struct ctl_msg *reply, buf_t *t)
 {
@@ -146,41 +127,41 @@ cmd_status(struct daemon *d, struct ctl_msg *reply)
 	pthread_rwlock_rdlock(&d->keys_lock);
 	if (d->activated) {
 		timeutil_format(d->activated_at, when);
-		cmd_printf(&t, "Activation:  active since %s, token '%s' "
+		(void)buf_printf(&t, "Activation:  active since %s, token '%s' "
 		    "(serial %s)\n", when, d->token.label, d->token.serial);
 	} else {
-		cmd_printf(&t, "Activation:  NOT ACTIVE: nothing is read, "
+		(void)buf_printf(&t, "Activation:  NOT ACTIVE: nothing is read, "
 		    "signed or exported (airlock activate)\n");
 	}
 	pthread_rwlock_unlock(&d->keys_lock);
 	snprintf(inbox, sizeof(inbox), "%s/inbox", d->cfg.media_dir);
-	cmd_printf(&t, "Medium:      %s (%s)\n", d->cfg.media_dir,
+	(void)buf_printf(&t, "Medium:      %s (%s)\n", d->cfg.media_dir,
 	    !daemon_medium_present(d) ? "no medium inserted" :
 	    lstat(inbox, &sb) == 0 && S_ISDIR(sb.st_mode) ? "inbox/ present" :
 	    "inserted, but it has no inbox/");
 	pthread_mutex_lock(&d->lock);
-	cmd_printf(&t, "Worker:      %s\n", d->worker_state);
+	(void)buf_printf(&t, "Worker:      %s\n", d->worker_state);
 	pthread_mutex_unlock(&d->lock);
 	(void)queue_batch_list(d->st, NULL, cmd_count_batch, counts, &e);
-	cmd_printf(&t, "Batches:    ");
+	(void)buf_printf(&t, "Batches:    ");
 	for (s = 0; s < QUEUE_STATE_COUNT; s++)
-		cmd_printf(&t, " %s %lld%s", queue_state_name(s),
+		(void)buf_printf(&t, " %s %lld%s", queue_state_name(s),
 		    (long long)counts[s], s + 1 < QUEUE_STATE_COUNT ? "," : "\n");
-	cmd_printf(&t, "Profiles:   ");
+	(void)buf_printf(&t, "Profiles:   ");
 	for (i = 0; i < d->profiles.n; i++)
-		cmd_printf(&t, " %s%s%s", d->profiles.v[i].name,
+		(void)buf_printf(&t, " %s%s%s", d->profiles.v[i].name,
 		    d->profiles.v[i].enabled ? "" : " (disabled)",
 		    i + 1 < d->profiles.n ? "," : "\n");
 	pthread_mutex_lock(&d->lock);
 	n = d->n_events;
 	if (n > 0)
-		cmd_printf(&t, "Recent events (newest last):\n");
+		(void)buf_printf(&t, "Recent events (newest last):\n");
 	for (i = 0; i < n; i++) {
 		size_t idx = (d->next_event + DAEMON_EVENTS - n + i) %
 		    DAEMON_EVENTS;
 
 		timeutil_format(d->events[idx].at, when);
-		cmd_printf(&t, "  %s %s\n", when, d->events[idx].line);
+		(void)buf_printf(&t, "  %s %s\n", when, d->events[idx].line);
 	}
 	pthread_mutex_unlock(&d->lock);
 	(void)cmd_text_reply(reply, &t);
@@ -226,7 +207,7 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	event_emit(daemon_event, d, "activation", EVENT_OK, NULL, NULL,
 	    object, "console uid %u; keys checked", (unsigned)uid);
 	buf_init(&t, 1u << 16);
-	cmd_printf(&t, "Activated.\n%s", report);
+	(void)buf_printf(&t, "Activated.\n%s", report);
 	(void)cmd_text_reply(reply, &t);
 	buf_free(&t);
 }
@@ -240,7 +221,7 @@ cmd_deactivate(struct daemon *d, uid_t uid, struct ctl_msg *reply)
 	event_emit(daemon_event, d, "deactivation", EVENT_OK, NULL, NULL,
 	    NULL, "console uid %u", (unsigned)uid);
 	buf_init(&t, 256);
-	cmd_printf(&t, "Deactivated: the HSM sessions are closed.\n");
+	(void)buf_printf(&t, "Deactivated: the HSM sessions are closed.\n");
 	(void)cmd_text_reply(reply, &t);
 	buf_free(&t);
 }
@@ -262,9 +243,9 @@ cmd_list_batch(void *ctx, const struct queue_batch *b)
 	text_show(b->name, strlen(b->name), 40, name, sizeof(name));
 	timeutil_format(b->created, when);
 	if (l->n++ == 0)
-		cmd_printf(l->t, "%-6s %-19s %-16s %8s  %-20s %s\n", "BATCH",
+		(void)buf_printf(l->t, "%-6s %-19s %-16s %8s  %-20s %s\n", "BATCH",
 		    "STATE", "PROFILE", "LINES", "RECEIVED", "NAME");
-	cmd_printf(l->t, "%-6lld %-19s %-16s %8lld  %-20s %s\n",
+	(void)buf_printf(l->t, "%-6lld %-19s %-16s %8lld  %-20s %s\n",
 	    (long long)b->id, queue_state_name(b->state), b->profile,
 	    (long long)b->line_count, when, name);
 	return 0;
@@ -300,7 +281,7 @@ cmd_batch_list(struct daemon *d, const struct ctl_msg *req,
 		return;
 	}
 	if (l.n == 0)
-		cmd_printf(&t, "No batches%s%s.\n", state ? " in state " : "",
+		(void)buf_printf(&t, "No batches%s%s.\n", state ? " in state " : "",
 		    state ? state : "");
 	(void)cmd_text_reply(reply, &t);
 	buf_free(&t);
@@ -353,7 +334,7 @@ cmd_vote_cb(void *ctx, const struct queue_approval *a)
 		timeutil_format(a->at, when);
 		text_show(a->reason ? a->reason : "", a->reason ?
 		    strlen(a->reason) : 0, 200, why, sizeof(why));
-		cmd_printf(c->t, "  %s %-8s by %s (%.16s...)%s%s\n", when,
+		(void)buf_printf(c->t, "  %s %-8s by %s (%.16s...)%s%s\n", when,
 		    a->decision, who, a->officer_sha256, a->reason ?
 		    ": " : "", a->reason ? why : "");
 	}
@@ -425,23 +406,23 @@ cmd_batch_show(struct daemon *d, const struct ctl_msg *req,
 	ca = daemon_ca_by_id(d, b.ca_id);
 	cmd_person_name(d, b.requester_id, who, sizeof(who));
 	timeutil_format(b.created, when);
-	cmd_printf(&t, "Batch %lld: %s\n", (long long)b.id,
+	(void)buf_printf(&t, "Batch %lld: %s\n", (long long)b.id,
 	    text_show(b.name, strlen(b.name), 200, shown, sizeof(shown)));
 	if (b.description[0] != '\0')
-		cmd_printf(&t, "  Description:    %s\n", text_show(
+		(void)buf_printf(&t, "  Description:    %s\n", text_show(
 		    b.description, strlen(b.description), 300, shown,
 		    sizeof(shown)));
-	cmd_printf(&t, "  State:          %s%s%s\n", queue_state_name(b.state),
+	(void)buf_printf(&t, "  State:          %s%s%s\n", queue_state_name(b.state),
 	    b.reason ? ": " : "", b.reason ? text_show(b.reason,
 	    strlen(b.reason), 300, shown, sizeof(shown)) : "");
-	cmd_printf(&t, "  Requester:      %s (certificate SHA-256 %s)\n", who,
+	(void)buf_printf(&t, "  Requester:      %s (certificate SHA-256 %s)\n", who,
 	    b.signer_sha256);
-	cmd_printf(&t, "  Received:       %s\n", when);
-	cmd_printf(&t, "  Bundle digest:  %s\n", b.bundle_sha256);
-	cmd_printf(&t, "  Profile:        %s%s%s\n", b.profile,
+	(void)buf_printf(&t, "  Received:       %s\n", when);
+	(void)buf_printf(&t, "  Bundle digest:  %s\n", b.bundle_sha256);
+	(void)buf_printf(&t, "  Profile:        %s%s%s\n", b.profile,
 	    p && p->description[0] ? " - " : "", p ? p->description : "");
-	cmd_printf(&t, "  Issuing CA:     %s\n", ca ? ca->name : "?");
-	cmd_printf(&t, "  Input:          %s, %lld line%s\n", b.mode,
+	(void)buf_printf(&t, "  Issuing CA:     %s\n", ca ? ca->name : "?");
+	(void)buf_printf(&t, "  Input:          %s, %lld line%s\n", b.mode,
 	    (long long)b.line_count, b.line_count == 1 ? "" : "s");
 	if (strcmp(b.mode, "mac-range") == 0 && lines.first_mac[0]) {
 		char m1[18], m2[18];
@@ -449,21 +430,21 @@ cmd_batch_show(struct daemon *d, const struct ctl_msg *req,
 		cmd_mac(lines.first_mac, m1);
 		cmd_mac(lines.last_mac[0] ? lines.last_mac : lines.first_mac,
 		    m2);
-		cmd_printf(&t, "  MAC range:      %s .. %s", m1, m2);
+		(void)buf_printf(&t, "  MAC range:      %s .. %s", m1, m2);
 		if (lines.second_mac[0]) {
 			unsigned long long a = strtoull(lines.first_mac, NULL,
 			    16), c = strtoull(lines.second_mac, NULL, 16);
 
-			cmd_printf(&t, " (increment %llu)", c - a);
+			(void)buf_printf(&t, " (increment %llu)", c - a);
 		}
-		cmd_printf(&t, "\n");
+		(void)buf_printf(&t, "\n");
 	}
-	cmd_printf(&t, "  First subject:  %s\n", lines.first);
-	cmd_printf(&t, "  Last subject:   %s\n", lines.last[0] ? lines.last :
+	(void)buf_printf(&t, "  First subject:  %s\n", lines.first);
+	(void)buf_printf(&t, "  Last subject:   %s\n", lines.last[0] ? lines.last :
 	    lines.first);
-	cmd_printf(&t, "  Key types:      %s\n", b.key_types ? b.key_types :
+	(void)buf_printf(&t, "  Key types:      %s\n", b.key_types ? b.key_types :
 	    "(not recorded)");
-	cmd_printf(&t, "  Output:         %s, chain %s, results log %s%s%s\n",
+	(void)buf_printf(&t, "  Output:         %s, chain %s, results log %s%s%s\n",
 	    b.output_format, b.chain, b.results_log, b.p12_encryption ?
 	    ", PKCS#12 " : "", b.p12_encryption ? b.p12_encryption : "");
 	if (b.recipient_der != NULL) {
@@ -473,27 +454,27 @@ cmd_batch_show(struct daemon *d, const struct ctl_msg *req,
 		if (pki_parse_cert(b.recipient_der, b.recipient_der_len, &rc,
 		    &e) == 0 && certinfo_subject_text(rc, subj,
 		    sizeof(subj)) == 0 && pki_cert_sha256_hex(rc, fp) == 0)
-			cmd_printf(&t, "  SMPB recipient: %s (SHA-256 %s)\n",
+			(void)buf_printf(&t, "  SMPB recipient: %s (SHA-256 %s)\n",
 			    subj, fp);
 		X509_free(rc);
 	}
 	if (b.state != QUEUE_PENDING_APPROVAL && b.state != QUEUE_APPROVED &&
 	    b.state != QUEUE_REJECTED)
-		cmd_printf(&t, "  Lines:          %lld issued, %lld failed, "
+		(void)buf_printf(&t, "  Lines:          %lld issued, %lld failed, "
 		    "%lld pending, %lld reserved\n", (long long)b.issued,
 		    (long long)b.failed, (long long)b.pending,
 		    (long long)b.reserved);
 	memset(&votes, 0, sizeof(votes));
 	votes.d = d;
 	votes.t = &t;
-	cmd_printf(&t, "  Approvals (quorum %u, by officers other than the "
+	(void)buf_printf(&t, "  Approvals (quorum %u, by officers other than the "
 	    "requester):\n", b.quorum);
 	(void)queue_approvals(d->st, "batch", id, cmd_vote_cb, &votes, &e);
 	if (votes.n == 0)
-		cmd_printf(&t, "  (none yet)\n");
+		(void)buf_printf(&t, "  (none yet)\n");
 	else if (approval_tally(votes.v, votes.n, b.quorum, b.signer_sha256,
 	    &res, &e) == 0 && res.state == APPROVAL_PENDING)
-		cmd_printf(&t, "  %u more approval%s needed\n", res.needed,
+		(void)buf_printf(&t, "  %u more approval%s needed\n", res.needed,
 		    res.needed == 1 ? "" : "s");
 	(void)ctl_reply_ok(reply);
 	(void)ctl_put(reply, "text", t.data, t.len);
@@ -530,7 +511,7 @@ cmd_result_cb(void *ctx, const struct queue_line *l)
 			text_show(l->message ? l->message : l->note,
 			    strlen(l->message ? l->message : l->note), 300,
 			    msg, sizeof(msg));
-		cmd_printf(c->text, "%-7lld %-24s %-34s %-9s %s\n",
+		(void)buf_printf(c->text, "%-7lld %-24s %-34s %-9s %s\n",
 		    (long long)l->line, name, l->serial ? l->serial : "-",
 		    l->status == QUEUE_LINE_ISSUED ? "ISSUED" :
 		    l->status == QUEUE_LINE_FAILED ? "FAILED" :
@@ -620,7 +601,7 @@ cmd_batch_results(struct daemon *d, const struct ctl_msg *req,
 	buf_init(&out, CTL_REPLY_MAX - 4096);
 	if (log == EXPORT_LOG_NONE) {
 		c.text = &out;
-		cmd_printf(&out, "%-7s %-24s %-34s %-9s %s\n", "LINE", "NAME",
+		(void)buf_printf(&out, "%-7s %-24s %-34s %-9s %s\n", "LINE", "NAME",
 		    "SERIAL", "STATUS", "MESSAGE");
 	}
 	r = 0;
@@ -656,9 +637,9 @@ cmd_list_export(void *ctx, const struct queue_export *x)
 
 	timeutil_format(x->created, when);
 	if (l->n++ == 0)
-		cmd_printf(l->t, "%-7s %-6s %-3s %-17s %-20s %s\n", "EXPORT",
+		(void)buf_printf(l->t, "%-7s %-6s %-3s %-17s %-20s %s\n", "EXPORT",
 		    "BATCH", "NO", "STATE", "CREATED", "OUTBOX DIRECTORY");
-	cmd_printf(l->t, "%-7lld %-6lld %-3lld %-17s %-20s %s\n",
+	(void)buf_printf(l->t, "%-7lld %-6lld %-3lld %-17s %-20s %s\n",
 	    (long long)x->id, (long long)x->batch_id, (long long)x->number,
 	    queue_export_state_name(x->state), when, x->dir ? x->dir : "-");
 	return 0;
@@ -689,7 +670,7 @@ cmd_export_list(struct daemon *d, const struct ctl_msg *req,
 		(void)cmd_fail(reply, r, &e);
 	else {
 		if (l.n == 0)
-			cmd_printf(&t, "No exports.\n");
+			(void)buf_printf(&t, "No exports.\n");
 		(void)cmd_text_reply(reply, &t);
 	}
 	buf_free(&t);
@@ -728,27 +709,27 @@ cmd_export_show(struct daemon *d, const struct ctl_msg *req,
 	buf_init(&t, 1u << 20);
 	timeutil_format(x.created, when);
 	cmd_person_name(d, b.requester_id, who, sizeof(who));
-	cmd_printf(&t, "Export %lld: number %lld of batch %lld (%s)\n",
+	(void)buf_printf(&t, "Export %lld: number %lld of batch %lld (%s)\n",
 	    (long long)x.id, (long long)x.number, (long long)b.id,
 	    text_show(b.name, strlen(b.name), 100, shown, sizeof(shown)));
-	cmd_printf(&t, "  State:          %s\n",
+	(void)buf_printf(&t, "  State:          %s\n",
 	    queue_export_state_name(x.state));
-	cmd_printf(&t, "  Requested:      %s\n", when);
-	cmd_printf(&t, "  Batch:          %s, %lld issued, %lld failed, "
+	(void)buf_printf(&t, "  Requested:      %s\n", when);
+	(void)buf_printf(&t, "  Batch:          %s, %lld issued, %lld failed, "
 	    "output %s, requester %s\n", queue_state_name(b.state),
 	    (long long)b.issued, (long long)b.failed, b.output_format, who);
-	cmd_printf(&t, "  Export digest:  %s\n", digest);
+	(void)buf_printf(&t, "  Export digest:  %s\n", digest);
 	if (x.dir != NULL)
-		cmd_printf(&t, "  Written to:     outbox/%s (MANIFEST SHA-256 "
+		(void)buf_printf(&t, "  Written to:     outbox/%s (MANIFEST SHA-256 "
 		    "%s)\n", x.dir, x.manifest_sha256 ? x.manifest_sha256 :
 		    "?");
 	memset(&votes, 0, sizeof(votes));
 	votes.d = d;
 	votes.t = &t;
-	cmd_printf(&t, "  Approvals (quorum %u):\n", b.quorum);
+	(void)buf_printf(&t, "  Approvals (quorum %u):\n", b.quorum);
 	(void)queue_approvals(d->st, "export", id, cmd_vote_cb, &votes, &e);
 	if (votes.n == 0)
-		cmd_printf(&t, "  (none%s)\n", x.number == 1 ?
+		(void)buf_printf(&t, "  (none%s)\n", x.number == 1 ?
 		    ": the batch's approval covers its first export" : " yet");
 	(void)ctl_reply_ok(reply);
 	(void)ctl_put(reply, "text", t.data, t.len);
@@ -788,7 +769,7 @@ cmd_export_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	event_emit(daemon_event, d, "export-requested", EVENT_OK, NULL, NULL,
 	    object, "console uid %u; digest %s", (unsigned)uid, digest);
 	buf_init(&t, 1024);
-	cmd_printf(&t, "Export %lld of batch %lld requested: it needs the "
+	(void)buf_printf(&t, "Export %lld of batch %lld requested: it needs the "
 	    "approval of two officers (airlock export approve %lld).\n",
 	    (long long)id, (long long)batch, (long long)id);
 	(void)ctl_reply_ok(reply);
@@ -967,7 +948,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	    o.requester, &res, &e)) != 0)
 		goto out;
 	if (res.state == APPROVAL_PENDING) {
-		cmd_printf(&t, "Recorded %s's %s of %s: %u of %u approvals, %u "
+		(void)buf_printf(&t, "Recorded %s's %s of %s: %u of %u approvals, %u "
 		    "more needed.\n", person.name, qa.decision, object,
 		    res.approvals, o.quorum, res.needed);
 	} else if (kind == APPROVAL_KIND_BATCH) {
@@ -982,7 +963,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 		    "batch-rejected", EVENT_OK, NULL, NULL, object, "%s",
 		    approved ? "quorum reached" :
 		    votes.v[res.rejection].reason);
-		cmd_printf(&t, "Recorded %s's %s. %s is now %s.%s\n",
+		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.%s\n",
 		    person.name, qa.decision, object, approved ? "approved" :
 		    "rejected", !approved ? " It will never be signed." :
 		    d->activated ? " Issuing starts now." : " Issuing starts "
@@ -1001,7 +982,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 		    "export-rejected", EVENT_OK, NULL, NULL, object, "%s",
 		    approved ? "quorum reached" :
 		    votes.v[res.rejection].reason);
-		cmd_printf(&t, "Recorded %s's %s. %s is now %s.\n",
+		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.\n",
 		    person.name, qa.decision, object, approved ?
 		    "approved and will be written to the next medium" :
 		    "rejected");

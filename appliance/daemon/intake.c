@@ -450,28 +450,6 @@ done:
 	return r;
 }
 
-/* Appends formatted text to b; a failure sticks in b (buf_ok). */
-static void
-intake_putf(buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-intake_putf(buf_t *b, const char *fmt, ...)
-{
-	char line[2 * ERR_MSG_MAX + 4 * NAME_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	/* A line longer than the buffer is cut: the text stays readable. */
-	(void)buf_put(b, line, (size_t)n < sizeof(line) ? (size_t)n :
-	    sizeof(line) - 1);
-}
-
 /* The .reason text (intake.h gives the format). */
 static int
 intake_reason_text(const char *name, time_t received,
@@ -488,24 +466,24 @@ intake_reason_text(const char *name, time_t received,
 		diag_format(f->diag, 0, first, sizeof(first));
 	else
 		snprintf(first, sizeof(first), "refused");
-	intake_putf(out, "file: %s\nsha256: %s\nreceived: %s\n", shown,
+	(void)buf_printf(out, "file: %s\nsha256: %s\nreceived: %s\n", shown,
 	    f->sha256 != NULL ? f->sha256 : "-", when);
 	if (f->signer_sha256 != NULL)
-		intake_putf(out, "signer: %s (%s)\n", f->signer_name != NULL &&
+		(void)buf_printf(out, "signer: %s (%s)\n", f->signer_name != NULL &&
 		    *f->signer_name != '\0' ? f->signer_name : "not enrolled",
 		    f->signer_sha256);
-	intake_putf(out, "stage: %s\nreason: %s\nproblems: %zu\n", f->stage,
+	(void)buf_printf(out, "stage: %s\nreason: %s\nproblems: %zu\n", f->stage,
 	    first, total > 0 ? total : 1);
 	for (i = 0; i < f->diag->n; i++) {
 		char msg[ERR_MSG_MAX + 600];
 
 		diag_format(f->diag, i, msg, sizeof(msg));
-		intake_putf(out, "  - %s\n", msg);
+		(void)buf_printf(out, "  - %s\n", msg);
 	}
 	if (total == 0)
-		intake_putf(out, "  - %s\n", first);
+		(void)buf_printf(out, "  - %s\n", first);
 	if (f->diag->dropped > 0)
-		intake_putf(out, "  - ... and %zu more, not listed\n",
+		(void)buf_printf(out, "  - ... and %zu more, not listed\n",
 		    f->diag->dropped);
 	return buf_ok(out) ? 0 : ERR_NOMEM;
 }

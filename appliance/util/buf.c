@@ -3,6 +3,8 @@
 #include "util/err.h"
 
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 void
@@ -349,4 +351,20 @@ buf_unhex(const char *hex, unsigned char *out, size_t outsz, size_t *outlen)
 	}
 	*outlen = n / 2;
 	return 0;
+}
+
+int
+buf_printf(buf_t *b, const char *fmt, ...)
+{
+	char line[BUF_PRINTF_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return ERR_INVALID;
+	return buf_put(b, line, (size_t)n < sizeof(line) ? (size_t)n :
+	    sizeof(line) - 1);
 }

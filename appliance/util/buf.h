@@ -60,6 +60,14 @@ int buf_put_u64(buf_t *b, uint64_t v);
 int buf_put_string(buf_t *b, const void *p, size_t len);
 int buf_put_cstring(buf_t *b, const char *s);
 
+/*
+ * Appends formatted text (at most BUF_PRINTF_MAX bytes per call; longer is
+ * cut, so a report stays readable). 0 or ERR_LIMIT / ERR_NOMEM.
+ */
+#define BUF_PRINTF_MAX 4096
+int buf_printf(buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Reserves len bytes at the end and returns where to write them. */
 int buf_reserve(buf_t *b, size_t len, unsigned char **out);
 
