@@ -26,6 +26,7 @@
 #include "ceremony/script.h"
 #include "ceremony/tokens.h"
 #include "ceremony/transcript.h"
+#include "hsm/hsm_cred.h"
 #include "hsm/hsm_pin.h"
 #include "pki/certbuild.h"
 #include "pki/crlbuild.h"
@@ -38,7 +39,6 @@
 #include "util/timeutil.h"
 
 #define MAX_PLANNED 1100
-#define KEYFILE_MAX (64 * 1024)
 
 struct run {
 	const struct ceremony_opts *o;
@@ -959,28 +959,12 @@ out:
 	return e;
 }
 
-static int
-pass_cb(char *buf, int size, int rwflag, void *u)
-{
-	const secret_t *s = u;
-
-	(void)rwflag;
-	if (s == NULL || s->len >= (size_t)size)
-		return -1;
-	memcpy(buf, s->data, s->len);
-	return (int)s->len;
-}
-
 /* Opens a passphrase-protected key file; decrypting it is the proof. */
 static int
 person_key_file(struct run *r, const struct script_person *p, EVP_PKEY **pub)
 {
-	static const char marker[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+	struct hsm_cred cred;
 	char path[4200], what[200];
-	secret_t *pass = NULL;
-	EVP_PKEY *priv = NULL;
-	BIO *bio = NULL;
-	buf_t b;
 	int e;
 
 	*pub = NULL;
@@ -990,44 +974,19 @@ person_key_file(struct run *r, const struct script_person *p, EVP_PKEY **pub)
 			return err_set_ossl(r->err, ERR_CRYPTO, "stand-in key");
 		return step(r, "rehearsal: stood in a P-256 key for %s", p->id);
 	}
-	buf_init(&b, KEYFILE_MAX);
-	buf_set_secret(&b);
 	if ((e = script_path(r->s, p->key_file, path, sizeof(path),
-	    r->err)) != 0 || (e = fileio_read(path, KEYFILE_MAX, &b,
 	    r->err)) != 0)
-		goto out;
-	if (b.len < sizeof(marker) - 1 || memmem(b.data, b.len, marker,
-	    sizeof(marker) - 1) == NULL) {
-		e = err_set(r->err, ERR_POLICY, "person %s: %s is not an "
-		    "encrypted PKCS#8 key (expected '%s'); protect it with "
-		    "'openssl pkcs8 -topk8 -v2 aes-256-cbc'", p->id, path, marker);
-		goto out;
-	}
-	if ((e = secret_new(&pass)) != 0) {
-		e = err_set(r->err, e, "cannot allocate locked memory");
-		goto out;
-	}
+		return e;
 	snprintf(what, sizeof(what), "passphrase of %s's key file", p->name);
-	if ((e = hsm_pin_read(tokens_pin_source(r->tok, p->id), what, pass,
-	    r->err)) != 0)
-		goto out;
-	if ((bio = BIO_new_mem_buf(b.data, (int)b.len)) == NULL ||
-	    (priv = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, pass)) == NULL) {
-		ERR_clear_error();
-		e = err_set(r->err, ERR_AUTH, "person %s: wrong passphrase for "
-		    "%s, or the file is damaged", p->id, path);
-		goto out;
-	}
-	if ((e = pki_public_only(priv, pub, r->err)) != 0)
-		goto out;
-	e = step(r, "%s opened key file %s with their passphrase", p->name,
+	if ((e = hsm_cred_open_file(path, NULL, tokens_pin_source(r->tok,
+	    p->id), what, &cred, r->err)) != 0)
+		return err_prefix(r->err, "person %s", p->id);
+	e = pki_public_only(cred.key, pub, r->err);
+	hsm_cred_close(&cred);
+	if (e != 0)
+		return e;
+	return step(r, "%s opened key file %s with their passphrase", p->name,
 	    p->key_file);
-out:
-	EVP_PKEY_free(priv);
-	BIO_free(bio);
-	secret_free(pass);
-	buf_free(&b);
-	return e;
 }
 
 static const enum oids_id role_oid[] = { OIDS_ROLE_OFFICER,

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include "hsm/hsm_cred.h"
+#include "hsm/hsm_pin.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 
@@ -22,9 +23,11 @@ hsm_cred_pass_cb(char *buf, int size, int rwflag, void *u)
 
 int
 hsm_cred_open_file(const char *path, const secret_t *pass,
-    struct hsm_cred *out, err_t *err)
+    const char *pass_source, const char *what, struct hsm_cred *out,
+    err_t *err)
 {
 	static const char marker[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+	secret_t *read = NULL;
 	BIO *bio = NULL;
 	buf_t b;
 	int r;
@@ -41,6 +44,16 @@ hsm_cred_open_file(const char *path, const secret_t *pass,
 		    "-topk8 -v2 aes-256-cbc'", path, marker);
 		goto out;
 	}
+	if (pass == NULL && pass_source != NULL) {
+		if ((r = secret_new(&read)) != 0) {
+			r = err_set(err, r, "cannot allocate locked memory");
+			goto out;
+		}
+		if ((r = hsm_pin_read(pass_source, what ? what : path, read,
+		    err)) != 0)
+			goto out;
+		pass = read;
+	}
 	if (pass == NULL || pass->len == 0) {
 		r = err_set(err, ERR_INVALID, "%s needs its passphrase", path);
 		goto out;
@@ -56,6 +69,7 @@ hsm_cred_open_file(const char *path, const secret_t *pass,
 	r = 0;
 out:
 	BIO_free(bio);
+	secret_free(read);
 	buf_free(&b);
 	return r;
 }

@@ -29,11 +29,15 @@ struct hsm_cred {
 
 /*
  * Opens an encrypted PEM private key file (ENCRYPTED PRIVATE KEY) with
- * pass. ERR_AUTH for a wrong passphrase, ERR_POLICY for an unencrypted
- * key, ERR_INVALID without a passphrase.
+ * pass, or, when pass is NULL, with a passphrase read from pass_source
+ * (hsm_pin_read; `what` names it in the prompt) only after the file was
+ * found to be an encrypted key, so that nobody types a passphrase for a
+ * file that is refused anyway. ERR_AUTH for a wrong passphrase,
+ * ERR_POLICY for an unencrypted key, ERR_INVALID without a passphrase.
  */
 int hsm_cred_open_file(const char *path, const secret_t *pass,
-    struct hsm_cred *out, err_t *err);
+    const char *pass_source, const char *what, struct hsm_cred *out,
+    err_t *err);
 
 /*
  * Opens the private key named by a PKCS#11 URI (token label or serial,

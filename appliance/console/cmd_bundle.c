@@ -48,22 +48,6 @@ bundle_usage(FILE *f)
 	    "can read). See airlock(1) and docs/formats/bundle.md.\n");
 }
 
-/* Prints the located messages of d to stderr, as main.c does. */
-static void
-bundle_print_diag(const diag_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char line[1200];
-
-		diag_format(d, i, line, sizeof(line));
-		fprintf(stderr, "airlock: %s\n", line);
-	}
-	if (d->dropped > 0)
-		fprintf(stderr, "(and %zu more)\n", d->dropped);
-}
-
 /* Index of word among an enum's names (name_of(i) for i < n), or -1. */
 static int
 bundle_word(const char *word, const char *(*name_of)(int), int n)
@@ -352,7 +336,7 @@ bundle_create(int argc, char **argv)
 	a.o.encrypt_to = transport;
 	a.o.created = now;
 	if (bundle_make(&a.o, &out, &d) != 0) {
-		bundle_print_diag(&d);
+		diag_print(&d, stderr, "airlock: ");
 		goto out;
 	}
 	if (fileio_create(a.out, out.data, out.len, 0644, &e) != 0)

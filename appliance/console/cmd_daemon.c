@@ -291,23 +291,20 @@ cmd_decide(const char *show_cmd, const char *id, int reject,
 
 	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0)
 		goto out;
-	if ((r = secret_new(&secret)) != 0) {
+	if (co->key_file != NULL) {
+		r = hsm_cred_open_file(co->key_file, NULL, co->key_pass ?
+		    co->key_pass : "prompt", "passphrase of your key file",
+		    &cred, &e);
+	} else if ((r = secret_new(&secret)) != 0) {
 		err_set(&e, r, "cannot allocate locked memory");
-		goto out;
+	} else {
+		if ((r = hsm_pin_read(co->pin ? co->pin : "prompt",
+		    "PIN of your token", secret, &e)) == 0)
+			r = hsm_cred_open_token(co->token, co->module, secret,
+			    &cred, &e);
+		secret_free(secret);
+		secret = NULL;
 	}
-	if (co->key_file != NULL)
-		r = hsm_pin_read(co->key_pass ? co->key_pass : "prompt",
-		    "passphrase of your key file", secret, &e);
-	else
-		r = hsm_pin_read(co->pin ? co->pin : "prompt",
-		    "PIN of your token", secret, &e);
-	if (r == 0 && co->key_file != NULL)
-		r = hsm_cred_open_file(co->key_file, secret, &cred, &e);
-	else if (r == 0)
-		r = hsm_cred_open_token(co->token, co->module, secret, &cred,
-		    &e);
-	secret_free(secret);
-	secret = NULL;
 	if (r != 0 || (r = approval_sign(cred.key, cert, &s, &as, &e)) != 0 ||
 	    (r = pki_cert_der(cert, &der, &e)) != 0)
 		goto out;

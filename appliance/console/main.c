@@ -47,22 +47,6 @@ fail(const err_t *e)
 	return 1;
 }
 
-/* Prints the located messages of d to stderr. */
-static void
-print_diag(const diag_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char line[1200];
-
-		diag_format(d, i, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
-	if (d->dropped > 0)
-		fprintf(stderr, "(and %zu more)\n", d->dropped);
-}
-
 static void
 usage(FILE *f)
 {
@@ -158,7 +142,7 @@ cmd_ceremony_check(int argc, char **argv)
 	err_clear(&e);
 	r = ceremony_check((const char *const *)argv + 1, (size_t)(argc - 1),
 	    &d, &e);
-	print_diag(&d);
+	diag_print(&d, stderr, "");
 	shown = d.n;
 	diag_free(&d);
 	if (r != 0)
@@ -250,7 +234,7 @@ cmd_profile_check(int argc, char **argv)
 		err_clear(&e);
 		if (profile_load(argv[i], &p, &d, &e) != 0) {
 			if (d.n > 0)
-				print_diag(&d);
+				diag_print(&d, stderr, "");
 			else
 				fprintf(stderr, "airlock: %s\n", e.msg);
 			bad = 1;

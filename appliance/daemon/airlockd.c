@@ -19,15 +19,14 @@
 
 #include "daemon/daemon.h"
 
+/* sig_atomic_t is int here, so daemon_serve can poll it directly. */
 static volatile sig_atomic_t airlockd_stop;
-static volatile int airlockd_stop_flag;
 
 static void
 airlockd_on_signal(int sig)
 {
 	(void)sig;
 	airlockd_stop = 1;
-	airlockd_stop_flag = 1;
 }
 
 static void
@@ -35,19 +34,6 @@ airlockd_usage(FILE *f)
 {
 	fprintf(f, "usage: airlockd --config FILE [--check]\n"
 	    "See airlockd(8).\n");
-}
-
-static void
-airlockd_print_diag(const diag_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char line[1200];
-
-		diag_format(d, i, line, sizeof(line));
-		fprintf(stderr, "airlockd: %s\n", line);
-	}
 }
 
 int
@@ -103,7 +89,7 @@ main(int argc, char **argv)
 	diag_init(&diag);
 	err_clear(&e);
 	if ((r = daemon_open(&d, config, &diag, &e)) != 0) {
-		airlockd_print_diag(&diag);
+		diag_print(&diag, stderr, "airlockd: ");
 		fprintf(stderr, "airlockd: %s\n", e.msg);
 		diag_free(&diag);
 		daemon_close(&d);
@@ -122,7 +108,7 @@ main(int argc, char **argv)
 		    "activate)\n");
 		event_emit(daemon_event, &d, "daemon-start", EVENT_OK, NULL,
 		    NULL, NULL, "config %s", config);
-		r = daemon_serve(&d, &airlockd_stop_flag, &e);
+		r = daemon_serve(&d, &airlockd_stop, &e);
 	}
 	if (r != 0)
 		fprintf(stderr, "airlockd: %s\n", e.msg);

@@ -365,14 +365,47 @@ cmd_mac(const char *hex, char out[18])
 	}
 }
 
+/*
+ * Ends a `show` of something officers decide on (kind and object): the
+ * votes so far, then the reply with the text and what a statement about
+ * it needs (digest, creation time, state).
+ */
+static void
+cmd_show_reply(struct daemon *d, const char *kind, int64_t object,
+    const char *digest, int64_t created, const char *state, unsigned quorum,
+    const char *requester, const char *none, buf_t *t, struct ctl_msg *reply)
+{
+	struct cmd_votes votes;
+	struct approval_result res;
+	err_t e;
+
+	memset(&votes, 0, sizeof(votes));
+	votes.d = d;
+	votes.t = t;
+	(void)buf_printf(t, "  Approvals (quorum %u, by officers other than the "
+	    "requester):\n", quorum);
+	(void)queue_approvals(d->st, kind, object, cmd_vote_cb, &votes, &e);
+	if (votes.n == 0)
+		(void)buf_printf(t, "  %s\n", none);
+	else if (approval_tally(votes.v, votes.n, quorum, requester, &res,
+	    &e) == 0 && res.state == APPROVAL_PENDING)
+		(void)buf_printf(t, "  %u more approval%s needed\n", res.needed,
+		    res.needed == 1 ? "" : "s");
+	(void)ctl_reply_ok(reply);
+	(void)ctl_put(reply, "text", t->data, t->len);
+	(void)ctl_put_str(reply, "kind", kind);
+	(void)ctl_put_int(reply, "object", object);
+	(void)ctl_put_str(reply, "digest", digest);
+	(void)ctl_put_int(reply, "created", created);
+	(void)ctl_put_str(reply, "state", state);
+}
+
 static void
 cmd_batch_show(struct daemon *d, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	struct queue_batch b;
 	struct cmd_lines lines;
-	struct cmd_votes votes;
-	struct approval_result res;
 	const struct profile *p;
 	struct daemon_ca *ca;
 	char who[256], when[TIMEUTIL_STRLEN], shown[600];
@@ -464,25 +497,9 @@ cmd_batch_show(struct daemon *d, const struct ctl_msg *req,
 		    "%lld pending, %lld reserved\n", (long long)b.issued,
 		    (long long)b.failed, (long long)b.pending,
 		    (long long)b.reserved);
-	memset(&votes, 0, sizeof(votes));
-	votes.d = d;
-	votes.t = &t;
-	(void)buf_printf(&t, "  Approvals (quorum %u, by officers other than the "
-	    "requester):\n", b.quorum);
-	(void)queue_approvals(d->st, "batch", id, cmd_vote_cb, &votes, &e);
-	if (votes.n == 0)
-		(void)buf_printf(&t, "  (none yet)\n");
-	else if (approval_tally(votes.v, votes.n, b.quorum, b.signer_sha256,
-	    &res, &e) == 0 && res.state == APPROVAL_PENDING)
-		(void)buf_printf(&t, "  %u more approval%s needed\n", res.needed,
-		    res.needed == 1 ? "" : "s");
-	(void)ctl_reply_ok(reply);
-	(void)ctl_put(reply, "text", t.data, t.len);
-	(void)ctl_put_str(reply, "kind", "batch");
-	(void)ctl_put_int(reply, "object", b.id);
-	(void)ctl_put_str(reply, "digest", b.bundle_sha256);
-	(void)ctl_put_int(reply, "created", b.created);
-	(void)ctl_put_str(reply, "state", queue_state_name(b.state));
+	cmd_show_reply(d, "batch", b.id, b.bundle_sha256, b.created,
+	    queue_state_name(b.state), b.quorum, b.signer_sha256, "(none yet)",
+	    &t, reply);
 	buf_free(&t);
 	queue_batch_free(&b);
 }
@@ -682,7 +699,6 @@ cmd_export_show(struct daemon *d, const struct ctl_msg *req,
 {
 	struct queue_export x;
 	struct queue_batch b;
-	struct cmd_votes votes;
 	char digest[65], when[TIMEUTIL_STRLEN], shown[300], who[256];
 	int64_t id;
 	buf_t t;
@@ -723,21 +739,10 @@ cmd_export_show(struct daemon *d, const struct ctl_msg *req,
 		(void)buf_printf(&t, "  Written to:     outbox/%s (MANIFEST SHA-256 "
 		    "%s)\n", x.dir, x.manifest_sha256 ? x.manifest_sha256 :
 		    "?");
-	memset(&votes, 0, sizeof(votes));
-	votes.d = d;
-	votes.t = &t;
-	(void)buf_printf(&t, "  Approvals (quorum %u):\n", b.quorum);
-	(void)queue_approvals(d->st, "export", id, cmd_vote_cb, &votes, &e);
-	if (votes.n == 0)
-		(void)buf_printf(&t, "  (none%s)\n", x.number == 1 ?
-		    ": the batch's approval covers its first export" : " yet");
-	(void)ctl_reply_ok(reply);
-	(void)ctl_put(reply, "text", t.data, t.len);
-	(void)ctl_put_str(reply, "kind", "export");
-	(void)ctl_put_int(reply, "object", x.id);
-	(void)ctl_put_str(reply, "digest", digest);
-	(void)ctl_put_int(reply, "created", x.created);
-	(void)ctl_put_str(reply, "state", queue_export_state_name(x.state));
+	cmd_show_reply(d, "export", x.id, digest, x.created,
+	    queue_export_state_name(x.state), b.quorum, b.signer_sha256,
+	    x.number == 1 ? "(none: the batch's approval covers its first "
+	    "export)" : "(none yet)", &t, reply);
 	buf_free(&t);
 	queue_batch_free(&b);
 	queue_export_free(&x);

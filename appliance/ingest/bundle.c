@@ -90,9 +90,10 @@ bundle_fields_dns(const char *v, size_t vlen, struct bundle_fields *out,
 
 		if (i < vlen && v[i] != ';')
 			continue;
-		if (i == start)
+		if (i == start || i - start > CSR_SAN_VALUE_MAX)
 			return err_set(err, ERR_INVALID, "fields: dns has an "
-			    "empty name");
+			    "empty name or one over %u bytes",
+			    CSR_SAN_VALUE_MAX);
 		g = &out->san.v[out->san.n];
 		g->type = CERTSPEC_GN_DNS;
 		if ((g->value = strndup(v + start, i - start)) == NULL)
@@ -114,6 +115,10 @@ bundle_fields_parse(const char *fields, struct bundle_fields *out,
 	memset(out, 0, sizeof(*out));
 	if (fields == NULL)
 		return 0;
+	/* The text may come back from the store: bounded like a CSV record. */
+	if (strlen(fields) > CSV_LINE_MAX)
+		return err_set(err, ERR_LIMIT, "fields: longer than %u bytes",
+		    CSV_LINE_MAX);
 	if ((out->subject.attrs = calloc(BUNDLE_NFIELDS,
 	    sizeof(*out->subject.attrs))) == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -295,17 +300,6 @@ bundle_csr_san(const struct csr_item *it, struct certspec_gnlist *out)
 		out->n++;
 	}
 	return 0;
-}
-
-static void
-bundle_gnlist_free(struct certspec_gnlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].value);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
 }
 
 /* One line's dry run through the profile: 0, or the refusal in err. */
@@ -563,7 +557,7 @@ bundle_take_request(struct bundle_ctx *c, const struct csr_item *it,
 		    sizeof(shown)));
 	} else {
 		if (bundle_csr_san(it, &san) != 0) {
-			bundle_gnlist_free(&san);
+			certspec_gnlist_free(&san);
 			c->nomem = 1;
 			return;
 		}
@@ -575,7 +569,7 @@ bundle_take_request(struct bundle_ctx *c, const struct csr_item *it,
 		    c->issuer_not_after, &e) != 0)
 			bundle_problem(c, file, it->line, field, "%s: %s", where,
 			    e.msg);
-		bundle_gnlist_free(&san);
+		certspec_gnlist_free(&san);
 	}
 	len = i2d_X509_REQ(it->req, &der);
 	if (len <= 0) {

@@ -182,9 +182,11 @@ struct bundle_fields {
 };
 
 /*
- * Parses fields (may be NULL: nothing) into out, initialised first.
- * 0, ERR_INVALID (an unknown key, a record without '=', a key twice, an
- * empty value) or ERR_NOMEM; out is emptied on failure.
+ * Parses fields (may be NULL: nothing) into out, initialised first. The
+ * intake's dry run and the signer both call it. 0, ERR_LIMIT (longer than
+ * CSV_LINE_MAX), ERR_INVALID (an unknown key, a record without '=', a key
+ * twice, an empty value, a dns name empty or over CSR_SAN_VALUE_MAX
+ * bytes) or ERR_NOMEM; out is emptied on failure.
  */
 int bundle_fields_parse(const char *fields, struct bundle_fields *out,
     err_t *err);

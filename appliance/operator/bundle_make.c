@@ -259,7 +259,8 @@ bundle_make_signer_file(const char *key_path, const secret_t *pass,
 	if (key_path == NULL || cert_path == NULL)
 		return err_set(err, ERR_INVALID, "a signer needs a key file and "
 		    "a certificate");
-	if ((r = hsm_cred_open_file(key_path, pass, &out->cred, err)) != 0) {
+	if ((r = hsm_cred_open_file(key_path, pass, NULL, NULL, &out->cred,
+	    err)) != 0) {
 		err_prefix(err, "signer key");
 		goto out;
 	}

@@ -217,11 +217,13 @@ certspec_strlist_free(struct certspec_strlist *l)
 	l->n = 0;
 }
 
-static void
+void
 certspec_gnlist_free(struct certspec_gnlist *l)
 {
 	size_t i;
 
+	if (l == NULL)
+		return;
 	for (i = 0; i < l->n; i++) {
 		free(l->v[i].value);
 		certspec_name_free(&l->v[i].dirname);

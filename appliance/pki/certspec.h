@@ -156,6 +156,8 @@ int certspec_parse_name(struct yamldoc *doc, const struct yamldoc_node *seq,
     struct certspec_name *out);
 
 void certspec_name_free(struct certspec_name *name);
+/* Frees every name of l and empties it; NULL is accepted. */
+void certspec_gnlist_free(struct certspec_gnlist *l);
 void certspec_ext_free(struct certspec_ext *ext);
 
 /*

@@ -72,3 +72,31 @@ der_first_in_seq(const unsigned char *der, size_t len, buf_t *out,
 		    first.raw_len);
 	return 0;
 }
+
+int
+der_tbs_head(const unsigned char *tbs, size_t len, struct der_tlv *serial,
+    struct der_tlv *algid, buf_t *rest)
+{
+	struct der_tlv seq;
+	buf_t b, in;
+
+	if (tbs == NULL || len == 0)
+		return ERR_INVALID;
+	buf_view(&b, tbs, len);
+	if (der_get_tlv(&b, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE ||
+	    buf_avail(&b) != 0)
+		return ERR_INVALID;
+	buf_view(&in, seq.content, seq.content_len);
+	if (der_get_tlv(&in, serial) != 0)
+		return ERR_INVALID;
+	/* [0] EXPLICIT version comes first when present. */
+	if (serial->tag == 0xa0 && der_get_tlv(&in, serial) != 0)
+		return ERR_INVALID;
+	if (serial->tag != 0x02 || serial->content_len == 0)
+		return ERR_INVALID;
+	if (der_get_tlv(&in, algid) != 0 || algid->tag != DER_TAG_SEQUENCE)
+		return ERR_INVALID;
+	if (rest != NULL)
+		*rest = in;
+	return 0;
+}

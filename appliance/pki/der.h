@@ -39,4 +39,14 @@ int der_get_tlv(buf_t *b, struct der_tlv *out);
 int der_first_in_seq(const unsigned char *der, size_t len, buf_t *out,
     err_t *err);
 
+/*
+ * The head of a DER TBSCertificate spanning tbs[0..len) exactly: after
+ * the optional [0] version, the serialNumber INTEGER (non-empty) and the
+ * signature AlgorithmIdentifier SEQUENCE. *rest (may be NULL) is left
+ * reading the elements after them (issuer, validity, ...). Pointers point
+ * into tbs. 0 or ERR_INVALID.
+ */
+int der_tbs_head(const unsigned char *tbs, size_t len, struct der_tlv *serial,
+    struct der_tlv *algid, buf_t *rest);
+
 #endif

@@ -1280,25 +1280,15 @@ static int
 queue_tbs_serial(const unsigned char *tbs, size_t len, char *out,
     size_t outsz)
 {
-	struct der_tlv seq, el;
+	struct der_tlv el, algid;
 	char hex[2 * 21 + 1];
 	const char *h;
-	buf_t b, in;
 	size_t n;
 
-	buf_view(&b, tbs, len);
-	if (der_get_tlv(&b, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE ||
-	    buf_avail(&b) != 0)
-		return ERR_INVALID;
-	buf_view(&in, seq.content, seq.content_len);
-	if (der_get_tlv(&in, &el) != 0)
-		return ERR_INVALID;
-	/* [0] EXPLICIT version comes first when present. */
-	if (el.tag == 0xa0 && der_get_tlv(&in, &el) != 0)
+	if (der_tbs_head(tbs, len, &el, &algid, NULL) != 0)
 		return ERR_INVALID;
 	/* A positive INTEGER of at most 20 octets (21 with a sign octet). */
-	if (el.tag != 0x02 || el.content_len == 0 || el.content_len > 21 ||
-	    (el.content[0] & 0x80) != 0)
+	if (el.content_len > 21 || (el.content[0] & 0x80) != 0)
 		return ERR_INVALID;
 	buf_hex(el.content, el.content_len, hex, sizeof(hex));
 	for (h = hex; h[0] == '0' && h[1] != '\0'; h++)

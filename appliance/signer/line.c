@@ -13,6 +13,7 @@
 #include "ingest/mac.h"
 #include "pki/der.h"
 #include "pki/vault.h"
+#include "ingest/bundle.h"
 #include "policy/profile.h"
 #include "signer/legacy.h"
 #include "signer/request.h"
@@ -276,7 +277,7 @@ signer_line_request(struct signer_ctx *c, struct signer_slot *s,
     struct profile_overrides *ov, err_t *err)
 {
 	struct profile_request req;
-	struct certspec_name fields = { 0 };
+	struct bundle_fields fields = { 0 };
 	struct certspec_gnlist san = { 0 };
 	const unsigned char *p;
 	int r;
@@ -302,18 +303,21 @@ signer_line_request(struct signer_ctx *c, struct signer_slot *s,
 		    (r = profile_check_key(c->p, *pub, 1, err)) != 0)
 			goto out;
 	} else if (s->fields != NULL) {
-		if ((r = signer_request_fields(s->fields, &fields, &san,
-		    err)) != 0)
+		/* The parser the intake's dry run used: the same text is
+		 * read the same way at signing. */
+		if ((r = bundle_fields_parse(s->fields, &fields, err)) != 0)
 			goto out;
-		req.fields = &fields;
+		req.fields = &fields.subject;
+		if (fields.san.n > 0)
+			req.san = &fields.san;
 	}
 	if (san.n > 0)
 		req.san = &san;
 	r = profile_certspec(c->p, &req, c->o->now, c->issuer_not_after, spec,
 	    ov, err);
 out:
-	certspec_name_free(&fields);
-	signer_request_gnlist_free(&san);
+	bundle_fields_free(&fields);
+	certspec_gnlist_free(&san);
 	return r;
 }
 

@@ -86,24 +86,11 @@ signer_put_len(buf_t *out, size_t len)
 static int
 signer_tbs_algid(const unsigned char *tbs, size_t len, struct der_tlv *algid)
 {
-	struct der_tlv seq, el;
-	buf_t b, in;
+	struct der_tlv serial, el;
+	buf_t in;
 	int i;
 
-	if (tbs == NULL || len == 0)
-		return ERR_INVALID;
-	buf_view(&b, tbs, len);
-	if (der_get_tlv(&b, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE ||
-	    buf_avail(&b) != 0)
-		return ERR_INVALID;
-	buf_view(&in, seq.content, seq.content_len);
-	if (der_get_tlv(&in, &el) != 0)
-		return ERR_INVALID;
-	if (el.tag == 0xa0 && der_get_tlv(&in, &el) != 0)
-		return ERR_INVALID;
-	if (el.tag != 0x02 || el.content_len == 0)
-		return ERR_INVALID;
-	if (der_get_tlv(&in, algid) != 0 || algid->tag != DER_TAG_SEQUENCE ||
+	if (der_tbs_head(tbs, len, &serial, algid, &in) != 0 ||
 	    algid->content_len < 2 || algid->content[0] != 0x06)
 		return ERR_INVALID;
 	for (i = 0; i < 4; i++)

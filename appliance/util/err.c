@@ -225,3 +225,18 @@ diag_to_err(const diag_t *d, err_t *e, int code)
 		return err_set(e, code, "%s (and %zu more)", first, total - 1);
 	return err_set(e, code, "%s", first);
 }
+
+void
+diag_print(const diag_t *d, FILE *f, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		char line[1200];
+
+		diag_format(d, i, line, sizeof(line));
+		fprintf(f, "%s%s\n", prefix, line);
+	}
+	if (d->dropped > 0)
+		fprintf(f, "%s(and %zu more)\n", prefix, d->dropped);
+}

@@ -14,6 +14,7 @@
 #define AIRLOCK_UTIL_ERR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum {
 	ERR_OK = 0,
@@ -94,6 +95,13 @@ size_t diag_count(const diag_t *d);
  * into out; returns the would-be length like snprintf.
  */
 int diag_format(const diag_t *d, size_t i, char *out, size_t outsz);
+
+/*
+ * Writes every message of d to f, one per line after prefix, then "(and N
+ * more)" when some were dropped. For commands' main functions: library
+ * code reports through diag_t and never prints.
+ */
+void diag_print(const diag_t *d, FILE *f, const char *prefix);
 
 /*
  * Moves the first message (and "and N more") into e with the given code so
