@@ -436,6 +436,202 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE line ADD COLUMN note TEXT"
 	"  CHECK (note IS NULL OR note <> '');"
 	"CREATE INDEX batch_profile ON batch(profile);",
+
+	/*
+	 * Version 4: revocation, CRL issuance and the inventory (issue 4).
+	 * A revocation request comes as a signed bundle (from the medium or
+	 * made at the console), names certificates in items, and takes
+	 * effect only once approved and applied. A CRL is issued for a
+	 * request that officers approved; its number is taken (crl_number)
+	 * before anything is signed and is never handed out again.
+	 */
+	"CREATE TABLE revocation ("
+	"  id INTEGER PRIMARY KEY,"
+	"  bundle_id INTEGER UNIQUE NOT NULL REFERENCES bundle(id),"
+	"  person_id INTEGER NOT NULL REFERENCES person(id),"
+	"  requester_sha256 TEXT NOT NULL CHECK " SHA256("requester_sha256") ","
+	/* removeFromCRL releases a hold; every other reason revokes. */
+	"  reason TEXT NOT NULL CHECK (reason IN ('unspecified',"
+	"    'keyCompromise', 'cACompromise', 'affiliationChanged',"
+	"    'superseded', 'cessationOfOperation', 'certificateHold',"
+	"    'privilegeWithdrawn', 'aACompromise', 'removeFromCRL')),"
+	"  message TEXT NOT NULL CHECK (message <> ''),"
+	"  invalidity_date INTEGER,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending-approval',"
+	"    'approved', 'rejected', 'applied')),"
+	"  reject_reason TEXT CHECK (reject_reason IS NULL OR"
+	"    reject_reason <> ''),"
+	"  item_count INTEGER NOT NULL CHECK (item_count >= 1),"
+	"  quorum INTEGER NOT NULL CHECK (quorum >= 2),"
+	"  created INTEGER NOT NULL,"
+	"  applied INTEGER,"
+	"  CHECK ((state = 'rejected') = (reject_reason IS NOT NULL)),"
+	"  CHECK ((state = 'applied') = (applied IS NOT NULL)),"
+	"  CHECK (reason NOT IN ('removeFromCRL', 'certificateHold') OR"
+	"    invalidity_date IS NULL OR reason = 'certificateHold')"
+	") STRICT;"
+	"CREATE INDEX revocation_state ON revocation(state);"
+	"CREATE TRIGGER revocation_state_moves BEFORE UPDATE OF state ON"
+	"  revocation WHEN NEW.state IS NOT OLD.state AND NOT ("
+	"    (OLD.state = 'pending-approval' AND"
+	"     NEW.state IN ('approved', 'rejected')) OR"
+	"    (OLD.state = 'approved' AND NEW.state = 'applied'))"
+	" BEGIN SELECT RAISE(ABORT, 'revocation state cannot move that way');"
+	" END;"
+	"CREATE TRIGGER revocation_fixed BEFORE UPDATE ON revocation"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.bundle_id IS NOT OLD.bundle_id OR"
+	"    NEW.person_id IS NOT OLD.person_id OR"
+	"    NEW.requester_sha256 IS NOT OLD.requester_sha256 OR"
+	"    NEW.reason IS NOT OLD.reason OR NEW.message IS NOT OLD.message OR"
+	"    NEW.invalidity_date IS NOT OLD.invalidity_date OR"
+	"    NEW.item_count IS NOT OLD.item_count OR"
+	"    NEW.quorum IS NOT OLD.quorum OR NEW.created IS NOT OLD.created"
+	" BEGIN SELECT RAISE(ABORT, 'a revocation request cannot change once"
+	" created'); END;"
+	"CREATE TRIGGER revocation_kept BEFORE DELETE ON revocation"
+	" BEGIN SELECT RAISE(ABORT, 'revocation requests are kept'); END;"
+
+	/* One certificate a request names; line is the request's line. */
+	"CREATE TABLE revocation_item ("
+	"  revocation_id INTEGER NOT NULL REFERENCES revocation(id),"
+	"  ca_id INTEGER NOT NULL,"
+	"  serial TEXT NOT NULL CHECK " SERIAL("serial") ","
+	"  line INTEGER NOT NULL CHECK (line >= 1),"
+	"  target TEXT NOT NULL CHECK (target <> ''),"
+	"  PRIMARY KEY (revocation_id, ca_id, serial),"
+	"  FOREIGN KEY (ca_id, serial) REFERENCES certificate(ca_id, serial)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX revocation_item_cert ON revocation_item(ca_id, serial);"
+	"CREATE TRIGGER revocation_item_fixed BEFORE UPDATE ON revocation_item"
+	" BEGIN SELECT RAISE(ABORT, 'revocation items are fixed'); END;"
+	"CREATE TRIGGER revocation_item_kept BEFORE DELETE ON revocation_item"
+	" BEGIN SELECT RAISE(ABORT, 'revocation items are kept'); END;"
+
+	/*
+	 * A certificate's revocation: when, why (the CRL reason), the
+	 * invalidity date, and which request did it. A hold may be released
+	 * (back to valid, the fields cleared) or made final; a revocation
+	 * is final.
+	 */
+	"ALTER TABLE certificate ADD COLUMN revoked_at INTEGER;"
+	"ALTER TABLE certificate ADD COLUMN reason TEXT CHECK (reason IS NULL"
+	"  OR reason IN ('unspecified', 'keyCompromise', 'cACompromise',"
+	"  'affiliationChanged', 'superseded', 'cessationOfOperation',"
+	"  'certificateHold', 'privilegeWithdrawn', 'aACompromise'));"
+	"ALTER TABLE certificate ADD COLUMN invalidity_date INTEGER;"
+	"ALTER TABLE certificate ADD COLUMN revocation_id INTEGER"
+	"  REFERENCES revocation(id);"
+	"CREATE INDEX certificate_revoked ON certificate(ca_id, status)"
+	"  WHERE status <> 'valid';"
+	"CREATE INDEX certificate_batch ON certificate(batch_id)"
+	"  WHERE batch_id IS NOT NULL;"
+	"CREATE INDEX certificate_subject ON certificate(subject);"
+	"CREATE TRIGGER certificate_status_moves BEFORE UPDATE OF status ON"
+	"  certificate WHEN NEW.status IS NOT OLD.status AND NOT ("
+	"    (OLD.status = 'valid' AND NEW.status IN ('revoked', 'hold')) OR"
+	"    (OLD.status = 'hold' AND NEW.status IN ('revoked', 'valid')))"
+	" BEGIN SELECT RAISE(ABORT, 'certificate status cannot move that way');"
+	" END;"
+	"CREATE TRIGGER certificate_revocation_shape BEFORE UPDATE ON"
+	"  certificate WHEN NOT ("
+	"    (NEW.status = 'valid' AND NEW.revoked_at IS NULL AND"
+	"     NEW.reason IS NULL AND NEW.invalidity_date IS NULL) OR"
+	"    (NEW.status = 'hold' AND NEW.revoked_at IS NOT NULL AND"
+	"     NEW.reason = 'certificateHold' AND"
+	"     NEW.revocation_id IS NOT NULL) OR"
+	"    (NEW.status = 'revoked' AND NEW.revoked_at IS NOT NULL AND"
+	"     NEW.reason IS NOT NULL AND NEW.reason <> 'certificateHold' AND"
+	"     NEW.revocation_id IS NOT NULL))"
+	" BEGIN SELECT RAISE(ABORT, 'a certificate''s status and revocation"
+	" fields disagree'); END;"
+	"CREATE TRIGGER certificate_kept BEFORE DELETE ON certificate"
+	" BEGIN SELECT RAISE(ABORT, 'certificate records are kept'); END;"
+
+	/* A CRL issuance, from request to the signed CRL. */
+	"CREATE TABLE crl_request ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ca_id INTEGER NOT NULL REFERENCES ca(id),"
+	/* Why: 'console' (an officer asked), or 'revocation #N'. */
+	"  cause TEXT NOT NULL CHECK (cause <> ''),"
+	"  requested_by TEXT NOT NULL CHECK (requested_by <> ''),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending-approval',"
+	"    'approved', 'rejected', 'issued')),"
+	"  reject_reason TEXT CHECK (reject_reason IS NULL OR"
+	"    reject_reason <> ''),"
+	"  quorum INTEGER NOT NULL CHECK (quorum >= 2),"
+	"  created INTEGER NOT NULL,"
+	/* The CRL that fulfilled the request. */
+	"  number INTEGER,"
+	"  issued INTEGER,"
+	"  CHECK ((state = 'rejected') = (reject_reason IS NOT NULL)),"
+	"  CHECK ((state = 'issued') = (issued IS NOT NULL AND"
+	"    number IS NOT NULL))"
+	") STRICT;"
+	"CREATE INDEX crl_request_state ON crl_request(state);"
+	"CREATE TRIGGER crl_request_state_moves BEFORE UPDATE OF state ON"
+	"  crl_request WHEN NEW.state IS NOT OLD.state AND NOT ("
+	"    (OLD.state = 'pending-approval' AND"
+	"     NEW.state IN ('approved', 'rejected')) OR"
+	"    (OLD.state = 'approved' AND NEW.state = 'issued'))"
+	" BEGIN SELECT RAISE(ABORT, 'CRL request state cannot move that way');"
+	" END;"
+	"CREATE TRIGGER crl_request_fixed BEFORE UPDATE ON crl_request"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.ca_id IS NOT OLD.ca_id OR"
+	"    NEW.cause IS NOT OLD.cause OR"
+	"    NEW.requested_by IS NOT OLD.requested_by OR"
+	"    NEW.quorum IS NOT OLD.quorum OR NEW.created IS NOT OLD.created"
+	" BEGIN SELECT RAISE(ABORT, 'a CRL request cannot change once"
+	" created'); END;"
+	"CREATE TRIGGER crl_request_kept BEFORE DELETE ON crl_request"
+	" BEGIN SELECT RAISE(ABORT, 'CRL requests are kept'); END;"
+
+	/*
+	 * Every CRL number ever taken, in its own committed transaction
+	 * before the CRL is built and signed: a crash after the signature
+	 * leaves the number taken, and the next attempt takes a higher one,
+	 * so no number ever names two different CRLs.
+	 */
+	"CREATE TABLE crl_number ("
+	"  ca_id INTEGER NOT NULL REFERENCES ca(id),"
+	"  number INTEGER NOT NULL CHECK (number >= 0),"
+	"  request_id INTEGER REFERENCES crl_request(id),"
+	"  taken INTEGER NOT NULL,"
+	"  PRIMARY KEY (ca_id, number)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TRIGGER crl_number_rises BEFORE INSERT ON crl_number"
+	"  WHEN NEW.number <= coalesce((SELECT max(number) FROM crl_number"
+	"    WHERE ca_id = NEW.ca_id), -1) OR"
+	"    NEW.number <= coalesce((SELECT max(number) FROM crl"
+	"    WHERE ca_id = NEW.ca_id), -1)"
+	" BEGIN SELECT RAISE(ABORT, 'a CRL number must be higher than every"
+	" number the CA took'); END;"
+	"CREATE TRIGGER crl_number_kept BEFORE DELETE ON crl_number"
+	" BEGIN SELECT RAISE(ABORT, 'CRL numbers are kept'); END;"
+	"CREATE TRIGGER crl_number_fixed BEFORE UPDATE ON crl_number"
+	" BEGIN SELECT RAISE(ABORT, 'CRL numbers are fixed'); END;"
+
+	/* What a CRL holds and where it came from; CRLs are kept. */
+	"ALTER TABLE crl ADD COLUMN sha256 TEXT CHECK (sha256 IS NULL OR "
+	    SHA256("sha256") ");"
+	"ALTER TABLE crl ADD COLUMN entries INTEGER CHECK (entries IS NULL OR"
+	"  entries >= 0);"
+	"ALTER TABLE crl ADD COLUMN request_id INTEGER"
+	"  REFERENCES crl_request(id);"
+	/* Written to the medium: NULL until then, a time once done. */
+	"ALTER TABLE crl ADD COLUMN exported INTEGER;"
+	"ALTER TABLE crl ADD COLUMN export_dir TEXT"
+	"  CHECK (export_dir IS NULL OR export_dir <> '');"
+	/* (An equal number is the primary key's to refuse: ERR_EXISTS.) */
+	"CREATE TRIGGER crl_rises BEFORE INSERT ON crl"
+	"  WHEN NEW.number < coalesce((SELECT max(number) FROM crl"
+	"    WHERE ca_id = NEW.ca_id), -1)"
+	" BEGIN SELECT RAISE(ABORT, 'a CRL number must be higher than the"
+	" CA''s last CRL'); END;"
+	"CREATE TRIGGER crl_fixed BEFORE UPDATE OF ca_id, number, this_update,"
+	"  next_update, der, sha256, entries, request_id ON crl"
+	" BEGIN SELECT RAISE(ABORT, 'a CRL record is fixed'); END;"
+	"CREATE TRIGGER crl_kept BEFORE DELETE ON crl"
+	" BEGIN SELECT RAISE(ABORT, 'CRLs are kept'); END;",
 };
 
 #define STORE_LATEST \
