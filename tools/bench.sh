@@ -12,7 +12,7 @@ command -v softhsm2-util >/dev/null 2>&1 || {
 	exit 1
 }
 for f in "$AIRLOCK_BUILD/bin/airlock-hsm" "$AIRLOCK_BUILD/bench/bench_hsm" \
-    "$AIRLOCK_BUILD/bench/bench_signer"; do
+    "$AIRLOCK_BUILD/bench/bench_signer" "$AIRLOCK_BUILD/bench/bench_crl"; do
 	[ -x "$f" ] || { echo "bench: $f missing; build it first" >&2; exit 1; }
 done
 
@@ -29,3 +29,6 @@ echo "== HSM layer (bench_hsm)"
 echo
 echo "== Batch issuance (bench_signer; BENCH_LINES, BENCH_DEVICES, BENCH_BIG)"
 "$AIRLOCK_BUILD/bench/bench_signer"
+echo
+echo "== CRL issuance (bench_crl; BENCH_CRL_ENTRIES, BENCH_CRL_CA)"
+"$AIRLOCK_BUILD/bench/bench_crl"

@@ -27,7 +27,7 @@
 
 #define CMD_DEFAULT_SOCKET "/run/airlock/console.sock"
 
-static const char *cmd_socket_path;
+const char *cmd_socket_path;
 
 static const char *
 cmd_socket(void)
@@ -40,7 +40,7 @@ cmd_socket(void)
 }
 
 /* Sends req, reads the reply into reply (initialised here). */
-static int
+int
 cmd_call(const struct ctl_msg *req, struct ctl_msg *reply, err_t *err)
 {
 	struct sockaddr_un sa;
@@ -68,7 +68,7 @@ cmd_call(const struct ctl_msg *req, struct ctl_msg *reply, err_t *err)
 }
 
 /* Prints the reply's text or error; the exit code. */
-static int
+int
 cmd_finish(const struct ctl_msg *reply)
 {
 	const char *status = ctl_get_str(reply, "status");
@@ -94,7 +94,7 @@ cmd_fail(const err_t *e)
 }
 
 /* Runs one request built from cmd and up to two string arguments. */
-static int
+int
 cmd_simple(const char *cmd, const char *k1, const char *v1, const char *k2,
     const char *v2, struct ctl_msg *reply_out)
 {
@@ -388,7 +388,7 @@ cmd_parse_cred(int argc, char **argv, int reject, struct cmd_cred_opts *co)
 	return optind;
 }
 
-static int
+int
 cmd_is_id(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -566,5 +566,66 @@ usage:
 	    "       airlock export show ID\n"
 	    "       airlock export approve ID CREDENTIAL\n"
 	    "       airlock export reject ID --reason TEXT CREDENTIAL\n");
+	return 2;
+}
+
+int
+cmd_decide_verb(int argc, char **argv, const char *show_cmd)
+{
+	struct cmd_cred_opts co;
+	int reject = argc >= 1 && strcmp(argv[0], "reject") == 0;
+	int i;
+
+	if ((i = cmd_parse_cred(argc, argv, reject, &co)) < 0 ||
+	    i + 1 != argc || !cmd_is_id(argv[i]))
+		return 2;
+	return cmd_decide(show_cmd, argv[i], reject, &co);
+}
+
+int
+cmd_crl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ca", required_argument, NULL, 'c' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *verb = argc >= 2 ? argv[1] : "";
+	const char *ca = NULL, *state = NULL;
+	int c, r;
+
+	if (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0) {
+		if ((r = cmd_decide_verb(argc - 1, argv + 1, "crl-show")) != 2)
+			return r;
+		goto usage;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': ca = optarg; break;
+		case 'S': state = optarg; break;
+		case 's': cmd_socket_path = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (strcmp(verb, "request") == 0 && optind == argc - 1 &&
+	    state == NULL)
+		return cmd_simple("crl-request", "ca", ca, NULL, NULL, NULL);
+	if (strcmp(verb, "list") == 0 && optind == argc - 1 && ca == NULL)
+		return cmd_simple("crl-list", "state", state, NULL, NULL, NULL);
+	if (strcmp(verb, "show") == 0 && optind == argc - 2 && ca == NULL &&
+	    state == NULL && cmd_is_id(argv[optind + 1]))
+		return cmd_simple("crl-show", "id", argv[optind + 1], NULL,
+		    NULL, NULL);
+usage:
+	fprintf(stderr,
+	    "usage: airlock crl request [--ca NAME]   (a CRL issuance; needs "
+	    "two approvals)\n"
+	    "       airlock crl list [--state STATE]   (each CA's CRL, and "
+	    "the requests)\n"
+	    "       airlock crl show ID\n"
+	    "       airlock crl approve ID CREDENTIAL\n"
+	    "       airlock crl reject ID --reason TEXT CREDENTIAL\n");
 	return 2;
 }

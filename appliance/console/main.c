@@ -20,7 +20,9 @@
 #include "ceremony/import.h"
 #include "ceremony/transcript.h"
 #include "console/cmd_bundle.h"
+#include "console/cmd_cert.h"
 #include "console/cmd_daemon.h"
+#include "console/cmd_revoke.h"
 #include "pki/pkiutil.h"
 #include "policy/profile.h"
 #include "util/err.h"
@@ -66,6 +68,14 @@ usage(FILE *f)
 	    "       airlock batch reject ID --reason TEXT CREDENTIAL\n"
 	    "       airlock export list [BATCH] | request BATCH | show ID\n"
 	    "       airlock export approve|reject ID [--reason TEXT] CREDENTIAL\n"
+	    "       airlock crl request [--ca NAME] | list [--state S] | show ID\n"
+	    "       airlock crl approve|reject ID [--reason TEXT] CREDENTIAL\n"
+	    "       airlock revoke TARGETS --reason R --message M SIGNER\n"
+	    "       airlock batch revoke ID --reason R --message M SIGNER\n"
+	    "       airlock revocation list [--state S] | show ID\n"
+	    "       airlock cert list [FILTERS] [--format text|csv|json] [--out FILE]\n"
+	    "       airlock cert show SERIAL [--ca NAME] [--pem] [--format F]\n"
+	    "       airlock report expiring [--days N] | issuance | algorithms\n"
 	    "CREDENTIAL: (--key FILE [--key-pass SOURCE] | --token URI\n"
 	    "            [--module PATH] [--pin SOURCE]) --cert CERT.pem\n"
 	    "       airlock version\n"
@@ -332,10 +342,23 @@ main(int argc, char **argv)
 		return cmd_deactivate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "batch") == 0 && argc >= 3 &&
+	    strcmp(argv[2], "revoke") == 0)
+		return cmd_batch_revoke(argc - 2, argv + 2);
 	if (strcmp(argv[1], "batch") == 0)
 		return cmd_batch(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0)
 		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "crl") == 0)
+		return cmd_crl(argc - 1, argv + 1);
+	if (strcmp(argv[1], "revoke") == 0)
+		return cmd_revoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "revocation") == 0)
+		return cmd_revocation(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cert") == 0)
+		return cmd_cert(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("airlock %s\n", AIRLOCK_VERSION);
 		return 0;

@@ -18,20 +18,27 @@
 
 #include "approval/approval.h"
 #include "approval/tally.h"
+#include "daemon/cmd_cert.h"
+#include "daemon/cmd_crl.h"
+#include "daemon/cmd_revocation.h"
+#include "daemon/commands.h"
+#include "daemon/crl.h"
 #include "daemon/daemon.h"
 #include "export/item.h"
 #include "export/results.h"
 #include "hsm/hsm_pin.h"
 #include "pki/certinfo.h"
 #include "pki/pkiutil.h"
+#include "queue/crl.h"
 #include "queue/queue.h"
+#include "queue/revocation.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
 /* Results of at most this many lines are returned in one reply. */
 #define CMD_RESULTS_PAGE 1000
 
-static int
+int
 cmd_text_reply(struct ctl_msg *reply, buf_t *t)
 {
 	(void)ctl_reply_ok(reply);
@@ -39,13 +46,13 @@ cmd_text_reply(struct ctl_msg *reply, buf_t *t)
 	    (const unsigned char *)"", t->len);
 }
 
-static int
+int
 cmd_fail(struct ctl_msg *reply, int code, err_t *e)
 {
 	return ctl_reply_err(reply, code, e);
 }
 
-static int
+int
 cmd_need_id(const struct ctl_msg *req, const char *key, int64_t *id,
     err_t *e)
 {
@@ -84,8 +91,7 @@ cmd_person_cb(void *ctx, const struct store_person *p)
 	return 0;
 }
 
-/* The enrolled name of person id, or "person #id". */
-static void
+void
 cmd_person_name(struct daemon *d, int64_t id, char *out, size_t outsz)
 {
 	struct cmd_person c;
@@ -152,6 +158,7 @@ cmd_status(struct daemon *d, struct ctl_msg *reply)
 		(void)buf_printf(&t, " %s%s%s", d->profiles.v[i].name,
 		    d->profiles.v[i].enabled ? "" : " (disabled)",
 		    i + 1 < d->profiles.n ? "," : "\n");
+	daemon_crl_status(d, d->st, time(NULL), &t);
 	pthread_mutex_lock(&d->lock);
 	n = d->n_events;
 	if (n > 0)
@@ -370,7 +377,7 @@ cmd_mac(const char *hex, char out[18])
  * votes so far, then the reply with the text and what a statement about
  * it needs (digest, creation time, state).
  */
-static void
+void
 cmd_show_reply(struct daemon *d, const char *kind, int64_t object,
     const char *digest, int64_t created, const char *state, unsigned quorum,
     const char *requester, const char *none, buf_t *t, struct ctl_msg *reply)
@@ -387,7 +394,8 @@ cmd_show_reply(struct daemon *d, const char *kind, int64_t object,
 	(void)queue_approvals(d->st, kind, object, cmd_vote_cb, &votes, &e);
 	if (votes.n == 0)
 		(void)buf_printf(t, "  %s\n", none);
-	else if (approval_tally(votes.v, votes.n, quorum, requester, &res,
+	else if (approval_tally(votes.v, votes.n, quorum,
+	    requester != NULL && *requester != '\0' ? requester : NULL, &res,
 	    &e) == 0 && res.state == APPROVAL_PENDING)
 		(void)buf_printf(t, "  %u more approval%s needed\n", res.needed,
 		    res.needed == 1 ? "" : "s");
@@ -822,6 +830,41 @@ cmd_object_get(struct daemon *d, enum approval_kind kind, int64_t id,
 		queue_batch_free(&b);
 		return 0;
 	}
+	if (kind == APPROVAL_KIND_REVOCATION) {
+		struct queue_revocation rv;
+
+		if ((r = queue_revocation_get(d->st, id, &rv, e)) != 0)
+			return r;
+		snprintf(o->digest, sizeof(o->digest), "%s",
+		    rv.bundle_sha256);
+		snprintf(o->requester, sizeof(o->requester), "%s",
+		    rv.requester_sha256);
+		o->created = rv.created;
+		o->quorum = rv.quorum;
+		o->pending = rv.state == QUEUE_REVOCATION_PENDING_APPROVAL;
+		snprintf(o->state, sizeof(o->state), "%s",
+		    queue_revocation_state_name(rv.state));
+		queue_revocation_free(&rv);
+		return 0;
+	}
+	if (kind == APPROVAL_KIND_CRL) {
+		struct queue_crl_request cr;
+
+		if ((r = queue_crl_get(d->st, id, &cr, e)) != 0)
+			return r;
+		/* An officer who asked is a requester; the appliance not. */
+		if (strlen(cr.requested_by) == 64 &&
+		    text_is_lower_hex(cr.requested_by, 64))
+			snprintf(o->requester, sizeof(o->requester), "%s",
+			    cr.requested_by);
+		o->created = cr.created;
+		o->quorum = cr.quorum;
+		o->pending = cr.state == QUEUE_CRL_PENDING_APPROVAL;
+		snprintf(o->state, sizeof(o->state), "%s",
+		    queue_crl_state_name(cr.state));
+		queue_crl_free(&cr);
+		return queue_crl_digest(d->st, id, o->digest, e);
+	}
 	if (kind != APPROVAL_KIND_EXPORT)
 		return err_set(e, ERR_INVALID, "approvals of kind '%s' are not "
 		    "taken here", approval_kind_name(kind));
@@ -841,6 +884,52 @@ cmd_object_get(struct daemon *d, enum approval_kind kind, int64_t id,
 	    queue_export_state_name(x.state));
 	queue_export_free(&x);
 	return r;
+}
+
+/*
+ * Moves object o to its decided state once the tally is final: the queue
+ * checks the recorded approvals again and has the last word. *what gets
+ * the sentence the officer reads.
+ */
+static int
+cmd_decided(struct daemon *d, const struct cmd_object *o, int approved,
+    const char *reason, const char **what, err_t *e)
+{
+	switch (o->kind) {
+	case APPROVAL_KIND_BATCH:
+		*what = !approved ? "rejected. It will never be signed" :
+		    d->activated ? "approved. Issuing starts now" :
+		    "approved. Issuing starts once the daemon is activated "
+		    "(airlock activate)";
+		return queue_batch_transition(d->st, o->id,
+		    QUEUE_PENDING_APPROVAL, approved ? QUEUE_APPROVED :
+		    QUEUE_REJECTED, approved ? NULL : reason, e);
+	case APPROVAL_KIND_REVOCATION:
+		*what = !approved ? "rejected. No certificate changes" :
+		    "approved. It takes effect now; a CRL request follows "
+		    "for each CA it touches";
+		return queue_revocation_transition(d->st, o->id,
+		    QUEUE_REVOCATION_PENDING_APPROVAL, approved ?
+		    QUEUE_REVOCATION_APPROVED : QUEUE_REVOCATION_REJECTED,
+		    approved ? NULL : reason, e);
+	case APPROVAL_KIND_CRL:
+		*what = !approved ? "rejected" : d->activated ?
+		    "approved. The CRL is signed now" : "approved. The CRL "
+		    "is signed once the daemon is activated";
+		return queue_crl_transition(d->st, o->id,
+		    QUEUE_CRL_PENDING_APPROVAL, approved ? QUEUE_CRL_APPROVED :
+		    QUEUE_CRL_REJECTED, approved ? NULL : reason, e);
+	case APPROVAL_KIND_EXPORT:
+		*what = approved ? "approved and will be written to the next "
+		    "medium" : "rejected";
+		return queue_export_transition(d->st, o->id,
+		    QUEUE_EXPORT_PENDING_APPROVAL, approved ?
+		    QUEUE_EXPORT_APPROVED : QUEUE_EXPORT_FAILED, NULL, NULL,
+		    time(NULL), e);
+	default:
+		return err_set(e, ERR_INVALID, "approvals of kind '%s' are not "
+		    "taken here", approval_kind_name(o->kind));
+	}
 }
 
 static void
@@ -950,47 +1039,27 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	votes.d = d;
 	if ((r = queue_approvals(d->st, kind_name, id, cmd_vote_cb, &votes,
 	    &e)) != 0 || (r = approval_tally(votes.v, votes.n, o.quorum,
-	    o.requester, &res, &e)) != 0)
+	    o.requester[0] != '\0' ? o.requester : NULL, &res, &e)) != 0)
 		goto out;
 	if (res.state == APPROVAL_PENDING) {
 		(void)buf_printf(&t, "Recorded %s's %s of %s: %u of %u approvals, %u "
 		    "more needed.\n", person.name, qa.decision, object,
 		    res.approvals, o.quorum, res.needed);
-	} else if (kind == APPROVAL_KIND_BATCH) {
-		int approved = res.state == APPROVAL_APPROVED;
-
-		r = queue_batch_transition(d->st, id, QUEUE_PENDING_APPROVAL,
-		    approved ? QUEUE_APPROVED : QUEUE_REJECTED, approved ?
-		    NULL : votes.v[res.rejection].reason, &e);
-		if (r != 0)
-			goto out;
-		event_emit(daemon_event, d, approved ? "batch-approved" :
-		    "batch-rejected", EVENT_OK, NULL, NULL, object, "%s",
-		    approved ? "quorum reached" :
-		    votes.v[res.rejection].reason);
-		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.%s\n",
-		    person.name, qa.decision, object, approved ? "approved" :
-		    "rejected", !approved ? " It will never be signed." :
-		    d->activated ? " Issuing starts now." : " Issuing starts "
-		    "once the daemon is activated (airlock activate).");
-		daemon_wake(d);
 	} else {
 		int approved = res.state == APPROVAL_APPROVED;
+		const char *what = "";
+		char ev[48];
 
-		r = queue_export_transition(d->st, id,
-		    QUEUE_EXPORT_PENDING_APPROVAL, approved ?
-		    QUEUE_EXPORT_APPROVED : QUEUE_EXPORT_FAILED, NULL, NULL,
-		    time(NULL), &e);
-		if (r != 0)
+		if ((r = cmd_decided(d, &o, approved, approved ? NULL :
+		    votes.v[res.rejection].reason, &what, &e)) != 0)
 			goto out;
-		event_emit(daemon_event, d, approved ? "export-approved" :
-		    "export-rejected", EVENT_OK, NULL, NULL, object, "%s",
-		    approved ? "quorum reached" :
+		snprintf(ev, sizeof(ev), "%s-%s", kind_name, approved ?
+		    "approved" : "rejected");
+		event_emit(daemon_event, d, ev, EVENT_OK, NULL, NULL, object,
+		    "%s", approved ? "quorum reached" :
 		    votes.v[res.rejection].reason);
 		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.\n",
-		    person.name, qa.decision, object, approved ?
-		    "approved and will be written to the next medium" :
-		    "rejected");
+		    person.name, qa.decision, object, what);
 		daemon_wake(d);
 	}
 	(void)cmd_text_reply(reply, &t);
@@ -1041,6 +1110,24 @@ daemon_command(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		cmd_export_list(d, req, reply);
 	} else if (strcmp(cmd, "export-show") == 0) {
 		cmd_export_show(d, req, reply);
+	} else if (strcmp(cmd, "cert-list") == 0) {
+		cmd_cert_list(d, req, reply);
+	} else if (strcmp(cmd, "cert-show") == 0) {
+		cmd_cert_show(d, req, reply);
+	} else if (strcmp(cmd, "report") == 0) {
+		cmd_cert_report(d, req, reply);
+	} else if (strcmp(cmd, "crl-request") == 0) {
+		cmd_crl_request(d, uid, req, reply);
+	} else if (strcmp(cmd, "crl-list") == 0) {
+		cmd_crl_list(d, req, reply);
+	} else if (strcmp(cmd, "crl-show") == 0) {
+		cmd_crl_show(d, req, reply);
+	} else if (strcmp(cmd, "revoke-submit") == 0) {
+		cmd_revoke_submit(d, uid, req, reply);
+	} else if (strcmp(cmd, "revocation-list") == 0) {
+		cmd_revocation_list(d, req, reply);
+	} else if (strcmp(cmd, "revocation-show") == 0) {
+		cmd_revocation_show(d, req, reply);
 	} else {
 		char shown[80];
 

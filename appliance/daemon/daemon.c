@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "daemon/daemon.h"
+#include "daemon/crl.h"
 #include "pki/pkiutil.h"
 #include "util/fileio.h"
 #include "util/text.h"
@@ -105,7 +106,7 @@ daemon_open(struct daemon *d, const char *config_path, diag_t *diag,
 		    d->db_path, d->transport_key.cert == NULL ? "transport" :
 		    "export");
 	if ((r = profile_load_dir(d->cfg.policies_dir, &d->profiles, diag,
-	    err)) != 0)
+	    err)) != 0 || (r = daemon_crl_load(d, diag, err)) != 0)
 		return r;
 	snprintf(d->worker_state, sizeof(d->worker_state), "idle");
 	return 0;
@@ -140,6 +141,7 @@ daemon_close(struct daemon *d)
 	daemon_appkey_free(&d->audit_key);
 	sk_X509_pop_free(d->people_cas, X509_free);
 	profile_set_free(&d->profiles);
+	crlpolicy_free(&d->crl_policy);
 	store_close(d->st);
 	config_free(&d->cfg);
 	pthread_rwlock_destroy(&d->keys_lock);

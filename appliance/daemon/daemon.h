@@ -27,6 +27,7 @@
 #include "daemon/config.h"
 #include "daemon/intake.h"
 #include "hsm/hsm.h"
+#include "policy/crlpolicy.h"
 #include "policy/profile.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -41,6 +42,7 @@ struct daemon_ca {
 	char *name, *purpose, *key_uri;
 	X509 *cert;
 	struct hsm_key *key;		/* activated only */
+	time_t crl_warned;		/* worker only: last CRL warning */
 };
 
 struct daemon_appkey {
@@ -55,6 +57,8 @@ struct daemon {
 	char db_path[4096];
 	struct store *st;		/* the main thread's connection */
 	struct profile_set profiles;
+	struct crlpolicy crl_policy;
+	time_t crl_export_retry_at;	/* worker only */
 	STACK_OF(X509) *people_cas;
 	struct daemon_ca *cas;
 	size_t n_cas;

@@ -25,6 +25,7 @@
 
 #include "pki/vault.h"
 #include "queue/queue.h"
+#include "queue/revocation.h"
 #include "store/stmt.h"
 #include "util/buf.h"
 #include "util/fileio.h"
@@ -72,6 +73,24 @@ struct intake {
 	size_t n_issuers;
 	unsigned gen;
 };
+
+/*
+ * Where the bytes being judged came from: a settled file of inbox/, or a
+ * bundle the console handed over in memory (mfd and ifd -1), which has no
+ * file to remove or quarantine: its .reason text goes back to the caller.
+ */
+struct intake_src {
+	int mfd, ifd;
+	const char *name;	/* the inbox/ name, or the console's label */
+	const struct stat *st;	/* the file's; NULL in memory */
+	buf_t *reason_text;	/* in memory: gets a refusal's .reason */
+};
+
+static int
+intake_in_memory(const struct intake_src *src)
+{
+	return src->ifd < 0;
+}
 
 /* Why a file was refused, for the record, the .reason and the event. */
 struct intake_refusal {
@@ -153,6 +172,21 @@ intake_object(const char *name, char *out, size_t outsz)
 
 	text_show(name, strlen(name), INTAKE_SHOW_MAX, shown, sizeof(shown));
 	snprintf(out, outsz, "file inbox/%s", shown);
+}
+
+/* The object of a source's events: its inbox/ file, or the console's. */
+static void
+intake_src_object(const struct intake_src *src, char *out, size_t outsz)
+{
+	char shown[4 * NAME_MAX + 8];
+
+	if (!intake_in_memory(src)) {
+		intake_object(src->name, out, outsz);
+		return;
+	}
+	text_show(src->name, strlen(src->name), INTAKE_SHOW_MAX, shown,
+	    sizeof(shown));
+	snprintf(out, outsz, "bundle %s from the console", shown);
 }
 
 /* --- lookups on the store ---------------------------------------------------- */
@@ -262,6 +296,9 @@ intake_new(const struct intake_config *c, struct intake **out, err_t *err)
 	if (in->c.settle_ms == 0)
 		in->c.settle_ms = INTAKE_SETTLE_MS;
 	in->opts = c->bundle;
+	/* Officers may ask for revocations; bundle_open keeps every other
+	 * kind to operators. */
+	in->opts.env.officers_may_sign = 1;
 	in->opts.signer_lookup = intake_signer;
 	in->opts.issuer_lookup = intake_issuer;
 	in->opts.lookup_ctx = in;
@@ -493,21 +530,30 @@ intake_reason_text(const char *name, time_t received,
  * became of it. action is "bundle-rejected" or "bundle-replayed".
  */
 static int
-intake_reject(struct intake *in, int mfd, int ifd, const char *name,
+intake_reject(struct intake *in, const struct intake_src *src,
     time_t received, const struct intake_refusal *f, const char *action,
     struct intake_result *res, err_t *err)
 {
-	char final[NAME_MAX + 1], obj[4 * NAME_MAX + 32];
+	char obj[4 * NAME_MAX + 32];
 	char details[ERR_MSG_MAX + 700], first[ERR_MSG_MAX + 600];
 	buf_t text;
 	int r;
 
-	if ((r = intake_reason_text(name, received, f, &text)) != 0) {
+	if ((r = intake_reason_text(src->name, received, f, &text)) != 0) {
 		buf_free(&text);
 		return err_set(err, r, "out of memory writing the reason");
 	}
-	r = intake_quarantine(in, mfd, ifd, name, &text, final, sizeof(final),
-	    err);
+	if (intake_in_memory(src)) {
+		/* Nothing to move: the caller shows the same text. */
+		r = src->reason_text == NULL ? 0 : buf_put(src->reason_text,
+		    text.data, text.len) == 0 ? 0 : err_set(err, ERR_NOMEM,
+		    "out of memory writing the reason");
+	} else {
+		char final[NAME_MAX + 1];
+
+		r = intake_quarantine(in, src->mfd, src->ifd, src->name, &text,
+		    final, sizeof(final), err);
+	}
 	buf_free(&text);
 	if (r != 0)
 		return r;
@@ -519,7 +565,7 @@ intake_reject(struct intake *in, int mfd, int ifd, const char *name,
 	diag_format(f->diag, 0, res->reason, sizeof(res->reason));
 	if (diag_count(f->diag) == 0)
 		snprintf(res->reason, sizeof(res->reason), "refused");
-	intake_object(name, obj, sizeof(obj));
+	intake_src_object(src, obj, sizeof(obj));
 	snprintf(details, sizeof(details), "stage %s: %s (problems: %zu; "
 	    "digest %s)", f->stage, first, diag_count(f->diag),
 	    f->sha256 != NULL ? f->sha256 : "-");
@@ -537,6 +583,7 @@ struct intake_known {
 	char reason[ERR_MSG_MAX];
 	char signer_sha256[65];
 	int64_t batch_id;
+	int64_t revocation_id;
 };
 
 static void
@@ -557,7 +604,8 @@ intake_known_get(struct intake *in, int64_t id, struct intake_known *k,
 	memset(k, 0, sizeof(*k));
 	if ((r = store_prepare(in->c.st, "SELECT b.file_name, b.received_at,"
 	    " b.reason, b.signer_sha256, (SELECT t.id FROM batch t WHERE"
-	    " t.bundle_id = b.id) FROM bundle b WHERE b.id = ?", &s,
+	    " t.bundle_id = b.id), (SELECT r.id FROM revocation r WHERE"
+	    " r.bundle_id = b.id) FROM bundle b WHERE b.id = ?", &s,
 	    err)) != 0)
 		return r;
 	store_bind_int(s, 1, id, &rc);
@@ -572,6 +620,7 @@ intake_known_get(struct intake *in, int64_t id, struct intake_known *k,
 		intake_col(s, 2, k->reason, sizeof(k->reason));
 		intake_col(s, 3, k->signer_sha256, sizeof(k->signer_sha256));
 		k->batch_id = sqlite3_column_int64(s, 4);
+		k->revocation_id = sqlite3_column_int64(s, 5);
 		r = 0;
 	} else {
 		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "no bundle "
@@ -746,10 +795,9 @@ done:
  * other copy is a replay.
  */
 static int
-intake_known_file(struct intake *in, int mfd, int ifd, const char *name,
-    const struct stat *st, const char *sha256, const buf_t *data,
-    enum queue_bundle_status status, int64_t id, struct intake_result *res,
-    err_t *err)
+intake_known_file(struct intake *in, const struct intake_src *src,
+    const char *sha256, const buf_t *data, enum queue_bundle_status status,
+    int64_t id, struct intake_result *res, err_t *err)
 {
 	struct intake_known k;
 	struct intake_refusal f = { 0 };
@@ -760,24 +808,28 @@ intake_known_file(struct intake *in, int mfd, int ifd, const char *name,
 
 	if ((r = intake_known_get(in, id, &k, err)) != 0)
 		return r;
-	leftover = strcmp(k.file_name, name) == 0 &&
-	    (int64_t)st->st_mtime <= k.received_at;
+	/* Bytes from the console are never a file left behind by a crash. */
+	leftover = src->st != NULL && strcmp(k.file_name, src->name) == 0 &&
+	    (int64_t)src->st->st_mtime <= k.received_at;
 	if (leftover && status == QUEUE_BUNDLE_ACCEPTED) {
 		char obj[4 * NAME_MAX + 32], details[ERR_MSG_MAX + 200];
 
 		if ((r = intake_keep_copy(in, sha256, data->data, data->len,
 		    err)) != 0)
 			return r;
-		if (unlinkat(ifd, name, 0) == -1 && errno != ENOENT)
+		if (unlinkat(src->ifd, src->name, 0) == -1 && errno != ENOENT)
 			return err_set(err, ERR_IO, "cannot remove inbox/%s: %s",
-			    name, strerror(errno));
-		(void)fsync(ifd);
+			    src->name, strerror(errno));
+		(void)fsync(src->ifd);
 		res->outcome = INTAKE_ACCEPTED;
 		res->batch_id = k.batch_id;
-		intake_object(name, obj, sizeof(obj));
-		snprintf(details, sizeof(details), "batch %lld, digest %s: "
+		res->revocation_id = k.revocation_id;
+		intake_object(src->name, obj, sizeof(obj));
+		snprintf(details, sizeof(details), "%s %lld, digest %s: "
 		    "already recorded; the file was removed from inbox/ after "
-		    "an interruption", (long long)k.batch_id, sha256);
+		    "an interruption", k.revocation_id ? "revocation request" :
+		    "batch", (long long)(k.revocation_id ? k.revocation_id :
+		    k.batch_id), sha256);
 		intake_emit(in, "bundle-accepted", EVENT_OK,
 		    k.signer_sha256[0] != '\0' ? k.signer_sha256 : NULL, NULL,
 		    obj, details);
@@ -800,7 +852,7 @@ intake_known_file(struct intake *in, int mfd, int ifd, const char *name,
 		} else {
 			(void)diag_add(&d, NULL, 0, NULL, "%s", k.reason);
 		}
-		r = intake_reject(in, mfd, ifd, name, k.received_at, &f,
+		r = intake_reject(in, src, k.received_at, &f,
 		    "bundle-rejected", res, err);
 		diag_free(&d);
 		return r;
@@ -809,22 +861,103 @@ intake_known_file(struct intake *in, int mfd, int ifd, const char *name,
 	f.stage = "replay";
 	if (status == QUEUE_BUNDLE_ACCEPTED)
 		(void)diag_add(&d, NULL, 0, NULL, "this file (digest %s) was "
-		    "already received on %s and accepted as batch %lld; a "
-		    "bundle is taken once", sha256, when,
-		    (long long)k.batch_id);
+		    "already received on %s and accepted as %s %lld; a "
+		    "bundle is taken once", sha256, when, k.revocation_id ?
+		    "revocation request" : "batch", (long long)(k.revocation_id ?
+		    k.revocation_id : k.batch_id));
 	else
 		(void)diag_add(&d, NULL, 0, NULL, "this file (digest %s) was "
 		    "already received on %s and refused (%s)", sha256, when,
 		    k.reason);
-	r = intake_reject(in, mfd, ifd, name, now, &f, "bundle-replayed", res,
-	    err);
+	r = intake_reject(in, src, now, &f, "bundle-replayed", res, err);
 	diag_free(&d);
 	return r;
 }
 
+/* The record of an accepted bundle, shared by both kinds. */
+static void
+intake_bundle_record(const struct bundle *b, const char *name, time_t now,
+    struct queue_bundle *qb)
+{
+	memset(qb, 0, sizeof(*qb));
+	qb->uuid = b->man.id;
+	qb->sha256 = b->env.bundle_sha256;
+	qb->file_name = name;
+	qb->signer_sha256 = b->env.signer_sha256;
+	qb->person_id = b->signer.person_id;
+	qb->received_at = now;
+	qb->status = QUEUE_BUNDLE_ACCEPTED;
+}
+
+/* Once recorded, the file leaves inbox/ (bytes in memory have none). */
+static int
+intake_remove(const struct intake_src *src, const char *what, int64_t id,
+    err_t *err)
+{
+	if (intake_in_memory(src))
+		return 0;
+	if (unlinkat(src->ifd, src->name, 0) == -1 && errno != ENOENT)
+		return err_set(err, ERR_IO, "%s %lld recorded, but inbox/%s "
+		    "cannot be removed: %s", what, (long long)id, src->name,
+		    strerror(errno));
+	(void)fsync(src->ifd);
+	return 0;
+}
+
+/*
+ * A revocation request: kept like a batch's bundle, then resolved and
+ * recorded in one transaction. Returns 0 (accepted), 1 (refused: the
+ * problems are in diag, stage records) or an ERR_*.
+ */
+static int
+intake_accept_revocation(struct intake *in, const struct intake_src *src,
+    time_t now, struct bundle *b, const buf_t *data,
+    struct intake_result *res, diag_t *diag, err_t *err)
+{
+	const struct manifest_revocation *v = &b->man.rev;
+	struct queue_revocation_new rn;
+	struct queue_bundle qb;
+	int64_t id = 0;
+	char obj[64], details[ERR_MSG_MAX];
+	int r;
+
+	if ((r = intake_keep_copy(in, b->env.bundle_sha256, data->data,
+	    data->len, err)) != 0)
+		return r;
+	intake_bundle_record(b, src->name, now, &qb);
+	memset(&rn, 0, sizeof(rn));
+	rn.reason = v->reason;
+	rn.message = v->message;
+	rn.has_invalidity_date = v->has_invalidity_date;
+	rn.invalidity_date = v->invalidity_date;
+	rn.created = now;
+	rn.targets = v->targets.v;
+	rn.n_targets = v->targets.n;
+	r = queue_revocation_intake(in->c.st, &qb, &rn, NULL, &id, diag, err);
+	if (r == ERR_POLICY && diag_count(diag) > 0)
+		return 1;
+	if (r == ERR_INVALID || r == ERR_LIMIT || r == ERR_POLICY) {
+		(void)diag_add(diag, NULL, 0, NULL, "the appliance's records "
+		    "refuse the request: %s", err->msg);
+		return 1;
+	}
+	if (r != 0 || (r = intake_remove(src, "revocation request", id,
+	    err)) != 0)
+		return r;
+	res->outcome = INTAKE_ACCEPTED;
+	res->revocation_id = id;
+	snprintf(obj, sizeof(obj), "revocation %lld", (long long)id);
+	snprintf(details, sizeof(details), "bundle %s, digest %s, reason %s, "
+	    "%zu targets", b->man.id, b->env.bundle_sha256, v->reason,
+	    v->targets.n);
+	intake_emit(in, "revocation-requested", EVENT_OK,
+	    b->env.signer_sha256, b->signer.name, obj, details);
+	return 0;
+}
+
 /* Seals what the batch keeps of its secrets, then queues it. */
 static int
-intake_accept(struct intake *in, int ifd, const char *name, time_t now,
+intake_accept(struct intake *in, const struct intake_src *src, time_t now,
     struct bundle *b, const buf_t *data, struct intake_result *res,
     diag_t *diag, err_t *err)
 {
@@ -866,13 +999,7 @@ intake_accept(struct intake *in, int ifd, const char *name, time_t now,
 	    data->len, err)) != 0)
 		goto done;
 
-	qb.uuid = b->man.id;
-	qb.sha256 = b->env.bundle_sha256;
-	qb.file_name = name;
-	qb.signer_sha256 = b->env.signer_sha256;
-	qb.person_id = b->signer.person_id;
-	qb.received_at = now;
-	qb.status = QUEUE_BUNDLE_ACCEPTED;
+	intake_bundle_record(b, src->name, now, &qb);
 	nb.name = q->batch_name;
 	nb.description = q->batch_description != NULL ?
 	    q->batch_description : "";
@@ -909,15 +1036,8 @@ intake_accept(struct intake *in, int ifd, const char *name, time_t now,
 		r = 1;
 		goto done;
 	}
-	if (r != 0)
+	if (r != 0 || (r = intake_remove(src, "batch", batch_id, err)) != 0)
 		goto done;
-	if (unlinkat(ifd, name, 0) == -1 && errno != ENOENT) {
-		r = err_set(err, ERR_IO, "batch %lld recorded, but inbox/%s "
-		    "cannot be removed: %s", (long long)batch_id, name,
-		    strerror(errno));
-		goto done;
-	}
-	(void)fsync(ifd);
 	res->outcome = INTAKE_ACCEPTED;
 	res->batch_id = batch_id;
 	snprintf(obj, sizeof(obj), "batch %lld", (long long)batch_id);
@@ -935,7 +1055,7 @@ done:
 
 /* Refuses, records and quarantines a judged file. */
 static int
-intake_refuse(struct intake *in, int mfd, int ifd, const char *name,
+intake_refuse(struct intake *in, const struct intake_src *src,
     time_t received, const struct bundle *b, struct intake_refusal *f,
     const char *action, int record, struct intake_result *res, err_t *err)
 {
@@ -945,16 +1065,15 @@ intake_refuse(struct intake *in, int mfd, int ifd, const char *name,
 		f->signer_sha256 = NULL;
 	if (f->signer_sha256 == NULL)
 		f->signer_name = NULL;
-	if (record && (r = intake_record_refusal(in, name, received, b, f,
-	    err)) != 0)
+	if (record && (r = intake_record_refusal(in, src->name, received, b,
+	    f, err)) != 0)
 		return r;
-	return intake_reject(in, mfd, ifd, name, received, f, action, res,
-	    err);
+	return intake_reject(in, src, received, f, action, res, err);
 }
 
 /* The replay of a known bundle id, recorded without the id (queue.h). */
 static int
-intake_replayed_id(struct intake *in, int mfd, int ifd, const char *name,
+intake_replayed_id(struct intake *in, const struct intake_src *src,
     time_t now, const struct bundle *b, int64_t other,
     struct intake_result *res, err_t *err)
 {
@@ -977,7 +1096,7 @@ intake_replayed_id(struct intake *in, int mfd, int ifd, const char *name,
 	    "received (bundle #%lld)", b->man.id, (long long)other);
 	qb.uuid = NULL;
 	qb.sha256 = b->env.bundle_sha256;
-	qb.file_name = name;
+	qb.file_name = src->name;
 	qb.signer_sha256 = b->env.signer_sha256;
 	qb.person_id = b->signer.person_id;
 	qb.received_at = now;
@@ -985,15 +1104,40 @@ intake_replayed_id(struct intake *in, int mfd, int ifd, const char *name,
 	qb.reason = reason;
 	r = queue_bundle_add(in->c.st, &qb, NULL, err);
 	if (r == 0 || r == ERR_EXISTS)
-		r = intake_reject(in, mfd, ifd, name, now, &f,
-		    "bundle-replayed", res, err);
+		r = intake_reject(in, src, now, &f, "bundle-replayed", res,
+		    err);
 	diag_free(&d);
 	return r;
 }
 
+/* Refuses a bundle over the size limit without reading it. */
 static int
-intake_judge(struct intake *in, int mfd, int ifd, const char *name,
-    const struct stat *st, struct intake_result *res, err_t *err)
+intake_too_large(struct intake *in, const struct intake_src *src,
+    time_t now, size_t limit, struct intake_result *res, err_t *err)
+{
+	struct intake_refusal f = { 0 };
+	struct bundle b;
+	diag_t d;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	diag_init(&d);
+	f.diag = &d;
+	(void)diag_add(&d, NULL, 0, NULL, "the file is larger than %zu bytes, "
+	    "the limit for a bundle", limit);
+	f.stage = bundle_stage_name(BUNDLE_STAGE_ENVELOPE);
+	r = intake_refuse(in, src, now, &b, &f, "bundle-rejected", 0, res, err);
+	diag_free(&d);
+	return r;
+}
+
+/*
+ * Judges the bundle's bytes, whichever way they came, and records,
+ * queues or refuses it: the one path for the medium and the console.
+ */
+static int
+intake_judge_bytes(struct intake *in, const struct intake_src *src,
+    const buf_t *data, struct intake_result *res, err_t *err)
 {
 	struct bundle b;
 	struct intake_refusal f = { 0 };
@@ -1003,37 +1147,17 @@ intake_judge(struct intake *in, int mfd, int ifd, const char *name,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	char sha[65];
-	size_t limit = intake_max_size(in);
 	time_t now = intake_now(in);
 	int64_t id = 0;
-	buf_t data;
 	diag_t d;
 	int r;
 
 	memset(&b, 0, sizeof(b));
 	diag_init(&d);
-	buf_init(&data, 0);
 	f.diag = &d;
-	if ((uint64_t)st->st_size > limit) {
-		r = ERR_LIMIT;
-	} else {
-		r = fileio_read_at(ifd, name, limit, &data, err);
-		buf_set_secret(&data);
-	}
-	if (r == ERR_LIMIT) {
-		/* Refused unread: nothing in it is looked at. */
-		(void)diag_add(&d, NULL, 0, NULL, "the file is larger than %zu "
-		    "bytes, the limit for a bundle", limit);
-		f.stage = bundle_stage_name(BUNDLE_STAGE_ENVELOPE);
-		r = intake_refuse(in, mfd, ifd, name, now, &b, &f,
-		    "bundle-rejected", 0, res, err);
-		goto done;
-	}
-	if (r != 0)
-		goto done;
-	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
+	if (EVP_Digest(data->data, data->len, md, &mdlen, EVP_sha256(),
 	    NULL) != 1) {
-		r = err_set_ossl(err, ERR_CRYPTO, "cannot hash inbox/%s", name);
+		r = err_set_ossl(err, ERR_CRYPTO, "cannot hash %s", src->name);
 		goto done;
 	}
 	buf_hex(md, mdlen, sha, sizeof(sha));
@@ -1041,20 +1165,19 @@ intake_judge(struct intake *in, int mfd, int ifd, const char *name,
 	    err)) != 0)
 		goto done;
 	if (status != QUEUE_BUNDLE_UNSEEN) {
-		r = intake_known_file(in, mfd, ifd, name, st, sha, &data, status,
-		    id, res, err);
+		r = intake_known_file(in, src, sha, data, status, id, res, err);
 		goto done;
 	}
 
 	o.env.now = now;
-	r = bundle_open(name, data.data, data.len, &o, &b, &stage, &d);
+	r = bundle_open(src->name, data->data, data->len, &o, &b, &stage, &d);
 	if (r == ERR_INVALID || r == ERR_POLICY || r == ERR_LIMIT) {
 		f.stage = bundle_stage_name(stage);
 		f.sha256 = sha;
 		f.signer_sha256 = b.env.signer_sha256;
 		f.signer_name = b.signer.name;
-		r = intake_refuse(in, mfd, ifd, name, now, &b, &f,
-		    "bundle-rejected", 1, res, err);
+		r = intake_refuse(in, src, now, &b, &f, "bundle-rejected", 1,
+		    res, err);
 		goto done;
 	}
 	if (r != 0) {
@@ -1066,27 +1189,84 @@ intake_judge(struct intake *in, int mfd, int ifd, const char *name,
 	    err)) != 0)
 		goto done;
 	if (status != QUEUE_BUNDLE_UNSEEN) {
-		r = intake_replayed_id(in, mfd, ifd, name, now, &b, id, res,
-		    err);
+		r = intake_replayed_id(in, src, now, &b, id, res, err);
 		goto done;
 	}
-	if ((r = intake_check_names(in, &b, now, &d, err)) != 0)
-		goto done;
-	if (diag_count(&d) == 0) {
-		r = intake_accept(in, ifd, name, now, &b, &data, res, &d, err);
+	if (b.man.kind == MANIFEST_KIND_REVOCATION) {
+		r = intake_accept_revocation(in, src, now, &b, data, res, &d,
+		    err);
 		if (r <= 0)
 			goto done;
+	} else {
+		if ((r = intake_check_names(in, &b, now, &d, err)) != 0)
+			goto done;
+		if (diag_count(&d) == 0) {
+			r = intake_accept(in, src, now, &b, data, res, &d, err);
+			if (r <= 0)
+				goto done;
+		}
 	}
 	f.stage = "records";
 	f.sha256 = sha;
 	f.signer_sha256 = b.env.signer_sha256;
 	f.signer_name = b.signer.name;
-	r = intake_refuse(in, mfd, ifd, name, now, &b, &f, "bundle-rejected",
-	    1, res, err);
+	r = intake_refuse(in, src, now, &b, &f, "bundle-rejected", 1, res,
+	    err);
 done:
 	bundle_free(&b);
-	buf_free(&data);
 	diag_free(&d);
+	return r;
+}
+
+static int
+intake_judge(struct intake *in, int mfd, int ifd, const char *name,
+    const struct stat *st, struct intake_result *res, err_t *err)
+{
+	struct intake_src src = { mfd, ifd, name, st, NULL };
+	size_t limit = intake_max_size(in);
+	buf_t data;
+	int r;
+
+	if ((uint64_t)st->st_size > limit)
+		return intake_too_large(in, &src, intake_now(in), limit, res,
+		    err);
+	buf_init(&data, 0);
+	r = fileio_read_at(ifd, name, limit, &data, err);
+	buf_set_secret(&data);
+	if (r == ERR_LIMIT)	/* it grew since the stat */
+		r = intake_too_large(in, &src, intake_now(in), limit, res,
+		    err);
+	else if (r == 0)
+		r = intake_judge_bytes(in, &src, &data, res, err);
+	buf_free(&data);
+	return r;
+}
+
+int
+intake_submit(struct intake *in, const char *label, const void *data,
+    size_t len, struct intake_result *res, buf_t *reason, err_t *err)
+{
+	struct intake_src src = { -1, -1, label, NULL, NULL };
+	size_t limit;
+	buf_t bytes;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->outcome = INTAKE_WAITING;
+	if (reason != NULL) {
+		buf_init(reason, INTAKE_REASON_MAX);
+		src.reason_text = reason;
+	}
+	if (in == NULL || label == NULL || *label == '\0' ||
+	    !text_clean(label) || (data == NULL && len > 0))
+		return err_set(err, ERR_INVALID, "intake: a bundle needs a "
+		    "printable label and its bytes");
+	limit = intake_max_size(in);
+	if (len > limit)
+		return intake_too_large(in, &src, intake_now(in), limit, res,
+		    err);
+	buf_view(&bytes, data, len);
+	r = intake_judge_bytes(in, &src, &bytes, res, err);
 	return r;
 }
 

@@ -1,6 +1,7 @@
 /*
- * intake.h: from a file in the medium's inbox/ to a queued batch or a
- * quarantined file.
+ * intake.h: from a file in the medium's inbox/ to a queued batch or
+ * revocation request, or a quarantined file; and the same for a bundle the
+ * console hands over in memory (intake_submit).
  *
  * The medium is a directory (on the appliance, the mount point of the USB
  * stick) with inbox/, outbox/ and quarantine/. intake_scan looks at the
@@ -22,6 +23,12 @@
  *     unexpired certificate of the same profile, or by a line of another
  *     batch of the profile that is still pending approval, approved or
  *     issuing, is refused per line (queue_names_taken);
+ *  3b. a bundle of kind revocation (bundle.md section 6, signed by an
+ *     operator or an officer) is not checked against names: its targets
+ *     are resolved against the certificate table and the request recorded
+ *     with bundle row and items in one transaction
+ *     (queue_revocation_intake); targets that do not resolve refuse it at
+ *     stage records, every one listed;
  *  4. accepted: the PKCS#12 password is sealed to the transport
  *     certificate (pki/vault.h), a fresh data key is drawn and sealed when
  *     the appliance will generate keys, the file is copied into the state
@@ -111,7 +118,8 @@ enum intake_outcome {
 
 struct intake_result {
 	enum intake_outcome outcome;
-	int64_t batch_id;		/* ACCEPTED */
+	int64_t batch_id;		/* ACCEPTED, a request bundle */
+	int64_t revocation_id;		/* ACCEPTED, a revocation request */
 	char reason[512];		/* REJECTED: the first problem */
 };
 
@@ -132,5 +140,18 @@ int intake_scan(struct intake *in, size_t *accepted, size_t *rejected,
  */
 int intake_file(struct intake *in, const char *name,
     struct intake_result *res, err_t *err);
+
+/*
+ * Judges a bundle handed over in memory (the console's `airlock revoke`)
+ * exactly as a file of inbox/ is judged, recorded under the file name
+ * label: the same checks, replay rules, records and events; there is
+ * only no file to remove or quarantine. On refusal (res->outcome
+ * INTAKE_REJECTED) reason gets the text a .reason file would hold, every
+ * problem listed. reason (may be NULL) is initialised here; the caller
+ * buf_frees it. Returns 0, or an ERR_* when the bundle could not be
+ * judged (nothing was recorded).
+ */
+int intake_submit(struct intake *in, const char *label, const void *data,
+    size_t len, struct intake_result *res, buf_t *reason, err_t *err);
 
 #endif

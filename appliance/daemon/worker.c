@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/crl.h"
 #include "daemon/daemon.h"
 #include "export/run.h"
 #include "pki/vault.h"
@@ -345,6 +346,17 @@ worker_exports(struct worker *w)
 		worker_export(w, ids.v[i]);
 }
 
+/* Revocations, CRLs and their warnings (daemon/crl.h). */
+static void
+worker_crls(struct worker *w)
+{
+	char outbox[4096];
+	int medium = worker_outbox(w->d, outbox, sizeof(outbox));
+
+	worker_state(w->d, "revocations and CRLs");
+	daemon_crl_work(w->d, w->st, medium ? outbox : NULL, time(NULL));
+}
+
 static void
 worker_intake(struct worker *w)
 {
@@ -407,6 +419,7 @@ worker_main(void *arg)
 		if (d->activated) {
 			worker_intake(&w);
 			worker_batches(&w);
+			worker_crls(&w);
 			worker_exports(&w);
 			worker_state(d, "idle");
 		} else {
@@ -414,6 +427,7 @@ worker_main(void *arg)
 			w.in = NULL;
 			worker_state(d, "waiting for activation");
 		}
+		daemon_crl_warn(d, w.st, time(NULL));
 		pthread_rwlock_unlock(&d->keys_lock);
 
 		pthread_mutex_lock(&d->lock);

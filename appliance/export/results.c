@@ -86,9 +86,8 @@ export_json_string(buf_t *out, const char *s, size_t len)
 	return buf_ok(out) ? 0 : ERR_LIMIT;
 }
 
-/* Appends one CSV field, quoted only when RFC 4180 requires it. */
-static void
-csv_field(buf_t *out, const char *s)
+void
+export_csv_field(buf_t *out, const char *s)
 {
 	size_t i;
 
@@ -158,17 +157,17 @@ export_results_csv(const struct export_item *items, size_t n, buf_t *out,
 
 		if (rc != 0)
 			return rc;
-		csv_field(out, r.line);
+		export_csv_field(out, r.line);
 		buf_put_u8(out, ',');
-		csv_field(out, items[i].name);
+		export_csv_field(out, items[i].name);
 		buf_put_u8(out, ',');
-		csv_field(out, r.serial);
+		export_csv_field(out, r.serial);
 		buf_put_u8(out, ',');
-		csv_field(out, r.status);
+		export_csv_field(out, r.status);
 		buf_put_u8(out, ',');
-		csv_field(out, items[i].message);
+		export_csv_field(out, items[i].message);
 		buf_put_u8(out, ',');
-		csv_field(out, r.sha256);
+		export_csv_field(out, r.sha256);
 		buf_put(out, "\r\n", 2);
 	}
 	if (!buf_ok(out))

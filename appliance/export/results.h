@@ -45,6 +45,13 @@ int export_results_json(const struct export_item *items, size_t n,
     buf_t *out, err_t *err);
 
 /*
+ * Appends s as one CSV field, quoted only when RFC 4180 requires it (a
+ * comma, quote, CR or LF inside; quotes doubled). NULL appends nothing
+ * (an empty field). Failures are left in out's sticky flag (buf_ok).
+ */
+void export_csv_field(buf_t *out, const char *s);
+
+/*
  * Appends s[0..len) as a JSON string, quotes included: '"' and '\\'
  * escaped, \b \f \n \r \t for those controls, \u00XX for the other C0
  * controls and DEL, \u2028 and \u2029 (which JavaScript treats as line

@@ -31,8 +31,10 @@
 #include "export/manifest.h"
 #include "export/package.h"
 #include "export/results.h"
+#include "export/crl.h"
 #include "export/writer.h"
 #include "pki/pkiutil.h"
+#include "pki/sigcheck.h"
 #include "pki/vault.h"
 #include "queue/queue.h"
 #include "signer/signer.h"
@@ -42,10 +44,6 @@
 
 /* Lines read from the store per queue_lines call. */
 #define RUN_PAGE 1000
-/* Retries of one export on the same medium: subdir, subdir.2 ... .999. */
-#define RUN_MAX_TRIES 999
-/* Room left in a subdir name for the retry suffix (".999"). */
-#define RUN_SUFFIX_ROOM 4
 
 /* What export_run holds while it builds; freed by run_free. */
 struct run {
@@ -112,7 +110,7 @@ run_ca(struct run *r, err_t *err)
 	const unsigned char *der;
 	const char *name;
 	X509 *db = NULL;
-	X509_CRL *crl = NULL;
+	struct sigcheck *chk = NULL;
 	int rc = SQLITE_OK, ret;
 
 	if ((ret = store_prepare(st, "SELECT name, cert_der FROM ca WHERE "
@@ -171,9 +169,13 @@ run_ca(struct run *r, err_t *err)
 		goto out;
 	}
 	memcpy(r->crl_der, der, r->crl_len);
-	/* A CRL the CA did not sign must not travel under its name. */
-	if (pki_parse_crl(r->crl_der, r->crl_len, &crl, err) != 0 ||
-	    X509_CRL_verify(crl, r->issuer_pub) != 1) {
+	/*
+	 * A CRL the CA did not sign must not travel under its name. Checked
+	 * without decoding it: a CRL of a million entries is tens of MiB,
+	 * past what pki_parse_crl takes, and d2i would cost far more.
+	 */
+	if (sigcheck_new(r->issuer_pub, &chk, err) != 0 ||
+	    sigcheck_der(chk, r->crl_der, r->crl_len, NULL, NULL, err) != 0) {
 		ret = err_set(err, ERR_INVALID, "the stored CRL of CA '%s' is "
 		    "not a CRL signed by it (tampered records?)", r->ca_name);
 		goto out;
@@ -181,7 +183,7 @@ run_ca(struct run *r, err_t *err)
 out:
 	sqlite3_finalize(s);
 	X509_free(db);
-	X509_CRL_free(crl);
+	sigcheck_free(chk);
 	return ret;
 }
 
@@ -412,7 +414,7 @@ run_subdir_base(const struct run *r, char *out, size_t outsz)
 
 	snprintf(head, sizeof(head), "batch-%lld-", (long long)r->batch.id);
 	snprintf(tail, sizeof(tail), "-%lld", (long long)r->exp.number);
-	budget = EXPORT_NAME_MAX - RUN_SUFFIX_ROOM - strlen(head) -
+	budget = EXPORT_NAME_MAX - EXPORT_SUFFIX_ROOM - strlen(head) -
 	    strlen(tail);
 	if (export_item_filename(r->batch.name, stem, sizeof(stem),
 	    NULL) == 0) {
@@ -434,44 +436,16 @@ run_subdir_base(const struct run *r, char *out, size_t outsz)
 	    (long long)r->exp.number);
 }
 
-/* The first of base, base.2, base.3 ... that the outbox does not hold. */
-static int
-run_subdir(const struct run *r, char *out, size_t outsz, err_t *err)
-{
-	char base[EXPORT_NAME_MAX + 1], path[PATH_MAX];
-	int k;
-
-	run_subdir_base(r, base, sizeof(base));
-	for (k = 1; k <= RUN_MAX_TRIES; k++) {
-		if (k == 1)
-			snprintf(out, outsz, "%s", base);
-		else
-			snprintf(out, outsz, "%s.%d", base, k);
-		if (fileio_join(path, sizeof(path), r->o->outbox_dir, out,
-		    err) != 0)
-			return ERR_LIMIT;
-		if (!fileio_exists(path))
-			return 0;
-	}
-	return err_set(err, ERR_LIMIT, "the outbox already holds %d attempts "
-	    "at %s; clear the incomplete ones (those without MANIFEST)",
-	    RUN_MAX_TRIES, base);
-}
-
 /* --- the export ---------------------------------------------------------- */
 
-/* "<ca-name>.crl", or "issuer.crl" when the CA's name is no file name. */
+/* "<ca-name>.crl" (export_crl_stem: "issuer.crl" for an unusable name). */
 static void
 run_crl_name(const struct run *r, char *out, size_t outsz)
 {
 	char stem[EXPORT_NAME_MAX + 1];
 
-	if (export_item_filename(r->ca_name, stem, sizeof(stem), NULL) != 0 ||
-	    strncasecmp(stem, EXPORT_MANIFEST_NAME,
-	    strlen(EXPORT_MANIFEST_NAME)) == 0 ||
-	    (size_t)snprintf(out, outsz, "%s.crl", stem) >= outsz ||
-	    export_item_filename(out, stem, sizeof(stem), NULL) != 0)
-		snprintf(out, outsz, "issuer.crl");
+	export_crl_stem(r->ca_name, stem, sizeof(stem));
+	snprintf(out, outsz, "%s.crl", stem);
 }
 
 static int
@@ -516,17 +490,13 @@ static int
 run_build(struct run *r, struct export_run_result *res, err_t *err)
 {
 	const struct export_run_opts *o = r->o;
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	struct export_files files;
 	struct export_opts eo;
 	STACK_OF(X509) *extra = NULL;
-	char crl_name[EXPORT_NAME_MAX + 8];
-	buf_t man, sig;
+	char crl_name[EXPORT_NAME_MAX + 8], base[EXPORT_NAME_MAX + 1];
 	int ret;
 
 	export_files_init(&files);
-	buf_init(&man, EXPORT_MANIFEST_MAX);
-	buf_init(&sig, EXPORT_MANIFEST_MAX);
 	if ((ret = run_opts(r, &eo, err)) != 0)
 		goto out;
 	ret = export_package(&eo, r->items, r->n, &files, err);
@@ -547,24 +517,15 @@ run_build(struct run *r, struct export_run_result *res, err_t *err)
 		ret = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((ret = export_manifest_text(&files, &man, err)) != 0 ||
-	    (ret = export_manifest_sign(man.data, man.len, o->export_key,
-	    o->export_cert, extra, &sig, err)) != 0)
-		goto out;
-	SHA256(man.data, man.len, md);
-	buf_hex(md, sizeof(md), res->manifest_sha256,
-	    sizeof(res->manifest_sha256));
-	if ((ret = run_subdir(r, res->subdir, sizeof(res->subdir), err)) != 0)
-		goto out;
-	if ((ret = export_write(o->outbox_dir, res->subdir, &files, &man,
-	    &sig, err)) != 0)
+	run_subdir_base(r, base, sizeof(base));
+	if ((ret = export_write_signed(o->outbox_dir, base, &files,
+	    o->export_key, o->export_cert, extra, res->subdir,
+	    sizeof(res->subdir), res->manifest_sha256, err)) != 0)
 		goto out;
 	res->files = files.n + 2;
 out:
 	sk_X509_free(extra);
 	export_files_free(&files);
-	buf_free(&man);
-	buf_free(&sig);
 	return ret;
 }
 

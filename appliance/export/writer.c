@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <openssl/sha.h>
 
 #include "export/manifest.h"
 #include "util/fileio.h"
@@ -74,4 +75,54 @@ export_write(const char *dir, const char *subdir,
 		return rc;
 	return write_one(path, EXPORT_MANIFEST_NAME, manifest->data,
 	    manifest->len, 0, err);
+}
+
+int
+export_free_subdir(const char *dir, const char *base, char *out,
+    size_t outsz, err_t *err)
+{
+	char path[PATH_MAX];
+	int k;
+
+	for (k = 1; k <= EXPORT_MAX_TRIES; k++) {
+		int n = k == 1 ? snprintf(out, outsz, "%s", base) :
+		    snprintf(out, outsz, "%s.%d", base, k);
+		if (n < 0 || (size_t)n >= outsz)
+			return err_set(err, ERR_LIMIT, "export directory name "
+			    "%s is too long", base);
+		if (fileio_join(path, sizeof(path), dir, out, err) != 0)
+			return ERR_LIMIT;
+		if (!fileio_exists(path))
+			return 0;
+	}
+	return err_set(err, ERR_LIMIT, "the outbox already holds %d attempts "
+	    "at %s; clear the incomplete ones (those without MANIFEST)",
+	    EXPORT_MAX_TRIES, base);
+}
+
+int
+export_write_signed(const char *dir, const char *base,
+    const struct export_files *files, EVP_PKEY *key, X509 *cert,
+    STACK_OF(X509) *extra, char *subdir, size_t subdirsz,
+    char manifest_sha256[65], err_t *err)
+{
+	buf_t man, sig;
+	int rc;
+
+	buf_init(&man, EXPORT_MANIFEST_MAX);
+	buf_init(&sig, EXPORT_MANIFEST_MAX);
+	if ((rc = export_manifest_text(files, &man, err)) == 0 &&
+	    (rc = export_manifest_sign(man.data, man.len, key, cert, extra,
+	    &sig, err)) == 0 &&
+	    (rc = export_free_subdir(dir, base, subdir, subdirsz, err)) == 0)
+		rc = export_write(dir, subdir, files, &man, &sig, err);
+	if (rc == 0) {
+		unsigned char md[SHA256_DIGEST_LENGTH];
+
+		SHA256(man.data, man.len, md);
+		buf_hex(md, sizeof(md), manifest_sha256, 65);
+	}
+	buf_free(&man);
+	buf_free(&sig);
+	return rc;
 }

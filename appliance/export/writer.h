@@ -11,9 +11,17 @@
 #ifndef AIRLOCK_EXPORT_WRITER_H
 #define AIRLOCK_EXPORT_WRITER_H
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "export/package.h"
 #include "util/buf.h"
 #include "util/err.h"
+
+/* Attempts at one export on one medium: base, base.2 ... base.999. */
+#define EXPORT_MAX_TRIES 999
+/* Room a base name leaves for the retry suffix (".999"). */
+#define EXPORT_SUFFIX_ROOM 4
 
 /*
  * Writes files, then sig as MANIFEST.p7s, then manifest as MANIFEST,
@@ -26,5 +34,25 @@
 int export_write(const char *dir, const char *subdir,
     const struct export_files *files, const buf_t *manifest,
     const buf_t *sig, err_t *err);
+
+/*
+ * The first of base, base.2, base.3 ... base.999 that dir does not hold,
+ * into out: a failed attempt's directory (no MANIFEST) is never reused.
+ * ERR_LIMIT when all are taken or the name does not fit.
+ */
+int export_free_subdir(const char *dir, const char *base, char *out,
+    size_t outsz, err_t *err);
+
+/*
+ * The whole signed export in one call: the manifest text of files,
+ * signed by key with cert (adding extra, may be NULL), written with
+ * export_write into the first free subdir of base (export_free_subdir).
+ * subdir gets the directory's name, manifest_sha256 the SHA-256 of
+ * MANIFEST. Errors as export_manifest_sign and export_write.
+ */
+int export_write_signed(const char *dir, const char *base,
+    const struct export_files *files, EVP_PKEY *key, X509 *cert,
+    STACK_OF(X509) *extra, char *subdir, size_t subdirsz,
+    char manifest_sha256[65], err_t *err);
 
 #endif

@@ -12,12 +12,14 @@
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "export/package.h"
 #include "ingest/csr.h"
 #include "ingest/csv.h"
 #include "pki/certinfo.h"
 #include "pki/pkiutil.h"
+#include "pki/roles.h"
 #include "util/text.h"
 
 /* Characters of an untrusted value quoted in a message. */
@@ -1049,6 +1051,48 @@ bundle_output(struct bundle_ctx *c)
 		    "pkcs12", c->keys.generated, fmt);
 }
 
+/*
+ * Stages 4 and 6 of a revocation (bundle.md, section 6): the archive
+ * holds the manifest and its targets file and nothing else, and the file's
+ * targets join the inline ones. Whether they name certificates is the
+ * intake's to say, against the records.
+ */
+static int
+bundle_check_revocation(struct archive *a, struct bundle *out,
+    enum bundle_stage *stage, diag_t *diag)
+{
+	struct manifest_revocation *v = &out->man.rev;
+	buf_t data;
+	err_t e;
+	int r;
+
+	*stage = BUNDLE_STAGE_MANIFEST;
+	if ((r = manifest_check_archive(&out->man, a, diag)) != 0)
+		return r;
+	*stage = BUNDLE_STAGE_INPUT;
+	if (v->targets_file != NULL) {
+		r = archive_read(a, v->targets_file, TARGET_FILE_MAX, &data, &e);
+		if (r == 0)
+			r = target_parse_file(v->targets_file, data.data,
+			    data.len, &v->targets, diag);
+		else
+			(void)diag_add(diag, v->targets_file, 0, NULL, "%s",
+			    e.msg);
+		buf_free(&data);
+		if (r == ERR_NOMEM)
+			*stage = BUNDLE_STAGE_NONE;
+		if (r != 0)
+			return r;
+	}
+	if (v->targets.n == 0) {
+		(void)diag_add(diag, v->targets_file != NULL ? v->targets_file :
+		    MANIFEST_NAME, 0, NULL, "the request names no target");
+		return ERR_INVALID;
+	}
+	*stage = BUNDLE_STAGE_NONE;
+	return 0;
+}
+
 /* Stages 3 to 7; *stage says where it stopped. */
 static int
 bundle_check(const char *label, const struct bundle_opts *o,
@@ -1092,10 +1136,21 @@ bundle_check(const char *label, const struct bundle_opts *o,
 	if ((r = manifest_parse(MANIFEST_NAME, mb.data, mb.len, &out->man,
 	    diag)) != 0)
 		goto done;
-	if (out->man.kind != MANIFEST_KIND_REQUEST) {
-		r = ERR_INVALID;
-		(void)diag_add(diag, MANIFEST_NAME, 0, "kind", "only request "
-		    "bundles are taken by the intake");
+	if (out->man.kind == MANIFEST_KIND_REVOCATION) {
+		r = bundle_check_revocation(c.a, out, stage, diag);
+		goto done;
+	}
+	/* Only an operator orders certificates (officers may only ask for
+	 * a revocation): the envelope's own message, at its stage. */
+	if (out->env.signer_officer) {
+		*stage = BUNDLE_STAGE_ENVELOPE;
+		r = roles_check_role(out->env.signer, OIDS_ROLE_OPERATOR,
+		    KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, "the signer",
+		    "signing a request bundle", &e);
+		if (r == 0)
+			r = err_set(&e, ERR_INTERNAL, "the signer holds two "
+			    "roles");
+		(void)diag_add(diag, label, 0, NULL, "%s", e.msg);
 		goto done;
 	}
 	if (manifest_has_secret(&out->man) && !out->env.encrypted) {
@@ -1258,10 +1313,14 @@ bundle_check_signer(const struct bundle_opts *o, struct bundle *out,
 		(void)diag_add(diag, NULL, 0, "signer", "%s", e.msg);
 		return r;
 	}
-	if (strcmp(s->role, "operator") != 0) {
+	/* The records must give the role the certificate holds. */
+	if (strcmp(s->role, out->env.signer_officer ? "officer" :
+	    "operator") != 0) {
 		(void)diag_add(diag, NULL, 0, "signer", "the bundle's signer %s "
-		    "(certificate SHA-256 %s) is enrolled as %s; only an "
-		    "operator submits bundles", s->name, sha, s->role);
+		    "(certificate SHA-256 %s) is enrolled as %s; %s", s->name,
+		    sha, s->role, out->env.signer_officer ? "the certificate "
+		    "holds the officer role" : "only an operator submits "
+		    "bundles");
 		return ERR_POLICY;
 	}
 	if (strcmp(s->status, "revoked") == 0) {

@@ -15,7 +15,13 @@
  *     (the appliance's records); unknown, revoked or locked refuses;
  *  3. archive_open with o->limits;
  *  4. manifest_parse; manifest_check_archive; a manifest with a secret
- *     (the PKCS#12 password) must have come encrypted;
+ *     (the PKCS#12 password) must have come encrypted. A revocation
+ *     request (kind revocation, bundle.md section 6) ends here, its
+ *     targets file parsed into man.rev.targets (stage input on a bad
+ *     line): resolving its targets needs the records, so it is the
+ *     intake's. Any other kind must come from an operator: an officer's
+ *     certificate (envelope officers_may_sign) is refused at stage
+ *     envelope;
  *  5. the profile exists, is usable (profile_usable) and this operator may
  *     submit to it (profile_may_submit); the line count is at most its
  *     max_batch;

@@ -522,19 +522,35 @@ env_decrypt(struct env *e, CMS_ContentInfo *cms, buf_t *plain)
 /*
  * The path from signer to a people CA at `now`, then the operator role
  * alone and a key usage that allows signing: the same checks approvals
- * apply to officers (pki/roles.c).
+ * apply to officers (pki/roles.c). With officers_may_sign, the officer
+ * role alone passes too (*officer = 1); the operator's message is kept
+ * for a certificate that holds neither, since that is the usual role.
  */
 static int
-env_check_signer(struct env *e, X509 *signer)
+env_check_signer(struct env *e, X509 *signer, int *officer)
 {
 	const struct envelope_opts *o = e->o;
-	err_t err;
+	const uint32_t ku = KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION;
+	err_t err, err2;
 	int r;
 
 	err_clear(&err);
-	r = roles_check(signer, o->people_cas, o->chain, o->now,
-	    OIDS_ROLE_OPERATOR, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
-	    "the signer", "signing a bundle", &err);
+	*officer = 0;
+	r = roles_check_chain(signer, o->people_cas, o->chain, o->now,
+	    "the signer", &err);
+	if (r == 0)
+		r = roles_check_role(signer, OIDS_ROLE_OPERATOR, ku,
+		    "the signer", "signing a bundle", &err);
+	if (r == ERR_POLICY && o->officers_may_sign) {
+		err_clear(&err2);
+		if (roles_check_chain(signer, o->people_cas, o->chain, o->now,
+		    "the signer", &err2) == 0 && roles_check_role(signer,
+		    OIDS_ROLE_OFFICER, ku, "the signer", "signing a bundle",
+		    &err2) == 0) {
+			*officer = 1;
+			r = 0;
+		}
+	}
 	if (r != 0)
 		return env_fail(e, r, "%s", err.msg);
 	return 0;
@@ -552,7 +568,7 @@ env_signed(struct env *e, CMS_ContentInfo *cms, struct envelope *out)
 	ASN1_OCTET_STRING **pos;
 	const ASN1_OBJECT *ct;
 	char name[ENV_SHOW_MAX], who[ENV_SHOW_MAX];
-	int n, i, dnid, kt, dup = 0, r = 0;
+	int n, i, dnid, kt, dup = 0, officer = 0, r = 0;
 
 	if (CMS_is_detached(cms))
 		return env_fail(e, ERR_INVALID, "the signature is detached: a "
@@ -627,7 +643,7 @@ env_signed(struct env *e, CMS_ContentInfo *cms, struct envelope *out)
 		    OBJ_nid2sn(kt) : "unreadable");
 		goto out;
 	}
-	if ((r = env_check_signer(e, signer)) != 0)
+	if ((r = env_check_signer(e, signer, &officer)) != 0)
 		goto out;
 
 	/*
@@ -668,6 +684,7 @@ env_signed(struct env *e, CMS_ContentInfo *cms, struct envelope *out)
 		goto out;
 	}
 	out->signer = signer;
+	out->signer_officer = officer;
 	out->digest_nid = dnid;
 out:
 	sk_X509_free(one);

@@ -41,7 +41,8 @@
  *    at `now`;
  *  - carry the airlock-operator extended key usage (pki/oids.h) and no
  *    other Airlock role: an officer's or auditor's certificate is refused
- *    as the wrong role even when it chains;
+ *    as the wrong role even when it chains (but for officers_may_sign,
+ *    which lets the officer role alone pass too);
  *  - allow digital signatures when it has a keyUsage extension.
  * The signature is then verified over the content with CMS_verify, given
  * that certificate alone (CMS_NOINTERN) and CMS_NO_SIGNER_CERT_VERIFY,
@@ -99,6 +100,11 @@ struct envelope_opts {
 	 * values above ENVELOPE_HARD_MAX count as it. Also bounds the
 	 * decrypted plaintext and the content. */
 	size_t max_size;
+	/* 1: a certificate holding the officer role alone is taken too
+	 * (envelope.signer_officer says so): officers may ask for a
+	 * revocation, and the bundle check then refuses an officer's
+	 * bundle of any other kind. 0: operators only. */
+	int officers_may_sign;
 };
 
 struct envelope {
@@ -109,6 +115,7 @@ struct envelope {
 	 * replay checks and approvals are about. */
 	char bundle_sha256[65];
 	int encrypted;		/* 1 when it came in an EnvelopedData */
+	int signer_officer;	/* 1: an officer signed (officers_may_sign) */
 	int digest_nid;		/* the SignerInfo's digest */
 };
 

@@ -6,9 +6,11 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
 #include "util/yamldoc.h"
 
 /*
@@ -28,7 +30,7 @@ static const struct yamldoc_limits manifest_limits = {
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 128
 
-static const char *const kind_names[] = { "request", NULL };
+static const char *const kind_names[] = { "request", "revocation", NULL };
 static const char *const input_names[] = { "mac-range", "csr", "csv", NULL };
 static const char *const format_names[] = {
 	"smpb", "pkcs12", "pem-zip", "pem-json", "der-zip", "pkcs7", NULL
@@ -43,6 +45,12 @@ static const char *
 name_of(const char *const *names, size_t n, unsigned v)
 {
 	return v < n ? names[v] : "?";
+}
+
+const char *
+manifest_kind_name(enum manifest_kind k)
+{
+	return name_of(kind_names, 2, (unsigned)k);
 }
 
 const char *
@@ -512,6 +520,80 @@ parse_request(struct mp *mp, const struct yamldoc_node *root,
 	check_distinct(mp, root, q);
 }
 
+/*
+ * The body of a revocation (bundle.md, section 6.2): reason, message, an
+ * optional invalidity date, and targets inline, in a file, or both.
+ */
+static void
+parse_revocation(struct mp *mp, const struct yamldoc_node *root,
+    time_t created, struct manifest_revocation *v)
+{
+	const struct yamldoc_node *n = NULL, *seq = NULL, *fn = NULL;
+	int idx = -1, has_seq, has_file, release = 0;
+	size_t i;
+
+	if (yamldoc_get_enum(mp->doc, root, "reason", 1,
+	    queue_revocation_reasons, &idx) == 1) {
+		snprintf(v->reason, sizeof(v->reason), "%s",
+		    queue_revocation_reasons[idx]);
+		release = strcmp(v->reason, "removeFromCRL") == 0;
+	}
+	if (mp_str(mp, root, "message", 1, &v->message, &n) == 1 &&
+	    check_text(mp, n, "message", v->message, 1,
+	    QUEUE_REVOCATION_MESSAGE_MAX, 0) == 0 && !text_clean(v->message))
+		yamldoc_error(mp->doc, n, "message must not contain invisible "
+		    "or direction-changing characters");
+	if (yamldoc_get_time(mp->doc, root, "invalidity_date", 0,
+	    &v->invalidity_date) == 1) {
+		(void)yamldoc_get_node(mp->doc, root, "invalidity_date", 0, &n);
+		v->has_invalidity_date = 1;
+		if (release)
+			yamldoc_error(mp->doc, n, "invalidity_date does not go "
+			    "with reason removeFromCRL: releasing a hold states "
+			    "no invalidity");
+		else if (created != 0 && v->invalidity_date > created)
+			yamldoc_error(mp->doc, n, "invalidity_date is after "
+			    "created: it says since when the key is known or "
+			    "suspected to be compromised, which cannot be later "
+			    "than the request");
+	}
+	has_seq = yamldoc_get_seq(mp->doc, root, "targets", 0, &seq);
+	has_file = mp_str(mp, root, "targets_file", 0, &v->targets_file,
+	    &fn);
+	if (has_file == 1)
+		(void)check_path(mp, fn, "targets_file", v->targets_file, 0);
+	if (has_seq == 0 && fn == NULL)
+		yamldoc_error(mp->doc, root, "a revocation names its targets: "
+		    "give targets, targets_file or both");
+	if (has_seq != 1)
+		return;
+	if (seq->n == 0 || seq->n > QUEUE_REVOCATION_MAX_TARGETS) {
+		yamldoc_error(mp->doc, seq, "targets, when given, lists 1 to %d "
+		    "targets (use targets_file for more)",
+		    QUEUE_REVOCATION_MAX_TARGETS);
+		return;
+	}
+	for (i = 0; i < seq->n; i++) {
+		const struct yamldoc_node *it = seq->items[i];
+		const char *t;
+		err_t e;
+		int r;
+
+		if (yamldoc_as_str(mp->doc, it, &t) != 1)
+			continue;
+		err_clear(&e);
+		r = target_parse(t, strlen(t), mp->doc->file, it->line,
+		    &v->targets, &e);
+		if (r == ERR_NOMEM) {
+			mp->nomem = 1;
+			return;
+		}
+		if (r != 0)
+			yamldoc_error(mp->doc, it, "Line %lu - %s", it->line,
+			    e.msg);
+	}
+}
+
 /* Finds key in a mapping of the (mutable) tree. */
 static struct yamldoc_node *
 tree_child(struct yamldoc_node *map, const char *key)
@@ -580,7 +662,10 @@ manifest_parse(const char *label, const void *data, size_t len,
 	if (yamldoc_get_enum(mp.doc, root, "kind", 1, kind_names, &idx) != 1)
 		goto done;	/* without a kind, the other keys mean nothing */
 	out->kind = (enum manifest_kind)idx;
-	parse_request(&mp, root, &out->req);
+	if (out->kind == MANIFEST_KIND_REVOCATION)
+		parse_revocation(&mp, root, out->created, &out->rev);
+	else
+		parse_request(&mp, root, &out->req);
 	(void)yamldoc_check_unknown(mp.doc, root);
 done:
 	wipe_password(mp.doc);
@@ -637,6 +722,9 @@ manifest_check_archive(const struct manifest *m, const struct archive *a,
 		return ERR_NOMEM;
 	}
 	need(a, seen, NULL, MANIFEST_NAME, diag);
+	/* A revocation's request fields are all empty, and so on. */
+	if (m->rev.targets_file != NULL)
+		need(a, seen, "targets_file", m->rev.targets_file, diag);
 	if (q->csv_file != NULL)
 		need(a, seen, "input.file", q->csv_file, diag);
 	for (i = 0; i < q->n_files; i++)
@@ -706,5 +794,8 @@ manifest_free(struct manifest *m)
 	free(q->csv_file);
 	free(q->recipient);
 	secret_free(q->p12_password);
+	free(m->rev.message);
+	free(m->rev.targets_file);
+	target_list_free(&m->rev.targets);
 	memset(m, 0, sizeof(*m));
 }

@@ -8,9 +8,9 @@
  * the operator asked for; whether the profile exists and the operator may
  * use it, and whether the id was seen before, is decided downstream.
  *
- * `kind` selects the body: only `request` exists now. A later kind adds
- * an enum value and its own body struct beside `req`, so code that reads
- * a request keeps checking kind first.
+ * `kind` selects the body: `request` (a batch of certificates to issue,
+ * in `req`) or `revocation` (certificates to revoke, hold or release, in
+ * `rev`; bundle.md section 6). Code that reads either checks kind first.
  */
 #ifndef AIRLOCK_INGEST_MANIFEST_H
 #define AIRLOCK_INGEST_MANIFEST_H
@@ -20,6 +20,7 @@
 
 #include "ingest/archive.h"
 #include "ingest/mac.h"
+#include "ingest/target.h"
 #include "util/err.h"
 #include "util/secret.h"
 
@@ -32,7 +33,7 @@
 
 #define MANIFEST_MAX_FILES 100000	/* input.files items */
 
-enum manifest_kind { MANIFEST_KIND_REQUEST };
+enum manifest_kind { MANIFEST_KIND_REQUEST, MANIFEST_KIND_REVOCATION };
 
 enum manifest_input {
 	MANIFEST_INPUT_MAC_RANGE,
@@ -84,13 +85,30 @@ struct manifest_request {
 	enum manifest_p12 p12_encryption;
 };
 
+/* The body of a `kind: revocation` manifest. */
+struct manifest_revocation {
+	/* One of queue_revocation_reasons (RFC 5280, and removeFromCRL). */
+	char reason[24];
+	char *message;			/* one line, 1..512 characters */
+	int has_invalidity_date;	/* never with removeFromCRL */
+	time_t invalidity_date;
+	/* The inline `targets` list; the bundle check appends those of
+	 * targets_file (an archive path, or NULL). */
+	struct target_list targets;
+	char *targets_file;
+};
+
 struct manifest {
 	int version;
 	enum manifest_kind kind;
 	char id[37];			/* UUID, lower case */
 	time_t created;
 	struct manifest_request req;	/* kind == MANIFEST_KIND_REQUEST */
+	struct manifest_revocation rev;	/* kind == MANIFEST_KIND_REVOCATION */
 };
+
+/* "request", "revocation"; "?" out of range. */
+const char *manifest_kind_name(enum manifest_kind k);
 
 /* Name of an enum value as the manifest spells it ("mac-range"), or "?". */
 const char *manifest_input_name(enum manifest_input m);
@@ -113,7 +131,7 @@ int manifest_has_secret(const struct manifest *m);
 
 /*
  * Checks the manifest against its archive: manifest.yaml and every file it
- * names exist as regular entries, and no entry is left unaccounted for
+ * names (for a revocation, its targets_file) exist as regular entries, and no entry is left unaccounted for
  * (a directory counts when a named file lies below it). Returns 0, or
  * ERR_INVALID with one message per missing or extra entry in diag.
  */

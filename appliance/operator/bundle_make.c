@@ -27,6 +27,8 @@
 #include "ingest/csr.h"
 #include "ingest/csv.h"
 #include "ingest/envelope.h"
+#include "ingest/target.h"
+#include "queue/revocation.h"
 #include "pki/oids.h"
 #include "pki/pkiutil.h"
 #include "pki/roles.h"
@@ -233,9 +235,18 @@ bundle_make_check_signer(EVP_PKEY *key, X509 *cert, time_t now, err_t *err)
 		    "to the signer's certificate (%s): their public keys differ",
 		    subj);
 	if (roles_check_role(cert, OIDS_ROLE_OPERATOR, KU_DIGITAL_SIGNATURE |
-	    KU_NON_REPUDIATION, "the signer", "signing a bundle", err) != 0)
+	    KU_NON_REPUDIATION, "the signer", "signing a bundle", err) != 0 &&
+	    !bundle_make_signer_is_officer(cert))
 		return err->code;
 	return bm_check_validity(cert, now, "signer's", err);
+}
+
+int
+bundle_make_signer_is_officer(X509 *cert)
+{
+	return cert != NULL && roles_check_role(cert, OIDS_ROLE_OFFICER,
+	    KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, "the signer",
+	    "asking for a revocation", NULL) == 0;
 }
 
 void
@@ -636,6 +647,39 @@ out:
 	return r;
 }
 
+/*
+ * The revocation's targets file: read without following a link, checked
+ * line by line as the appliance will (every problem named with the
+ * operator's own file and line), and carried as BUNDLE_MAKE_TARGETS_NAME.
+ */
+static int
+bm_add_targets(struct bm *b, const char *path)
+{
+	struct target_list l;
+	buf_t data;
+	err_t e;
+	int r;
+
+	err_clear(&e);
+	target_list_init(&l);
+	if ((r = fileio_read(path, TARGET_FILE_MAX, &data, &e)) != 0) {
+		buf_free(&data);
+		(void)diag_add(b->diag, path, 0, NULL, "%s", e.msg);
+		return r;
+	}
+	r = target_parse_file(path, data.data, data.len, &l, b->diag);
+	if (r == 0 && l.n == 0) {
+		(void)diag_add(b->diag, path, 0, NULL, "the file names no "
+		    "target");
+		r = ERR_INVALID;
+	}
+	target_list_free(&l);
+	if (r == 0)
+		return bm_add(b, BUNDLE_MAKE_TARGETS_NAME, path, &data, 0);
+	buf_free(&data);
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* manifest.yaml */
 
@@ -772,6 +816,34 @@ bm_uuid4(char out[37])
 	return 0;
 }
 
+/* The body of a revocation's manifest (bundle.md, section 6.2). */
+static int
+bm_manifest_revocation(const struct bundle_make_opts *o, buf_t *y)
+{
+	size_t i;
+	int r = 0;
+
+	r |= bm_yaml_kv(y, "reason", o->reason, 0);
+	r |= bm_yaml_kv(y, "message", o->message, 0);
+	if (o->invalidity_date != 0) {
+		char when[TIMEUTIL_STRLEN];
+
+		timeutil_format(o->invalidity_date, when);
+		r |= bm_yaml_kv(y, "invalidity_date", when, 0);
+	}
+	if (o->n_targets > 0)
+		(void)buf_put(y, "targets:\n", 9);
+	for (i = 0; i < o->n_targets; i++) {
+		(void)buf_put(y, "  - ", 4);
+		r |= bm_yaml_str(y, o->targets[i], 0);
+	}
+	if (o->targets_path != NULL)
+		r |= bm_yaml_kv(y, "targets_file", BUNDLE_MAKE_TARGETS_NAME, 0);
+	if (!buf_ok(y))
+		return ERR_LIMIT;
+	return r != 0 ? ERR_INVALID : 0;
+}
+
 /* The manifest text for o; y is marked secret by the caller. */
 static int
 bm_manifest(const struct bundle_make_opts *o, const char *id,
@@ -783,9 +855,11 @@ bm_manifest(const struct bundle_make_opts *o, const char *id,
 
 	timeutil_format(created, when);
 	(void)buf_put(y, "airlock_bundle: 1\n", 18);
-	r |= bm_yaml_kv(y, "kind", "request", 0);
+	r |= bm_yaml_kv(y, "kind", manifest_kind_name(o->kind), 0);
 	r |= bm_yaml_kv(y, "id", id, 0);
 	r |= bm_yaml_kv(y, "created", when, 0);
+	if (o->kind == MANIFEST_KIND_REVOCATION)
+		return r != 0 ? ERR_INVALID : bm_manifest_revocation(o, y);
 	(void)buf_put(y, "batch:\n", 7);
 	r |= bm_yaml_kv(y, "  name", o->batch_name, 0);
 	if (o->description != NULL && o->description[0] != '\0')
@@ -1017,6 +1091,79 @@ bm_encode(CMS_ContentInfo *cms, int pem, buf_t *out, err_t *err)
 /* ------------------------------------------------------------------ */
 /* The whole */
 
+/* A revocation's options (the targets file is checked when read). */
+static int
+bm_check_revocation(const struct bundle_make_opts *o, time_t now, diag_t *d)
+{
+	struct target_list l;
+	size_t i;
+	err_t e;
+	int r = 0;
+
+	err_clear(&e);
+	if (o->profile != NULL || o->batch_name != NULL ||
+	    o->n_csr_paths > 0 || o->csv_path != NULL ||
+	    o->recipient_path != NULL || o->p12_password != NULL) {
+		(void)diag_add(d, NULL, 0, NULL, "a revocation request takes no "
+		    "profile, batch name, input or output options");
+		r = ERR_INVALID;
+	}
+	if (!queue_revocation_reason_ok(o->reason)) {
+		(void)diag_add(d, NULL, 0, "reason", "must be one of "
+		    "unspecified, keyCompromise, cACompromise, "
+		    "affiliationChanged, superseded, cessationOfOperation, "
+		    "certificateHold, privilegeWithdrawn, aACompromise, "
+		    "removeFromCRL");
+		r = ERR_INVALID;
+	} else if (o->invalidity_date != 0 &&
+	    strcmp(o->reason, "removeFromCRL") == 0) {
+		(void)diag_add(d, NULL, 0, "invalidity date", "does not go with "
+		    "removeFromCRL: releasing a hold states no invalidity");
+		r = ERR_INVALID;
+	}
+	if (o->invalidity_date > now) {
+		(void)diag_add(d, NULL, 0, "invalidity date", "is in the future");
+		r = ERR_INVALID;
+	}
+	if (o->message == NULL || bm_check_text("message", o->message, 1,
+	    QUEUE_REVOCATION_MESSAGE_MAX, 0, d) != 0)
+		r = ERR_INVALID;
+	if (o->message == NULL)
+		(void)diag_add(d, NULL, 0, "message", "is required");
+	if (o->n_targets == 0 && o->targets_path == NULL) {
+		(void)diag_add(d, NULL, 0, NULL, "a revocation names at least "
+		    "one target: a serial, a batch, a MAC, a subject or a file "
+		    "of them");
+		r = ERR_INVALID;
+	}
+	if (o->n_targets > QUEUE_REVOCATION_MAX_TARGETS) {
+		(void)diag_add(d, NULL, 0, NULL, "at most %d targets",
+		    QUEUE_REVOCATION_MAX_TARGETS);
+		return ERR_LIMIT;
+	}
+	/* Each as the appliance will read it, so a typo stops here. */
+	target_list_init(&l);
+	for (i = 0; i < o->n_targets; i++) {
+		if (target_parse(o->targets[i], strlen(o->targets[i]), NULL, 0,
+		    &l, &e) != 0) {
+			char shown[200];
+
+			(void)diag_add(d, NULL, 0, NULL, "target '%s': %s",
+			    text_show(o->targets[i], strlen(o->targets[i]), 64,
+			    shown, sizeof(shown)), e.msg);
+			r = ERR_INVALID;
+		}
+	}
+	target_list_free(&l);
+	if (o->encrypt_to != NULL && bm_check_validity(o->encrypt_to, now,
+	    "transport", &e) != 0)
+		r = bm_fail(d, &e);
+	if (bundle_make_check_signer(o->signer_key, o->signer_cert, now,
+	    &e) != 0)
+		r = bm_fail(d, &e);
+	return r;
+}
+
 /* The options that do not depend on any file, checked before any is read. */
 static int
 bm_check_opts(const struct bundle_make_opts *o, time_t now, diag_t *d)
@@ -1025,6 +1172,21 @@ bm_check_opts(const struct bundle_make_opts *o, time_t now, diag_t *d)
 	int r = 0;
 
 	err_clear(&e);
+	if (o->kind == MANIFEST_KIND_REVOCATION)
+		return bm_check_revocation(o, now, d);
+	if (o->kind != MANIFEST_KIND_REQUEST) {
+		(void)diag_add(d, NULL, 0, NULL, "unknown bundle kind");
+		return ERR_INVALID;
+	}
+	/* Only an operator orders certificates; officers may only ask for
+	 * revocations. */
+	if (o->signer_cert != NULL && bundle_make_signer_is_officer(
+	    o->signer_cert) && roles_check_role(o->signer_cert,
+	    OIDS_ROLE_OPERATOR, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
+	    "the signer", "signing a request bundle", &e) != 0) {
+		(void)bm_fail(d, &e);
+		return ERR_POLICY;
+	}
 	if (o->profile == NULL || o->batch_name == NULL) {
 		(void)diag_add(d, NULL, 0, NULL, "a bundle needs a profile and "
 		    "a batch name");
@@ -1200,6 +1362,9 @@ bundle_make(const struct bundle_make_opts *o, buf_t *out, diag_t *diag)
 		goto out;
 	}
 	/* Inputs, each checked as the appliance will check it. */
+	if (o->kind == MANIFEST_KIND_REVOCATION && o->targets_path != NULL &&
+	    (r = bm_add_targets(&b, o->targets_path)) != 0)
+		goto out;
 	for (i = 0; i < o->n_csr_paths; i++) {
 		int one = bm_add_csr_path(&b, o->csr_paths[i]);
 
@@ -1208,11 +1373,12 @@ bundle_make(const struct bundle_make_opts *o, buf_t *out, diag_t *diag)
 		if (one == ERR_NOMEM || one == ERR_LIMIT)
 			goto out;
 	}
-	has_csr = b.n > 0;
-	if (r == 0 && (r = bm_sort(&b)) == 0 && o->mode ==
-	    MANIFEST_INPUT_CSV)
+	has_csr = b.n > 0 && o->kind == MANIFEST_KIND_REQUEST;
+	if (r == 0 && (r = bm_sort(&b)) == 0 && o->kind ==
+	    MANIFEST_KIND_REQUEST && o->mode == MANIFEST_INPUT_CSV)
 		r = bm_add_csv(&b, o->csv_path, o->n_csr_paths);
-	if (r == 0 && o->format == MANIFEST_FORMAT_SMPB)
+	if (r == 0 && o->kind == MANIFEST_KIND_REQUEST &&
+	    o->format == MANIFEST_FORMAT_SMPB)
 		r = bm_add_recipient(&b, o->recipient_path, now);
 	if (r != 0)
 		goto out;

@@ -1,6 +1,8 @@
 /*
  * bundle_make.h: a request bundle made on the operator's workstation
- * (docs/formats/bundle.md, section 4.2), the other side of ingest/bundle.h.
+ * (docs/formats/bundle.md, section 4.2), the other side of ingest/bundle.h;
+ * and, by the same writer, a revocation request (kind revocation, section
+ * 6), made by `airlock revoke` at the console or on a workstation.
  *
  * bundle_make writes manifest.yaml from the options, packs it with the
  * input files into a ZIP archive in memory, signs the archive as a CMS
@@ -45,6 +47,7 @@
 #define BUNDLE_MAKE_CSR_DIR "csr/"
 #define BUNDLE_MAKE_CSV_NAME "requests.csv"
 #define BUNDLE_MAKE_RECIPIENT_NAME "recipient.pem"
+#define BUNDLE_MAKE_TARGETS_NAME "targets.txt"
 
 /* Most --csr paths one bundle takes (each a file or a folder). */
 #define BUNDLE_MAKE_MAX_PATHS 1024
@@ -57,6 +60,20 @@ struct bundle_make_signer {
 };
 
 struct bundle_make_opts {
+	/* MANIFEST_KIND_REQUEST (0, the default) or _REVOCATION. A
+	 * revocation takes only the revocation fields below, the signer,
+	 * encrypt_to, id, created and pem; a request only the others. */
+	enum manifest_kind kind;
+
+	/* kind revocation (bundle.md, section 6.2) */
+	const char *reason;		/* one of queue_revocation_reasons */
+	const char *message;		/* one line, 1..512 characters */
+	time_t invalidity_date;		/* 0: none; never with removeFromCRL */
+	const char *const *targets;	/* inline, each "serial HEX" ... */
+	size_t n_targets;
+	const char *targets_path;	/* a file of targets, or NULL */
+
+	/* kind request */
 	const char *profile;		/* slug, required */
 	const char *batch_name;		/* required */
 	const char *description;	/* NULL or "": none */
@@ -97,7 +114,8 @@ int bundle_make_parse_range(const char *s, struct mac_range *out,
  * Opens the operator's passphrase-protected PKCS#8 PEM key file (an
  * unencrypted key is refused) with pass, and the certificate at
  * cert_path, and checks that they belong together and that the
- * certificate is an operator's valid at now (bundle_make_check_signer).
+ * certificate is an operator's or officer's valid at now
+ * (bundle_make_check_signer).
  * Returns 0 with *out filled, ERR_AUTH (wrong passphrase), ERR_POLICY,
  * ERR_NOTFOUND, ERR_INVALID or ERR_IO; *out is empty on failure.
  */
@@ -121,12 +139,17 @@ void bundle_make_signer_free(struct bundle_make_signer *s);
 
 /*
  * Checks that key (private) belongs to cert, that cert holds the Airlock
- * operator role and no other (pki/roles.h) with an RSA or EC key, and
- * that it is valid at now: the checks envelope_open makes, but for the
- * chain, which needs the people CA. Returns 0 or ERR_POLICY.
+ * operator role, or the officer role (who may ask for a revocation), and
+ * no other (pki/roles.h) with an RSA or EC key, and that it is valid at
+ * now: the checks envelope_open makes, but for the chain, which needs the
+ * people CA. bundle_make refuses an officer's request bundle. Returns 0
+ * or ERR_POLICY.
  */
 int bundle_make_check_signer(EVP_PKEY *key, X509 *cert, time_t now,
     err_t *err);
+
+/* 1 when cert holds the officer role alone (may sign a revocation). */
+int bundle_make_signer_is_officer(X509 *cert);
 
 /*
  * Makes the bundle described by o into out, which this function

@@ -7,10 +7,17 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
+#include "pki/der.h"
 #include "util/buf.h"
 
 int
 certinfo_subject_text(X509 *cert, char *out, size_t outsz)
+{
+	return certinfo_name_text(X509_get_subject_name(cert), out, outsz);
+}
+
+int
+certinfo_name_text(const X509_NAME *name, char *out, size_t outsz)
 {
 	BIO *b;
 	char *p = NULL;
@@ -22,7 +29,7 @@ certinfo_subject_text(X509 *cert, char *out, size_t outsz)
 		return ERR_LIMIT;
 	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		return ERR_NOMEM;
-	if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
+	if (X509_NAME_print_ex(b, name, 0,
 	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
 		r = ERR_CRYPTO;
 		goto out;
@@ -99,6 +106,61 @@ asn1_time_epoch(const ASN1_TIME *t, int64_t *out)
 		return ERR_CRYPTO;
 	*out = (int64_t)timegm(&tm);
 	return 0;
+}
+
+/* A DER Time (UTCTime or GeneralizedTime) as seconds since the epoch. */
+static int
+der_time_epoch(const struct der_tlv *t, int64_t *out)
+{
+	const unsigned char *p = t->raw;
+	ASN1_TIME *at;
+	int r;
+
+	if (t->tag != V_ASN1_UTCTIME && t->tag != V_ASN1_GENERALIZEDTIME)
+		return ERR_INVALID;
+	if ((at = d2i_ASN1_TIME(NULL, &p, (long)t->raw_len)) == NULL ||
+	    p != t->raw + t->raw_len) {
+		ASN1_TIME_free(at);
+		ERR_clear_error();
+		return ERR_INVALID;
+	}
+	r = asn1_time_epoch(at, out) != 0 ? ERR_INVALID : 0;
+	ASN1_TIME_free(at);
+	return r;
+}
+
+int
+certinfo_tbs_facts(const unsigned char *tbs, size_t len, char *subject,
+    size_t subjsz, int64_t *not_before, int64_t *not_after)
+{
+	struct der_tlv serial, algid, issuer, validity, nb, na, subj;
+	const unsigned char *p;
+	X509_NAME *name;
+	buf_t rest, v;
+	int r;
+
+	if (der_tbs_head(tbs, len, &serial, &algid, &rest) != 0 ||
+	    der_get_tlv(&rest, &issuer) != 0 ||
+	    issuer.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&rest, &validity) != 0 ||
+	    validity.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&rest, &subj) != 0 || subj.tag != DER_TAG_SEQUENCE)
+		return ERR_INVALID;
+	buf_view(&v, validity.content, validity.content_len);
+	if (der_get_tlv(&v, &nb) != 0 || der_get_tlv(&v, &na) != 0 ||
+	    buf_avail(&v) != 0 || der_time_epoch(&nb, not_before) != 0 ||
+	    der_time_epoch(&na, not_after) != 0)
+		return ERR_INVALID;
+	p = subj.raw;
+	if ((name = d2i_X509_NAME(NULL, &p, (long)subj.raw_len)) == NULL ||
+	    p != subj.raw + subj.raw_len) {
+		X509_NAME_free(name);
+		ERR_clear_error();
+		return ERR_INVALID;
+	}
+	r = certinfo_name_text(name, subject, subjsz);
+	X509_NAME_free(name);
+	return r;
 }
 
 int

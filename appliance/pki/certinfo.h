@@ -15,6 +15,18 @@
 /* Subject as one RFC 2253 line (UTF-8); 0 or ERR_CRYPTO / ERR_LIMIT. */
 int certinfo_subject_text(X509 *cert, char *out, size_t outsz);
 
+/* The same text for any name. */
+int certinfo_name_text(const X509_NAME *name, char *out, size_t outsz);
+
+/*
+ * The subject text and validity of a DER TBSCertificate, read by walking
+ * it rather than decoding the certificate (see pki/sigcheck.h for why).
+ * ERR_INVALID when tbs is not a TBSCertificate, ERR_LIMIT when the
+ * subject does not fit.
+ */
+int certinfo_tbs_facts(const unsigned char *tbs, size_t len, char *subject,
+    size_t subjsz, int64_t *not_before, int64_t *not_after);
+
 /* Serial number as lower-case hex without leading zeros ("0" for zero). */
 int certinfo_serial_hex(X509 *cert, char *out, size_t outsz);
 

@@ -4,8 +4,9 @@
  * A crlspec is parsed strictly from YAML and built into an unsigned v2 CRL
  * with authorityKeyIdentifier, cRLNumber and, optionally, an issuing
  * distribution point. Entries are sorted by serial (O(n log n)) and
- * duplicates refused, so one large CRL is as cheap to build as many small
- * ones.
+ * written by the project's one CRL encoder (pki/crlder.h), which refuses
+ * duplicates; the ceremony then lints and signs the result with
+ * pkisign_crl.
  *
  * YAML keys read by crlspec_parse:
  *   this_update: T            next_update: T      number: N (>= 0)
@@ -24,33 +25,17 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "pki/crlder.h"
 #include "util/err.h"
 #include "util/yamldoc.h"
 
-#define CRLBUILD_SERIAL_MAX 20
-
-/*
- * RFC 5280 reason codes allowed in a full CRL. removeFromCRL (8) belongs
- * to delta CRLs only, which Airlock does not issue. Unspecified is never
- * encoded: RFC 5280 5.3.1 says to omit the extension instead.
- */
-enum crlbuild_reason {
-	CRLBUILD_UNSPECIFIED = 0,
-	CRLBUILD_KEY_COMPROMISE = 1,
-	CRLBUILD_CA_COMPROMISE = 2,
-	CRLBUILD_AFFILIATION_CHANGED = 3,
-	CRLBUILD_SUPERSEDED = 4,
-	CRLBUILD_CESSATION_OF_OPERATION = 5,
-	CRLBUILD_CERTIFICATE_HOLD = 6,
-	CRLBUILD_PRIVILEGE_WITHDRAWN = 9,
-	CRLBUILD_AA_COMPROMISE = 10
-};
+#define CRLBUILD_SERIAL_MAX CRLDER_SERIAL_MAX
 
 struct crlspec_entry {
 	unsigned char serial[CRLBUILD_SERIAL_MAX];	/* big-endian */
 	size_t serial_len;
 	time_t revoked_at;
-	enum crlbuild_reason reason;
+	enum crlder_reason reason;	/* crlder.h */
 	int has_invalidity_date;
 	time_t invalidity_date;
 };
@@ -74,12 +59,11 @@ int crlspec_parse(struct yamldoc *doc, const struct yamldoc_node *map,
 
 void crlspec_free(struct crlspec *spec);
 
-/* Name of a reason code as YAML writes it ("keyCompromise"), or NULL. */
-const char *crlbuild_reason_name(enum crlbuild_reason r);
-
 /*
  * Builds an unsigned v2 CRL for issuer (whose subject key identifier
- * becomes the authority key identifier). Refuses duplicate serials and a
+ * becomes the authority key identifier), with the signature algorithm of
+ * the issuer's key and pkisign_md_for_key's digest; its signature is a
+ * placeholder until pkisign_crl signs it. Refuses duplicate serials and a
  * next_update not after this_update. Returns 0 and *out, or a negative
  * ERR_* with err set. spec is not modified.
  */

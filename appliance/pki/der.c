@@ -100,3 +100,57 @@ der_tbs_head(const unsigned char *tbs, size_t len, struct der_tlv *serial,
 		*rest = in;
 	return 0;
 }
+
+size_t
+der_hdr_len(size_t len)
+{
+	size_t n = 2;
+
+	if (len < 0x80)
+		return n;
+	for (; len > 0; len >>= 8)
+		n++;
+	return n;
+}
+
+void
+der_put_len(buf_t *out, size_t len)
+{
+	unsigned char b[sizeof(size_t)];
+	size_t n = 0, v = len;
+
+	if (len < 0x80) {
+		buf_put_u8(out, (uint8_t)len);
+		return;
+	}
+	while (v > 0) {
+		b[sizeof(b) - 1 - n] = (unsigned char)(v & 0xff);
+		v >>= 8;
+		n++;
+	}
+	buf_put_u8(out, (uint8_t)(0x80 | n));
+	buf_put(out, b + sizeof(b) - n, n);
+}
+
+void
+der_put_hdr(buf_t *out, unsigned char tag, size_t len)
+{
+	buf_put_u8(out, tag);
+	der_put_len(out, len);
+}
+
+void
+der_put_uint(buf_t *out, const unsigned char *mag, size_t len)
+{
+	int pad;
+
+	while (len > 1 && mag[0] == 0) {
+		mag++;
+		len--;
+	}
+	pad = len > 0 && (mag[0] & 0x80) != 0;
+	der_put_hdr(out, 0x02, len + (size_t)pad);
+	if (pad)
+		buf_put_u8(out, 0);
+	buf_put(out, mag, len);
+}

@@ -249,3 +249,64 @@ pkisign_blob(EVP_PKEY *signer, const EVP_MD *md, const void *data,
 	}
 	return rc;
 }
+
+/*
+ * The signature AlgorithmIdentifier inside a TBSCertificate or a
+ * TBSCertList, after checking the shape around it. Certificate: SEQUENCE
+ * { [0] version OPTIONAL, serial INTEGER, signature, issuer, validity,
+ * subject, subjectPublicKeyInfo (SEQUENCEs), ... }. CRL: SEQUENCE {
+ * version INTEGER, signature, issuer (SEQUENCEs), thisUpdate Time, ... }.
+ * der_tbs_head reads the CRL's version where a certificate has its serial.
+ */
+static int
+pkisign_tbs_algid(const unsigned char *tbs, size_t len, struct der_tlv *algid)
+{
+	struct der_tlv first, el;
+	buf_t in;
+	int i;
+
+	if (der_tbs_head(tbs, len, &first, algid, &in) != 0 ||
+	    algid->content_len < 2 || algid->content[0] != 0x06)
+		return ERR_INVALID;
+	if (der_get_tlv(&in, &el) != 0 || el.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&in, &el) != 0)
+		return ERR_INVALID;
+	/* UTCTime or GeneralizedTime: a CRL's thisUpdate, after v2 (1). */
+	if (el.tag == 0x17 || el.tag == 0x18)
+		return first.content_len == 1 && first.content[0] == 1 ?
+		    0 : ERR_INVALID;
+	if (el.tag != DER_TAG_SEQUENCE)
+		return ERR_INVALID;
+	for (i = 0; i < 2; i++)
+		if (der_get_tlv(&in, &el) != 0 || el.tag != DER_TAG_SEQUENCE)
+			return ERR_INVALID;
+	return 0;
+}
+
+int
+pkisign_assemble(const unsigned char *tbs, size_t tbs_len,
+    const unsigned char *sig, size_t sig_len, buf_t *out, err_t *err)
+{
+	struct der_tlv algid;
+
+	if (out == NULL)
+		return err_set(err, ERR_INVALID, "pkisign_assemble: no output");
+	if (pkisign_tbs_algid(tbs, tbs_len, &algid) != 0)
+		return err_set(err, ERR_INVALID, "not a DER TBSCertificate or "
+		    "TBSCertList");
+	if (sig == NULL || sig_len == 0 || sig_len > 64 * 1024)
+		return err_set(err, ERR_INVALID, "a signature of %zu bytes "
+		    "cannot be right", sig_len);
+	/* The unused-bits octet makes the BIT STRING one longer. */
+	der_put_hdr(out, DER_TAG_SEQUENCE, tbs_len + algid.raw_len +
+	    der_hdr_len(sig_len + 1) + sig_len + 1);
+	buf_put(out, tbs, tbs_len);
+	buf_put(out, algid.raw, algid.raw_len);
+	der_put_hdr(out, 0x03, sig_len + 1);
+	buf_put_u8(out, 0);
+	buf_put(out, sig, sig_len);
+	if (!buf_ok(out))
+		return err_set(err, out->len + 16 > out->max ? ERR_LIMIT :
+		    ERR_NOMEM, "the signed object does not fit its buffer");
+	return 0;
+}

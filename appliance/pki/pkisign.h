@@ -68,6 +68,17 @@ int pkisign_crl(X509_CRL *crl, EVP_PKEY *signer, const EVP_MD *md,
     X509 *issuer, diag_t *lint, err_t *err);
 
 /*
+ * Assembles a signed certificate or CRL: SEQUENCE { tbs, the signature
+ * AlgorithmIdentifier copied from inside tbs, BIT STRING sig }, where tbs
+ * is a DER TBSCertificate or TBSCertList and sig the signature value in
+ * its X.509 encoding (PKCS#1 v1.5 bytes; ECDSA as DER Ecdsa-Sig-Value),
+ * as the HSM's raw signature over the TBS digest gives it. Appends the
+ * DER to out. 0, ERR_INVALID (tbs is neither), ERR_LIMIT / ERR_NOMEM.
+ */
+int pkisign_assemble(const unsigned char *tbs, size_t tbs_len,
+    const unsigned char *sig, size_t sig_len, buf_t *out, err_t *err);
+
+/*
  * Signs len bytes of data (a transcript) with signer and md (NULL = the
  * default for the signer's key): PKCS#1 v1.5 for RSA, DER ECDSA for EC, as
  * `openssl dgst -sha256 -verify pub.pem -signature sig file` expects.

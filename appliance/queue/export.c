@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 #include <sqlite3.h>
 
+#include "queue/sql.h"
 #include "store/stmt.h"
 #include "util/buf.h"
 #include "util/text.h"
@@ -57,76 +58,6 @@ queue_export_state_parse(const char *name, enum queue_export_state *out)
 	return ERR_INVALID;
 }
 
-/* --- SQLite plumbing (queue.c keeps its own copies private) ------------- */
-
-/* A full disk is said plainly, as queue.c says it. */
-static int
-export_sqlerr(struct store *st, const char *what, err_t *err)
-{
-	sqlite3 *db = store_db(st);
-
-	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
-		return err_set(err, ERR_IO, "%s: %s: the database is full "
-		    "(no space left on its disk); nothing of this change was "
-		    "kept", store_path(st), what);
-	return err_set(err, store_errcode(st), "%s: %s: %s", store_path(st),
-	    what, sqlite3_errmsg(db));
-}
-
-static int
-export_binderr(struct store *st, int rc, err_t *err)
-{
-	return err_set(err, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_INTERNAL,
-	    "%s: cannot bind values: %s", store_path(st), sqlite3_errstr(rc));
-}
-
-static int
-export_prepare(struct store *st, const char *sql, sqlite3_stmt **s,
-    err_t *err)
-{
-	return store_prepare(st, sql, s, NULL) != 0 ?
-	    export_sqlerr(st, "prepare", err) : 0;
-}
-
-/*
- * Prepares sql, binds id to ?1 and steps to the first row, left in *s for
- * the caller to read and finalize. Without a row *s is NULL and the
- * result is ERR_NOTFOUND with "no WHAT #id".
- */
-static int
-export_row(struct store *st, const char *sql, int64_t id, const char *what,
-    sqlite3_stmt **s, err_t *err)
-{
-	int rc = SQLITE_OK, r;
-
-	if ((r = export_prepare(st, sql, s, err)) != 0)
-		return r;
-	store_bind_int(*s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		r = export_binderr(st, rc, err);
-	} else if ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
-		return 0;
-	} else {
-		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "%s: no "
-		    "%s #%lld", store_path(st), what, (long long)id) :
-		    export_sqlerr(st, what, err);
-	}
-	sqlite3_finalize(*s);
-	*s = NULL;
-	return r;
-}
-
-/* Commits when r is 0; otherwise rolls back and returns r. */
-static int
-export_end(struct store *st, int r, err_t *err)
-{
-	if (r != 0) {
-		store_rollback(st);
-		return r;
-	}
-	return store_commit(st, err);
-}
-
 /*
  * The batch's state, inside the caller's transaction; ERR_INVALID unless
  * it has finished with something issued (completed or
@@ -140,7 +71,7 @@ export_batch_finished(struct store *st, int64_t batch, const char *doing,
 	const char *state;
 	int r;
 
-	if ((r = export_row(st, "SELECT state FROM batch WHERE id = ?", batch,
+	if ((r = queue_sql_row(st, "SELECT state FROM batch WHERE id = ?", batch,
 	    "batch", &s, err)) != 0)
 		return r;
 	state = (const char *)sqlite3_column_text(s, 0);
@@ -163,7 +94,7 @@ export_int(struct store *st, const char *sql, int64_t a, int64_t *out,
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = export_row(st, sql, a, "export", &s, err)) != 0)
+	if ((r = queue_sql_row(st, sql, a, "export", &s, err)) != 0)
 		return r;
 	*out = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -178,7 +109,7 @@ export_insert(struct store *st, int64_t batch, int64_t number,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = export_prepare(st, "INSERT INTO export (batch_id, number, "
+	if ((r = queue_sql_prepare(st, "INSERT INTO export (batch_id, number, "
 	    "state, created) VALUES (?, ?, ?, ?)", &s, err)) != 0)
 		return r;
 	store_bind_int(s, 1, batch, &rc);
@@ -186,9 +117,9 @@ export_insert(struct store *st, int64_t batch, int64_t number,
 	store_bind_text(s, 3, queue_export_state_name(state), &rc);
 	store_bind_int(s, 4, created, &rc);
 	if (rc != SQLITE_OK)
-		r = export_binderr(st, rc, err);
+		r = queue_sql_binderr(st, rc, err);
 	else if (sqlite3_step(s) != SQLITE_DONE)
-		r = export_sqlerr(st, "record export", err);
+		r = queue_sql_err(st, "record export", err);
 	else if (id_out != NULL)
 		*id_out = sqlite3_last_insert_rowid(store_db(st));
 	sqlite3_finalize(s);
@@ -217,7 +148,7 @@ queue_export_first(struct store *st, int64_t batch, int64_t *id_out,
 		r = export_insert(st, batch, 1, QUEUE_EXPORT_APPROVED,
 		    (int64_t)time(NULL), &id, err);
 out:
-	if ((r = export_end(st, r, err)) == 0 && id_out != NULL)
+	if ((r = queue_sql_end(st, r, err)) == 0 && id_out != NULL)
 		*id_out = id;
 	return r;
 }
@@ -263,7 +194,7 @@ queue_export_request(struct store *st, int64_t batch, int64_t now,
 	r = export_insert(st, batch, number, QUEUE_EXPORT_PENDING_APPROVAL,
 	    now, &id, err);
 out:
-	if ((r = export_end(st, r, err)) == 0 && id_out != NULL)
+	if ((r = queue_sql_end(st, r, err)) == 0 && id_out != NULL)
 		*id_out = id;
 	return r;
 }
@@ -280,7 +211,7 @@ queue_export_digest(struct store *st, int64_t id, char out[65], err_t *err)
 	int n, r;
 
 	out[0] = '\0';
-	if ((r = export_row(st, "SELECT x.id, x.batch_id, x.number, u.sha256 "
+	if ((r = queue_sql_row(st, "SELECT x.id, x.batch_id, x.number, u.sha256 "
 	    "FROM export x JOIN batch b ON b.id = x.batch_id JOIN bundle u "
 	    "ON u.id = b.bundle_id WHERE x.id = ?", id, "export", &s,
 	    err)) != 0)
@@ -331,7 +262,7 @@ queue_export_get(struct store *st, int64_t id, struct queue_export *out,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = export_row(st, "SELECT " EXPORT_COLUMNS " WHERE id = ?", id,
+	if ((r = queue_sql_row(st, "SELECT " EXPORT_COLUMNS " WHERE id = ?", id,
 	    "export", &s, err)) != 0)
 		return r;
 	if (export_from_row(s, out) != 0) {
@@ -374,13 +305,13 @@ queue_export_list(struct store *st, int64_t batch, queue_export_cb cb,
 	struct queue_export e;
 	int rc = SQLITE_OK, r;
 
-	if ((r = export_prepare(st, "SELECT " EXPORT_COLUMNS " WHERE ?1 = 0 "
+	if ((r = queue_sql_prepare(st, "SELECT " EXPORT_COLUMNS " WHERE ?1 = 0 "
 	    "OR batch_id = ?1 ORDER BY id", &s, err)) != 0)
 		return r;
 	store_bind_int(s, 1, batch, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return export_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (export_from_row(s, &e) != 0) {
@@ -392,7 +323,7 @@ queue_export_list(struct store *st, int64_t batch, queue_export_cb cb,
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : export_sqlerr(st, "list exports", err);
+	r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "list exports", err);
 	sqlite3_finalize(s);
 	return r;
 }
@@ -429,14 +360,14 @@ export_votes(struct store *st, int64_t id, int64_t *quorum,
 	int rc = SQLITE_OK, r;
 
 	if ((r = queue_export_digest(st, id, digest, err)) != 0 ||
-	    (r = export_prepare(st, sql, &s, err)) != 0)
+	    (r = queue_sql_prepare(st, sql, &s, err)) != 0)
 		return r;
 	store_bind_int(s, 1, id, &rc);
 	store_bind_text(s, 2, digest, &rc);
 	if (rc != SQLITE_OK)
-		r = export_binderr(st, rc, err);
+		r = queue_sql_binderr(st, rc, err);
 	else if (sqlite3_step(s) != SQLITE_ROW)
-		r = export_sqlerr(st, "count approvals", err);
+		r = queue_sql_err(st, "count approvals", err);
 	else {
 		*quorum = sqlite3_column_int64(s, 0);
 		*approvals = sqlite3_column_int64(s, 1);
@@ -476,7 +407,7 @@ export_set_state(struct store *st, int64_t id, enum queue_export_state from,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = export_prepare(st, "UPDATE export SET state = ?, dir = ?, "
+	if ((r = queue_sql_prepare(st, "UPDATE export SET state = ?, dir = ?, "
 	    "manifest_sha256 = ?, written = ? WHERE id = ? AND state = ?", &s,
 	    err)) != 0)
 		return r;
@@ -488,9 +419,9 @@ export_set_state(struct store *st, int64_t id, enum queue_export_state from,
 	store_bind_int(s, 5, id, &rc);
 	store_bind_text(s, 6, queue_export_state_name(from), &rc);
 	if (rc != SQLITE_OK)
-		r = export_binderr(st, rc, err);
+		r = queue_sql_binderr(st, rc, err);
 	else if (sqlite3_step(s) != SQLITE_DONE)
-		r = export_sqlerr(st, "change export state", err);
+		r = queue_sql_err(st, "change export state", err);
 	else if (sqlite3_changes(store_db(st)) != 1)
 		r = err_set(err, ERR_INTERNAL, "export #%lld left state '%s' "
 		    "while it was being changed", (long long)id,
@@ -528,7 +459,7 @@ queue_export_transition(struct store *st, int64_t id,
 		    "export records a directory and manifest", (long long)id);
 	if ((r = store_begin(st, err)) != 0)
 		return r;
-	if ((r = export_row(st, "SELECT state FROM export WHERE id = ?", id,
+	if ((r = queue_sql_row(st, "SELECT state FROM export WHERE id = ?", id,
 	    "export", &s, err)) != 0)
 		goto out;
 	r = queue_export_state_parse((const char *)sqlite3_column_text(s, 0),
@@ -569,5 +500,5 @@ queue_export_transition(struct store *st, int64_t id,
 	}
 	r = export_set_state(st, id, from, to, dir, manifest_sha256, now, err);
 out:
-	return export_end(st, r, err);
+	return queue_sql_end(st, r, err);
 }

@@ -14,6 +14,7 @@
 #include "pki/certinfo.h"
 #include "pki/der.h"
 #include "pki/pkiutil.h"
+#include "pki/sigcheck.h"
 #include "store/stmt.h"
 #include "util/buf.h"
 #include "util/text.h"
@@ -1526,19 +1527,20 @@ struct queue_cert_facts {
 };
 
 /*
- * Checks a returned certificate against its reservation: DER, the same
- * TBS byte for byte, a signature that verifies under the CA's key; and
- * reads what the certificate table records.
+ * Checks a returned certificate against its reservation: one DER
+ * SEQUENCE whose TBS is the reserved one byte for byte, with a signature
+ * that verifies under the CA's key; and reads what the certificate table
+ * records. The certificate is walked, not decoded (pki/sigcheck.h): this
+ * runs for every certificate, on the one thread that writes the store.
  */
 static int
 queue_check_cert(const struct queue_issued *v, const unsigned char *tbs,
-    size_t tbs_len, EVP_PKEY *ca_pub, struct queue_cert_facts *f,
+    size_t tbs_len, struct sigcheck *ca, struct queue_cert_facts *f,
     err_t *err)
 {
 	unsigned char md[32];
-	struct der_tlv seq, el;
-	buf_t b, in;
-	X509 *x = NULL;
+	const unsigned char *signed_tbs;
+	size_t signed_len;
 	int r;
 
 	if (v->cert_der == NULL || v->cert_der_len == 0 ||
@@ -1546,41 +1548,25 @@ queue_check_cert(const struct queue_issued *v, const unsigned char *tbs,
 		return err_set(err, ERR_INVALID, "line %lld: no certificate, or "
 		    "one larger than %u bytes", (long long)v->line,
 		    QUEUE_DER_MAX);
-	buf_view(&b, v->cert_der, v->cert_der_len);
-	if (der_get_tlv(&b, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE ||
-	    buf_avail(&b) != 0)
-		return err_set(err, ERR_INVALID, "line %lld: the certificate "
-		    "is not one DER SEQUENCE", (long long)v->line);
-	buf_view(&in, seq.content, seq.content_len);
-	if (der_get_tlv(&in, &el) != 0 || el.tag != DER_TAG_SEQUENCE)
-		return err_set(err, ERR_INVALID, "line %lld: the certificate "
-		    "has no TBSCertificate", (long long)v->line);
-	if (el.raw_len != tbs_len || memcmp(el.raw, tbs, tbs_len) != 0) {
+	if ((r = sigcheck_der(ca, v->cert_der, v->cert_der_len, &signed_tbs,
+	    &signed_len, err)) != 0) {
+		err_prefix(err, "line %lld: the certificate returned by the "
+		    "signer is refused", (long long)v->line);
+		return r;
+	}
+	if (signed_len != tbs_len || memcmp(signed_tbs, tbs, tbs_len) != 0) {
 		size_t k;
 
-		for (k = 0; k < el.raw_len && k < tbs_len &&
-		    el.raw[k] == tbs[k]; k++)
+		for (k = 0; k < signed_len && k < tbs_len &&
+		    signed_tbs[k] == tbs[k]; k++)
 			;
 		return err_set(err, ERR_INVALID, "line %lld: the certificate's "
 		    "TBS differs from the TBS reserved for the line (first at "
 		    "byte %zu): it is not what was reserved and is refused",
 		    (long long)v->line, k);
 	}
-	if ((r = pki_parse_cert(v->cert_der, v->cert_der_len, &x, err)) != 0) {
-		err_prefix(err, "line %lld", (long long)v->line);
-		return r;
-	}
-	if (X509_verify(x, ca_pub) != 1) {
-		X509_free(x);
-		return err_set_ossl(err, ERR_CRYPTO, "line %lld: the "
-		    "certificate's signature does not verify under the batch's "
-		    "CA", (long long)v->line);
-	}
-	r = certinfo_subject_text(x, f->subject, sizeof(f->subject));
-	if (r == 0)
-		r = certinfo_validity(x, &f->not_before, &f->not_after);
-	X509_free(x);
-	if (r != 0)
+	if ((r = certinfo_tbs_facts(tbs, tbs_len, f->subject,
+	    sizeof(f->subject), &f->not_before, &f->not_after)) != 0)
 		return err_set(err, r, "line %lld: cannot read the "
 		    "certificate's subject or validity", (long long)v->line);
 	if (EVP_Digest(v->cert_der, v->cert_der_len, md, NULL, EVP_sha256(),
@@ -1596,6 +1582,7 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 {
 	sqlite3_stmt *sel = NULL, *ins = NULL, *upd = NULL;
 	struct queue_cert_facts *f = NULL;
+	struct sigcheck *ca = NULL;
 	EVP_PKEY *ca_pub = NULL;
 	enum queue_line_status ls = QUEUE_LINE_PENDING;
 	const unsigned char *tbs;
@@ -1615,7 +1602,8 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 	}
 	if ((ret = queue_issuing(st, batch, "issued", &ca_id, NULL,
 	    err)) != 0 ||
-	    (ret = queue_ca_key(st, ca_id, &ca_pub, err)) != 0)
+	    (ret = queue_ca_key(st, ca_id, &ca_pub, err)) != 0 ||
+	    (ret = sigcheck_new(ca_pub, &ca, err)) != 0)
 		goto out;
 	if ((ret = queue_prepare(st, "SELECT status, serial, tbs FROM line "
 	    "WHERE batch_id = ? AND line = ?", &sel, err)) != 0 ||
@@ -1645,7 +1633,7 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 			ret = err_set(err, ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		if ((ret = queue_check_cert(&v[i], tbs, tbs_len, ca_pub, f,
+		if ((ret = queue_check_cert(&v[i], tbs, tbs_len, ca, f,
 		    err)) != 0)
 			goto out;
 		rc = SQLITE_OK;
@@ -1689,6 +1677,7 @@ out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
+	sigcheck_free(ca);
 	EVP_PKEY_free(ca_pub);
 	free(f);
 	return queue_end(st, ret, err);

@@ -12,6 +12,7 @@
 
 #include "ingest/mac.h"
 #include "pki/der.h"
+#include "pki/pkisign.h"
 #include "pki/vault.h"
 #include "ingest/bundle.h"
 #include "policy/profile.h"
@@ -24,8 +25,6 @@
 #define SIGNER_KEY_ENC_MAX (VAULT_DATA_MAX + 64)
 /* Longest note kept: the overrides of one subject, well within this. */
 #define SIGNER_NOTE_MAX 4096
-/* Largest raw signature: RSA-4096 is 512 bytes; P-521 r||s is 132. */
-#define SIGNER_SIG_MAX 512
 
 void
 signer_slot_init(struct signer_slot *s, int64_t line)
@@ -273,13 +272,12 @@ signer_line_finish(struct signer_ctx *c, struct signer_slot *s,
 /* The request part of preparing: everything the line itself decides. */
 static int
 signer_line_request(struct signer_ctx *c, struct signer_slot *s,
-    X509_REQ **csr, EVP_PKEY **pub, struct certspec *spec,
-    struct profile_overrides *ov, err_t *err)
+    EVP_PKEY **pub, struct certspec *spec, struct profile_overrides *ov,
+    err_t *err)
 {
 	struct profile_request req;
 	struct bundle_fields fields = { 0 };
-	struct certspec_gnlist san = { 0 };
-	const unsigned char *p;
+	struct signer_csr csr = { 0 };
 	int r;
 
 	memset(&req, 0, sizeof(req));
@@ -290,18 +288,15 @@ signer_line_request(struct signer_ctx *c, struct signer_slot *s,
 		req.has_mac = 1;
 	}
 	if (s->req != NULL) {
-		p = s->req;
-		if (s->req_len > LONG_MAX ||
-		    (*csr = d2i_X509_REQ(NULL, &p, (long)s->req_len)) ==
-		    NULL || p != s->req + s->req_len)
-			return err_set_ossl(err, ERR_INVALID, "the stored "
-			    "request is not one DER PKCS#10 request");
-		req.subject = X509_REQ_get_subject_name(*csr);
-		if ((r = signer_request_csr_san(*csr, &san, err)) != 0 ||
-		    (r = signer_legacy_pub_x(X509_REQ_get_X509_PUBKEY(*csr),
-		    pub, err)) != 0 ||
+		if ((r = signer_request_parse(s->req, s->req_len, &csr,
+		    err)) != 0 ||
+		    (r = signer_legacy_pub(csr.spki, csr.spki_len, pub,
+		    err)) != 0 ||
 		    (r = profile_check_key(c->p, *pub, 1, err)) != 0)
 			goto out;
+		req.subject = csr.subject;
+		if (csr.san.n > 0)
+			req.san = &csr.san;
 	} else if (s->fields != NULL) {
 		/* The parser the intake's dry run used: the same text is
 		 * read the same way at signing. */
@@ -311,13 +306,11 @@ signer_line_request(struct signer_ctx *c, struct signer_slot *s,
 		if (fields.san.n > 0)
 			req.san = &fields.san;
 	}
-	if (san.n > 0)
-		req.san = &san;
 	r = profile_certspec(c->p, &req, c->o->now, c->issuer_not_after, spec,
 	    ov, err);
 out:
 	bundle_fields_free(&fields);
-	certspec_gnlist_free(&san);
+	signer_request_free(&csr);
 	return r;
 }
 
@@ -329,14 +322,13 @@ signer_line_prepare(void *group, size_t item, unsigned worker)
 	struct signer_slot *s = &g->v[item];
 	struct profile_overrides ov = { 0 };
 	struct certspec spec;
-	X509_REQ *csr = NULL;
 	EVP_PKEY *pub = NULL;
 	int r;
 
 	memset(&spec, 0, sizeof(spec));
 	/* The request and the profile first: a refusal costs no keygen. */
-	if (signer_line_result(s, signer_line_request(c, s, &csr, &pub, &spec,
-	    &ov, &s->err), 1) != 0)
+	if (signer_line_result(s, signer_line_request(c, s, &pub, &spec, &ov,
+	    &s->err), 1) != 0)
 		goto out;
 	if (pub == NULL) {
 		if (signer_line_result(s, signer_keygen(c, s, &pub, &s->err),
@@ -358,7 +350,6 @@ out:
 	s->req = NULL;
 	certspec_free(&spec);
 	profile_overrides_free(&ov);
-	X509_REQ_free(csr);
 	EVP_PKEY_free(pub);
 	ERR_clear_error();
 }
@@ -387,7 +378,7 @@ static const unsigned char signer_di_sha512[] = {
  */
 static int
 signer_tbs_md(struct signer_ctx *c, const unsigned char *tbs, size_t len,
-    const EVP_MD **md, const unsigned char **di, size_t *di_len, err_t *err)
+    const EVP_MD **md, err_t *err)
 {
 	struct der_tlv seq, el;
 	const unsigned char *p;
@@ -424,33 +415,42 @@ signer_tbs_md(struct signer_ctx *c, const unsigned char *tbs, size_t len,
 		return err_set(err, ERR_INVALID, "the TBS's signature "
 		    "algorithm does not match the CA's %s key",
 		    c->ca_type == EVP_PKEY_RSA ? "RSA" : "EC");
-	switch (mdnid) {
+	if (mdnid == NID_sha1 && !c->p->legacy)
+		return err_set(err, ERR_POLICY, "the TBS asks for SHA-1 and "
+		    "profile %s is not legacy", c->p->name);
+	if (mdnid != NID_sha1 && mdnid != NID_sha256 && mdnid != NID_sha384 &&
+	    mdnid != NID_sha512)
+		return err_set(err, ERR_INVALID, "the TBS's signature digest "
+		    "is not SHA-1, SHA-256, SHA-384 or SHA-512");
+	*md = EVP_get_digestbynid(mdnid);
+	return *md != NULL ? 0 : err_set(err, ERR_CRYPTO, "no %s digest",
+	    OBJ_nid2sn(mdnid));
+}
+
+/* The DigestInfo prefix for md (CKM_RSA_PKCS signs a DigestInfo). */
+static int
+signer_digest_info(const EVP_MD *md, const unsigned char **di,
+    size_t *di_len)
+{
+	switch (EVP_MD_get_type(md)) {
 	case NID_sha1:
-		if (!c->p->legacy)
-			return err_set(err, ERR_POLICY, "the TBS asks for "
-			    "SHA-1 and profile %s is not legacy", c->p->name);
-		*md = EVP_sha1();
 		*di = signer_di_sha1;
 		*di_len = sizeof(signer_di_sha1);
 		return 0;
 	case NID_sha256:
-		*md = EVP_sha256();
 		*di = signer_di_sha256;
 		*di_len = sizeof(signer_di_sha256);
 		return 0;
 	case NID_sha384:
-		*md = EVP_sha384();
 		*di = signer_di_sha384;
 		*di_len = sizeof(signer_di_sha384);
 		return 0;
 	case NID_sha512:
-		*md = EVP_sha512();
 		*di = signer_di_sha512;
 		*di_len = sizeof(signer_di_sha512);
 		return 0;
 	default:
-		return err_set(err, ERR_INVALID, "the TBS's signature digest "
-		    "is not SHA-1, SHA-256, SHA-384 or SHA-512");
+		return ERR_INVALID;
 	}
 }
 
@@ -488,38 +488,56 @@ signer_ecdsa_der(const unsigned char *rs, size_t rslen, unsigned char *out,
 }
 
 int
-signer_line_sign_tbs(struct signer_ctx *c, const unsigned char *tbs,
-    size_t tbs_len, buf_t *out, err_t *err)
+signer_sign_tbs(struct hsm_key *key, int key_type, const EVP_MD *md,
+    const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
+    size_t sigmax, size_t *siglen, err_t *err)
 {
 	unsigned char in[64 + EVP_MAX_MD_SIZE], raw[SIGNER_SIG_MAX];
-	unsigned char sig[SIGNER_SIG_MAX + 16];
 	const unsigned char *di = NULL;
-	const EVP_MD *md = NULL;
 	unsigned int dlen = 0;
-	size_t di_len = 0, rawlen = 0, siglen = 0, off;
+	size_t di_len = 0, rawlen = 0, off;
 	int r;
 
-	if ((r = signer_tbs_md(c, tbs, tbs_len, &md, &di, &di_len, err)) != 0)
-		return r;
+	if (key_type != EVP_PKEY_RSA && key_type != EVP_PKEY_EC)
+		return err_set(err, ERR_INVALID, "a CA key is RSA or EC");
+	if (md == NULL || signer_digest_info(md, &di, &di_len) != 0)
+		return err_set(err, ERR_INVALID, "the digest is not SHA-1, "
+		    "SHA-256, SHA-384 or SHA-512");
 	/* RSA signs a DigestInfo (CKM_RSA_PKCS); ECDSA the bare digest. */
-	off = c->ca_type == EVP_PKEY_RSA ? di_len : 0;
+	off = key_type == EVP_PKEY_RSA ? di_len : 0;
 	if (off > 0)
 		memcpy(in, di, di_len);
 	if (!EVP_Digest(tbs, tbs_len, in + off, &dlen, md, NULL))
 		return err_set_ossl(err, ERR_CRYPTO, "cannot hash the TBS");
-	if ((r = hsm_sign_raw(c->o->issuer_key, c->ca_type == EVP_PKEY_RSA ?
+	if ((r = hsm_sign_raw(key, key_type == EVP_PKEY_RSA ?
 	    EXTKEY_RSA_PKCS1 : EXTKEY_ECDSA, in, off + dlen, raw, &rawlen,
 	    sizeof(raw), err)) != 0)
 		return r;
-	if (c->ca_type == EVP_PKEY_RSA) {
-		memcpy(sig, raw, rawlen);
-		siglen = rawlen;
-	} else if ((r = signer_ecdsa_der(raw, rawlen, sig, sizeof(sig),
-	    &siglen, err)) != 0) {
+	if (key_type == EVP_PKEY_EC)
+		return signer_ecdsa_der(raw, rawlen, sig, sigmax, siglen, err);
+	if (rawlen > sigmax)
+		return err_set(err, ERR_LIMIT, "an RSA signature of %zu bytes "
+		    "does not fit", rawlen);
+	memcpy(sig, raw, rawlen);
+	*siglen = rawlen;
+	return 0;
+}
+
+int
+signer_line_sign_tbs(struct signer_ctx *c, const unsigned char *tbs,
+    size_t tbs_len, buf_t *out, err_t *err)
+{
+	unsigned char sig[SIGNER_SIG_MAX + 16];
+	const EVP_MD *md = NULL;
+	size_t siglen = 0;
+	int r;
+
+	if ((r = signer_tbs_md(c, tbs, tbs_len, &md, err)) != 0 ||
+	    (r = signer_sign_tbs(c->o->issuer_key, c->ca_type, md, tbs,
+	    tbs_len, sig, sizeof(sig), &siglen, err)) != 0)
 		return r;
-	}
 	buf_reset(out);
-	return signer_assemble(tbs, tbs_len, sig, siglen, out, err);
+	return pkisign_assemble(tbs, tbs_len, sig, siglen, out, err);
 }
 
 void

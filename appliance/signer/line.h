@@ -19,6 +19,9 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+/* Largest raw signature: RSA-4096 is 512 bytes; P-521 r||s is 132. */
+#define SIGNER_SIG_MAX 512
+
 /* What happened to a slot so far. */
 enum signer_slot_state {
 	SIGNER_SLOT_OK = 0,	/* nothing went wrong (yet) */
@@ -96,5 +99,17 @@ void signer_line_sign(void *group, size_t item, unsigned worker);
  */
 int signer_line_sign_tbs(struct signer_ctx *c, const unsigned char *tbs,
     size_t tbs_len, buf_t *out, err_t *err);
+
+/*
+ * Signs the digest (md) of tbs with key, an RSA or EC key_type CA key in
+ * the HSM: a raw PKCS#1 v1.5 signature over the DigestInfo, or ECDSA over
+ * the bare digest turned from r||s into a DER Ecdsa-Sig-Value. sig gets
+ * the signature value as X.509 carries it (at most sigmax bytes), ready
+ * for pkisign_assemble. Certificates (signer_line_sign_tbs) and CRLs
+ * (signer/crl.c) are signed here. Thread-safe as hsm_sign_raw is.
+ */
+int signer_sign_tbs(struct hsm_key *key, int key_type, const EVP_MD *md,
+    const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
+    size_t sigmax, size_t *siglen, err_t *err);
 
 #endif

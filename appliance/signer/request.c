@@ -1,6 +1,7 @@
 /* request.c: a queued line's request, rebuilt (see request.h). */
 #include "signer/request.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "ingest/csr.h"
+#include "pki/der.h"
 #include "policy/profile.h"
 
 /* Appends one name; value (len bytes, no NUL inside) is copied. */
@@ -78,37 +80,143 @@ signer_csr_gn(const GENERAL_NAME *gn, struct certspec_gnlist *l, err_t *err)
 	return 0;
 }
 
-int
-signer_request_csr_san(X509_REQ *req, struct certspec_gnlist *san,
-    err_t *err)
+/* The subjectAltName of an extensionRequest's extensions onto san. */
+static int
+signer_request_san(const STACK_OF(X509_EXTENSION) *exts,
+    struct certspec_gnlist *san, err_t *err)
 {
-	STACK_OF(X509_EXTENSION) *exts;
-	GENERAL_NAMES *gns = NULL;
+	GENERAL_NAMES *gns;
 	int crit = -1, i, r = 0;
 
-	memset(san, 0, sizeof(*san));
-	exts = X509_REQ_get_extensions(req);
-	if (exts == NULL) {
-		/* No extensionRequest at all: nothing was asked for. */
-		ERR_clear_error();
-		return 0;
-	}
 	gns = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
 	if (gns == NULL && crit != -1) {
 		/* -1: absent; -2: present twice; >= 0: present, undecodable. */
-		r = err_set_ossl(err, ERR_INVALID, "the request's "
-		    "subjectAltName does not decode");
-		goto out;
+		ERR_clear_error();
+		return err_set(err, ERR_INVALID, "the request's subjectAltName "
+		    "does not decode");
 	}
 	for (i = 0; gns != NULL && i < sk_GENERAL_NAME_num(gns); i++)
 		if ((r = signer_csr_gn(sk_GENERAL_NAME_value(gns, i), san,
 		    err)) != 0)
-			goto out;
-out:
-	ERR_clear_error();
+			break;
 	GENERAL_NAMES_free(gns);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	if (r != 0)
-		certspec_gnlist_free(san);
 	return r;
+}
+
+/* The DER of the pkcs-9 extensionRequest attribute type (RFC 2985). */
+static const unsigned char signer_ext_req_oid[] = {
+	0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e
+};
+
+/*
+ * The SANs of the [0] attributes of a CertificationRequestInfo: the
+ * extensionRequest, if any, is SEQUENCE { type, SET { Extensions } }.
+ */
+static int
+signer_request_attrs(const struct der_tlv *attrs, struct certspec_gnlist *san,
+    err_t *err)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	struct der_tlv a, type, set, val;
+	const unsigned char *p;
+	buf_t in, at, vs;
+	int r, seen = 0;
+
+	buf_view(&in, attrs->content, attrs->content_len);
+	while (buf_avail(&in) > 0) {
+		if (der_get_tlv(&in, &a) != 0 || a.tag != DER_TAG_SEQUENCE)
+			return err_set(err, ERR_INVALID, "the request's "
+			    "attributes do not decode");
+		buf_view(&at, a.content, a.content_len);
+		if (der_get_tlv(&at, &type) != 0 || type.tag != 0x06 ||
+		    der_get_tlv(&at, &set) != 0 || set.tag != 0x31 ||
+		    buf_avail(&at) != 0)
+			return err_set(err, ERR_INVALID, "the request's "
+			    "attributes do not decode");
+		if (type.raw_len != sizeof(signer_ext_req_oid) ||
+		    memcmp(type.raw, signer_ext_req_oid, type.raw_len) != 0)
+			continue;
+		buf_view(&vs, set.content, set.content_len);
+		if (seen++ > 0 || der_get_tlv(&vs, &val) != 0 ||
+		    val.tag != DER_TAG_SEQUENCE || buf_avail(&vs) != 0)
+			return err_set(err, ERR_INVALID, "the request's "
+			    "extensionRequest is not one set of extensions");
+		p = val.raw;
+		if ((exts = d2i_X509_EXTENSIONS(NULL, &p,
+		    (long)val.raw_len)) == NULL || p != val.raw + val.raw_len) {
+			sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+			ERR_clear_error();
+			return err_set(err, ERR_INVALID, "the request's "
+			    "extensionRequest does not decode");
+		}
+		r = signer_request_san(exts, san, err);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+signer_request_parse(const unsigned char *der, size_t len,
+    struct signer_csr *out, err_t *err)
+{
+	struct der_tlv req, info, alg, sig, ver, subj, spki, attrs;
+	const unsigned char *p;
+	buf_t b, in;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&attrs, 0, sizeof(attrs));
+	if (der == NULL || len == 0 || len > LONG_MAX)
+		return err_set(err, ERR_INVALID, "no stored request");
+	buf_view(&b, der, len);
+	if (der_get_tlv(&b, &req) != 0 || req.tag != DER_TAG_SEQUENCE ||
+	    buf_avail(&b) != 0)
+		goto bad;
+	buf_view(&in, req.content, req.content_len);
+	if (der_get_tlv(&in, &info) != 0 || info.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&in, &alg) != 0 || alg.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&in, &sig) != 0 || sig.tag != 0x03 ||
+	    buf_avail(&in) != 0)
+		goto bad;
+	buf_view(&in, info.content, info.content_len);
+	if (der_get_tlv(&in, &ver) != 0 || ver.tag != 0x02 ||
+	    ver.content_len != 1 || ver.content[0] != 0 ||
+	    der_get_tlv(&in, &subj) != 0 || subj.tag != DER_TAG_SEQUENCE ||
+	    der_get_tlv(&in, &spki) != 0 || spki.tag != DER_TAG_SEQUENCE)
+		goto bad;
+	/* [0] IMPLICIT attributes: required by RFC 2986, often empty. */
+	if (buf_avail(&in) > 0 && (der_get_tlv(&in, &attrs) != 0 ||
+	    attrs.tag != 0xa0 || buf_avail(&in) != 0))
+		goto bad;
+	p = subj.raw;
+	if ((out->subject = d2i_X509_NAME(NULL, &p, (long)subj.raw_len)) ==
+	    NULL || p != subj.raw + subj.raw_len) {
+		ERR_clear_error();
+		signer_request_free(out);
+		return err_set(err, ERR_INVALID, "the stored request's subject "
+		    "does not decode");
+	}
+	out->spki = spki.raw;
+	out->spki_len = spki.raw_len;
+	if (attrs.raw != NULL &&
+	    (r = signer_request_attrs(&attrs, &out->san, err)) != 0) {
+		signer_request_free(out);
+		return r;
+	}
+	return 0;
+bad:
+	return err_set(err, ERR_INVALID, "the stored request is not one DER "
+	    "PKCS#10 request");
+}
+
+void
+signer_request_free(struct signer_csr *c)
+{
+	if (c == NULL)
+		return;
+	X509_NAME_free(c->subject);
+	certspec_gnlist_free(&c->san);
+	memset(c, 0, sizeof(*c));
 }

@@ -1,18 +1,19 @@
 /*
  * signer.c: issuing an approved batch (see signer.h).
  *
- * The run is a two-stage pipeline over groups of lines, so that the HSM
- * never waits for the CPU work around it:
+ * The run is a three-stage pipeline over groups of lines, so that neither
+ * the HSM nor the cores wait for each other:
  *
  *   group k:    prepare -> reserve -> sign -> issue
  *   group k+1:             prepare -> reserve -> sign -> issue
+ *   group k+2:                        prepare -> reserve -> sign -> issue
  *
- * While the signing crew has group k's TBS in the HSM, the calling thread
- * fetches group k+1, the preparing crew builds it, and the calling thread
- * reserves it; as soon as group k's signatures are back, group k+1 goes
- * to the HSM and only then is group k issued. So at most two groups are
- * in memory and at most two are reserved at once, and the store is only
- * ever touched by the calling thread.
+ * While the signing crew has group k+1's TBS in the HSM and the calling
+ * thread issues group k (the queue's checks and the commit), the
+ * preparing crew builds group k+2. The calling thread then reserves it,
+ * waits for group k+1's signatures and sends group k+2 to the HSM. So at
+ * most three groups are in memory and at most two are reserved at once,
+ * and the store is only ever touched by the calling thread.
  */
 #include "signer/signer.h"
 
@@ -23,7 +24,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "pki/der.h"
 #include "pki/extkey.h"
 #include "queue/queue.h"
 #include "signer/crew.h"
@@ -55,80 +55,6 @@ signer_key_aad(int64_t batch, int64_t line, char *out, size_t outsz)
 		return 0;
 	}
 	return (size_t)n;
-}
-
-/* A DER length (definite, minimal) onto out. */
-static void
-signer_put_len(buf_t *out, size_t len)
-{
-	unsigned char b[9];
-	size_t n = 0, v = len;
-
-	if (len < 0x80) {
-		buf_put_u8(out, (uint8_t)len);
-		return;
-	}
-	while (v > 0) {
-		b[sizeof(b) - 1 - n] = (unsigned char)(v & 0xff);
-		v >>= 8;
-		n++;
-	}
-	buf_put_u8(out, (uint8_t)(0x80 | n));
-	buf_put(out, b + sizeof(b) - n, n);
-}
-
-/*
- * The signature AlgorithmIdentifier inside a TBSCertificate, after
- * checking its shape: SEQUENCE { [0] version OPTIONAL, serial INTEGER,
- * signature SEQUENCE, issuer, validity, subject, subjectPublicKeyInfo
- * (SEQUENCEs), ... } spanning tbs exactly.
- */
-static int
-signer_tbs_algid(const unsigned char *tbs, size_t len, struct der_tlv *algid)
-{
-	struct der_tlv serial, el;
-	buf_t in;
-	int i;
-
-	if (der_tbs_head(tbs, len, &serial, algid, &in) != 0 ||
-	    algid->content_len < 2 || algid->content[0] != 0x06)
-		return ERR_INVALID;
-	for (i = 0; i < 4; i++)
-		if (der_get_tlv(&in, &el) != 0 || el.tag != DER_TAG_SEQUENCE)
-			return ERR_INVALID;
-	return 0;
-}
-
-int
-signer_assemble(const unsigned char *tbs, size_t tbs_len,
-    const unsigned char *sig, size_t sig_len, buf_t *out, err_t *err)
-{
-	struct der_tlv algid;
-	size_t bits_len, content, lenlen, v;
-
-	if (out == NULL)
-		return err_set(err, ERR_INVALID, "signer_assemble: no output");
-	if (signer_tbs_algid(tbs, tbs_len, &algid) != 0)
-		return err_set(err, ERR_INVALID, "not a DER TBSCertificate");
-	if (sig == NULL || sig_len == 0 || sig_len > 64 * 1024)
-		return err_set(err, ERR_INVALID, "a signature of %zu bytes "
-		    "cannot be right", sig_len);
-	bits_len = sig_len + 1;		/* the unused-bits octet */
-	for (lenlen = 1, v = bits_len; bits_len >= 0x80 && v > 0; v >>= 8)
-		lenlen++;
-	content = tbs_len + algid.raw_len + 1 + lenlen + bits_len;
-	buf_put_u8(out, DER_TAG_SEQUENCE);
-	signer_put_len(out, content);
-	buf_put(out, tbs, tbs_len);
-	buf_put(out, algid.raw, algid.raw_len);
-	buf_put_u8(out, 0x03);
-	signer_put_len(out, bits_len);
-	buf_put_u8(out, 0);
-	buf_put(out, sig, sig_len);
-	if (!buf_ok(out))
-		return err_set(err, out->len + 16 > out->max ? ERR_LIMIT :
-		    ERR_NOMEM, "the certificate does not fit its buffer");
-	return 0;
 }
 
 /* --- the run ---------------------------------------------------------- */
@@ -369,45 +295,58 @@ signer_reserve(struct signer_run *R, struct signer_group *g, err_t *err)
 }
 
 /*
- * Fetches, prepares and reserves the next group of pending lines. g is
- * empty on return when no line is pending. A group whose lines all failed
- * is followed by the next, so an empty g means the batch has no pending
- * line left.
+ * Fetches the next group of pending lines and sets the preparing crew on
+ * it; signer_group_finish waits for it. g is empty when no line is
+ * pending.
  */
 static int
-signer_next_group(struct signer_run *R, struct signer_group *g, err_t *err)
+signer_group_start(struct signer_run *R, struct signer_group *g, err_t *err)
 {
 	struct signer_fetch f;
-	size_t i, ok;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->c = &R->c;
+	if ((g->v = calloc(R->group, sizeof(*g->v))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	f.g = g;
+	f.cap = R->group;
+	f.rc = 0;
+	f.err = err;
+	if ((r = queue_next_pending(R->o->st, R->o->batch_id, R->group,
+	    signer_fetch_line, &f, err)) != 0 ||
+	    g->n == 0 ||
+	    (r = signer_draw_serials(R, g->v, g->n, err)) != 0)
+		return r;
+	signer_crew_run(&R->prep, signer_line_prepare, g, g->n);
+	return 0;
+}
+
+/*
+ * Waits for a started group and reserves it. A group whose lines all
+ * failed is followed by the next, so an empty g on return means the batch
+ * has no pending line left.
+ */
+static int
+signer_group_finish(struct signer_run *R, struct signer_group *g,
+    err_t *err)
+{
+	size_t i;
 
 	for (;;) {
 		int r;
 
-		memset(g, 0, sizeof(*g));
-		g->c = &R->c;
-		if ((g->v = calloc(R->group, sizeof(*g->v))) == NULL)
-			return err_set(err, ERR_NOMEM, "out of memory");
-		f.g = g;
-		f.cap = R->group;
-		f.rc = 0;
-		f.err = err;
-		if ((r = queue_next_pending(R->o->st, R->o->batch_id, R->group,
-		    signer_fetch_line, &f, err)) != 0)
-			return r;
 		if (g->n == 0)
 			return 0;
-		if ((r = signer_draw_serials(R, g->v, g->n, err)) != 0)
-			return r;
-		signer_crew_run(&R->prep, signer_line_prepare, g, g->n);
 		signer_crew_wait(&R->prep);
 		if ((r = signer_reserve(R, g, err)) != 0)
 			return r;
-		for (i = ok = 0; i < g->n; i++)
+		for (i = 0; i < g->n; i++)
 			if (g->v[i].state == SIGNER_SLOT_OK)
-				ok++;
-		if (ok > 0)
-			return 0;
+				return 0;
 		signer_group_free(g);
+		if ((r = signer_group_start(R, g, err)) != 0)
+			return r;
 	}
 }
 
@@ -485,43 +424,62 @@ signer_stopped(const struct signer_opts *o)
 static int
 signer_pending(struct signer_run *R, err_t *err)
 {
-	/* The crews hold pointers to these: swap pointers, never copy. */
-	struct signer_group groups[2], *cur = &groups[0], *next = &groups[1];
-	struct signer_group *t;
-	int r;
+	/* The crews hold pointers to these: rotate pointers, never copy. */
+	struct signer_group groups[3], *cur = &groups[0], *next = &groups[1];
+	struct signer_group *after = &groups[2], *t;
+	int r, preparing = 0, signing = 0;
 
 	memset(groups, 0, sizeof(groups));
 	if (signer_stopped(R->o))
 		return 0;
-	if ((r = signer_next_group(R, cur, err)) != 0 || cur->n == 0)
+	if ((r = signer_group_start(R, cur, err)) != 0 ||
+	    (r = signer_group_finish(R, cur, err)) != 0 || cur->n == 0)
 		goto out;
 	signer_crew_run(&R->sign, signer_line_sign, cur, cur->n);
-	for (;;) {
-		if (!signer_stopped(R->o) &&
-		    (r = signer_next_group(R, next, err)) != 0) {
-			/* cur stays reserved: the next run signs it again. */
-			signer_crew_wait(&R->sign);
+	signing = 1;
+	if (!signer_stopped(R->o)) {
+		if ((r = signer_group_start(R, next, err)) != 0)
 			goto out;
+		preparing = next->n > 0;
+	}
+	for (;;) {
+		/* next: prepared by now or soon; reserve it. */
+		if (preparing) {
+			preparing = 0;
+			if ((r = signer_group_finish(R, next, err)) != 0)
+				goto out;
 		}
+		/* cur stays reserved on any error: the next run signs it. */
 		signer_crew_wait(&R->sign);
-		if (next->n > 0)
+		signing = 0;
+		if (next->n > 0) {
 			signer_crew_run(&R->sign, signer_line_sign, next,
 			    next->n);
+			signing = 1;
+			if (!signer_stopped(R->o)) {
+				if ((r = signer_group_start(R, after,
+				    err)) != 0)
+					goto out;
+				preparing = after->n > 0;
+			}
+		}
 		r = signer_issue(R, cur, err);
 		signer_group_free(cur);
-		if (r != 0) {
-			signer_crew_wait(&R->sign);
+		if (r != 0 || next->n == 0)
 			goto out;
-		}
-		if (next->n == 0)
-			break;
 		t = cur;
 		cur = next;
-		next = t;
+		next = after;
+		after = t;
 	}
 out:
+	if (preparing)
+		signer_crew_wait(&R->prep);
+	if (signing)
+		signer_crew_wait(&R->sign);
 	signer_group_free(&groups[0]);
 	signer_group_free(&groups[1]);
+	signer_group_free(&groups[2]);
 	return r;
 }
 

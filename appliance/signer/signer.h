@@ -107,14 +107,4 @@ int signer_run(const struct signer_opts *o, struct signer_progress *out,
  */
 size_t signer_key_aad(int64_t batch, int64_t line, char *out, size_t outsz);
 
-/*
- * Assembles a certificate: SEQUENCE { tbs, the signature AlgorithmIdentifier
- * copied from inside tbs, BIT STRING sig }, where sig is the signature
- * value in its X.509 encoding (PKCS#1 v1.5 bytes; ECDSA as DER
- * Ecdsa-Sig-Value). Appends the DER to out. 0, ERR_INVALID (tbs is not a
- * TBSCertificate), ERR_LIMIT / ERR_NOMEM.
- */
-int signer_assemble(const unsigned char *tbs, size_t tbs_len,
-    const unsigned char *sig, size_t sig_len, buf_t *out, err_t *err);
-
 #endif

@@ -15,6 +15,9 @@
  *    is issued, and the peak (ru_maxrss): flat means the signer holds a
  *    few groups, not the batch.
  *
+ * BENCH_CA=rsa or BENCH_CA=ec runs the CSR figure for that CA only (to
+ * profile one case).
+ *
  * Everything lives in a mkdtemp directory (throwaway token with a random
  * PIN, SQLite store) removed at the end. Figures are informative, never
  * thresholds: exit 1 only when something does not work.
@@ -595,6 +598,7 @@ main(void)
 	size_t lines = env_size("BENCH_LINES", 10000);
 	size_t devices = env_size("BENCH_DEVICES", 200);
 	size_t big = env_size("BENCH_BIG", 100000);
+	const char *only = getenv("BENCH_CA");
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct profile tls, docsis;
 	struct watch w10 = { 0 }, wbig = { 0 };
@@ -662,6 +666,8 @@ main(void)
 	for (i = 0; i < 2; i++) {
 		int ec = cas[i].spec.type == HSM_KEY_EC;
 
+		if (only != NULL && strcmp(only, ec ? "ec" : "rsa") != 0)
+			continue;
 		if ((id = issuing_batch(1, lines, "tls-device", cas[i].id)) < 0)
 			goto out;
 		rate = run_batch(id, &tls, &cas[i], NULL, i == 0 ? &w10 : NULL,

@@ -66,6 +66,7 @@ YAML
 		sed 's/^operators: \[Dave Example\]/operators: [Dave Example, Frank Example]/' \
 		    "$f" >"$W/policies/$(basename "$f")"
 	done
+	cp -R "$AIRLOCK_SRC/policies/crl" "$W/policies/crl"
 }
 
 start_daemon() {

@@ -75,6 +75,11 @@ struct bfx_spec {
 	int64_t note_line;		/* this line gets a note (0: none) */
 	const char *note;
 	int no_finish;			/* leave the batch issuing */
+	const char *profile;		/* NULL: docsis-3.1-cm */
+	/* The requester, when not the fixture's operator: person id and
+	 * certificate SHA-256. */
+	int64_t requester;
+	const char *requester_sha256;
 };
 
 static inline X509 *
@@ -378,8 +383,8 @@ bfx_batch(struct bfx *f, const struct bfx_spec *sp)
 	b.uuid = uuid;
 	b.sha256 = sha;
 	b.file_name = "bundle.p7m";
-	b.signer_sha256 = BFX_OP;
-	b.person_id = f->op_id;
+	b.signer_sha256 = sp->requester ? sp->requester_sha256 : BFX_OP;
+	b.person_id = sp->requester ? sp->requester : f->op_id;
 	b.received_at = 1000;
 	b.status = QUEUE_BUNDLE_ACCEPTED;
 	if (queue_bundle_add(f->s, &b, &bundle, &e) != 0)
@@ -388,7 +393,7 @@ bfx_batch(struct bfx *f, const struct bfx_spec *sp)
 	nb.bundle_id = bundle;
 	nb.name = sp->name;
 	nb.description = "";
-	nb.profile = "docsis-3.1-cm";
+	nb.profile = sp->profile != NULL ? sp->profile : "docsis-3.1-cm";
 	nb.ca_id = f->ca_id;
 	nb.mode = sp->mode;
 	nb.line_count = sp->lines;

@@ -30,6 +30,7 @@
 
 #include "hsm/hsm.h"
 #include "ingest/archive.h"
+#include "ingest/bundle.h"
 #include "ingest/envelope.h"
 #include "ingest/manifest.h"
 #include "operator/bundle_make.h"
@@ -807,6 +808,190 @@ test_token_signer(void **state)
 	(void)testutil_rmtree(tokdir);
 }
 
+/* --- revocation requests ------------------------------------------------ */
+
+/* The appliance's records, as bundle_open asks for them: the signer is
+ * enrolled with the role its certificate holds. */
+static int
+rev_signer(void *ctx, const char *sha, struct bundle_signer *out, err_t *err)
+{
+	char off_sha[65];
+
+	(void)ctx;
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(pki_cert_sha256_hex(off_cert, off_sha), 0);
+	out->person_id = 7;
+	snprintf(out->name, sizeof(out->name), "Someone");
+	snprintf(out->role, sizeof(out->role), "%s", strcmp(sha, off_sha) ==
+	    0 ? "officer" : "operator");
+	snprintf(out->status, sizeof(out->status), "active");
+	return 0;
+}
+
+static int
+rev_issuer(void *ctx, const char *name, struct bundle_issuer *out,
+    err_t *err)
+{
+	(void)ctx;
+	(void)name;
+	(void)out;
+	return err_set(err, ERR_NOTFOUND, "no issuer here");
+}
+
+static struct bundle_make_opts
+rev_opts(const char *const *targets, size_t n, const char *file)
+{
+	struct bundle_make_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = MANIFEST_KIND_REVOCATION;
+	o.reason = "keyCompromise";
+	o.message = "Keys of \"line 2\" leaked \\ confirmed";
+	o.invalidity_date = NOW - 86400;
+	o.targets = targets;
+	o.n_targets = n;
+	o.targets_path = file;
+	o.signer_key = op_key;
+	o.signer_cert = op_cert;
+	o.id = ID;
+	o.created = NOW;
+	return o;
+}
+
+static void
+test_revocation_round_trip(void **state)
+{
+	static const char *const t[] = { "serial 0A:1B", "batch 3",
+	    "subject CN=a \"quoted\" name" };
+	static const char list[] = "# list\nmac 00:11:22:33:44:55\n";
+	struct profile_set none = { NULL, 0 };
+	struct bundle_make_opts o;
+	struct bundle_opts bo;
+	enum bundle_stage stage;
+	struct bundle b;
+	char file[PATH_MAX + 32];
+	buf_t out;
+	diag_t d;
+	int pass;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/targets.list", dir);
+	write_file(file, list, strlen(list));
+	/* Once by an operator, once by an officer, who may ask too. */
+	for (pass = 0; pass < 2; pass++) {
+		o = rev_opts(t, 3, file);
+		if (pass == 1) {
+			o.signer_key = off_key;
+			o.signer_cert = off_cert;
+			o.encrypt_to = tr;
+			o.invalidity_date = 0;
+			o.reason = "certificateHold";
+		}
+		diag_init(&d);
+		if (bundle_make(&o, &out, &d) != 0) {
+			testutil_print_diag(&d, "make");
+			fail_msg("bundle_make failed");
+		}
+		memset(&bo, 0, sizeof(bo));
+		bo.env.people_cas = anchors;
+		bo.env.transport_cert = tr;
+		bo.env.transport_key = dec;
+		bo.env.now = NOW;
+		bo.env.officers_may_sign = 1;
+		bo.profiles = &none;
+		bo.signer_lookup = rev_signer;
+		bo.issuer_lookup = rev_issuer;
+		if (bundle_open("r.p7s", out.data, out.len, &bo, &b, &stage,
+		    &d) != 0) {
+			testutil_print_diag(&d, "open");
+			fail_msg("bundle_open refused the revocation");
+		}
+		assert_int_equal(b.man.kind, MANIFEST_KIND_REVOCATION);
+		assert_int_equal(b.env.signer_officer, pass);
+		assert_int_equal(b.env.encrypted, pass);
+		assert_string_equal(b.man.id, ID);
+		assert_string_equal(b.man.rev.reason, o.reason);
+		assert_string_equal(b.man.rev.message, o.message);
+		assert_int_equal(b.man.rev.has_invalidity_date, pass == 0);
+		if (pass == 0)
+			assert_int_equal(b.man.rev.invalidity_date,
+			    NOW - 86400);
+		assert_string_equal(b.man.rev.targets_file,
+		    BUNDLE_MAKE_TARGETS_NAME);
+		/* Inline first, then the file's, all canonical. */
+		assert_int_equal(b.man.rev.targets.n, 4);
+		assert_string_equal(b.man.rev.targets.v[0].text, "serial a1b");
+		assert_string_equal(b.man.rev.targets.v[1].text, "batch 3");
+		assert_string_equal(b.man.rev.targets.v[2].text,
+		    "subject CN=a \"quoted\" name");
+		assert_string_equal(b.man.rev.targets.v[3].text,
+		    "mac 00:11:22:33:44:55");
+		assert_string_equal(b.man.rev.targets.v[3].file,
+		    BUNDLE_MAKE_TARGETS_NAME);
+		assert_int_equal(b.man.rev.targets.v[3].line, 2);
+		bundle_free(&b);
+		diag_free(&d);
+		buf_free(&out);
+	}
+}
+
+static void
+test_revocation_refusals(void **state)
+{
+	static const char *const t[] = { "serial 0a1b" };
+	static const char *const bad[] = { "serial 0a1b", "serials 2",
+	    "mac 00:11" };
+	struct bundle_make_opts o;
+	char file[PATH_MAX + 32], missing[PATH_MAX + 32];
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/bad.list", dir);
+	write_file(file, "serial 1\nbatch x\n", 17);
+	snprintf(missing, sizeof(missing), "%s/none.list", dir);
+	o = rev_opts(t, 1, NULL);
+	o.reason = "stolen";
+	make_fails(&o, ERR_INVALID, "reason: must be one of unspecified");
+	o = rev_opts(t, 1, NULL);
+	o.message = NULL;
+	make_fails(&o, ERR_INVALID, "message: is required");
+	o.message = "two\nlines";
+	make_fails(&o, ERR_INVALID, "message: must not contain control");
+	o = rev_opts(t, 1, NULL);
+	o.reason = "removeFromCRL";
+	make_fails(&o, ERR_INVALID, "does not go with removeFromCRL");
+	o = rev_opts(t, 1, NULL);
+	o.invalidity_date = NOW + 10;
+	make_fails(&o, ERR_INVALID, "is in the future");
+	o = rev_opts(NULL, 0, NULL);
+	make_fails(&o, ERR_INVALID, "a revocation names at least one target");
+	o = rev_opts(bad, 3, NULL);
+	make_fails(&o, ERR_INVALID, "target 'serials 2': 'serials' is not a "
+	    "target");
+	make_fails(&o, ERR_INVALID, "target 'mac 00:11':");
+	o = rev_opts(t, 1, file);
+	make_fails(&o, ERR_INVALID, "bad.list:2: Line 2 - a batch is named by "
+	    "its number");
+	o = rev_opts(t, 1, missing);
+	make_fails(&o, ERR_NOTFOUND, "none.list");
+	o = rev_opts(t, 1, NULL);
+	o.profile = "docsis-3.1-cm";
+	make_fails(&o, ERR_INVALID, "a revocation request takes no profile");
+	/* An officer may ask for a revocation, never order certificates. */
+	o = base_opts();
+	assert_int_equal(bundle_make_parse_range("00:11:22:33:44:00:10",
+	    &o.range, NULL), 0);
+	o.mode = MANIFEST_INPUT_MAC_RANGE;
+	o.format = MANIFEST_FORMAT_SMPB;
+	o.recipient_path = rcp_path;
+	o.signer_key = off_key;
+	o.signer_cert = off_cert;
+	make_fails(&o, ERR_POLICY, "not an operator's: the wrong role for "
+	    "signing a request bundle");
+	assert_true(bundle_make_signer_is_officer(off_cert));
+	assert_false(bundle_make_signer_is_officer(op_cert));
+}
+
 int
 main(void)
 {
@@ -820,6 +1005,8 @@ main(void)
 		cmocka_unit_test(test_refuse_inputs),
 		cmocka_unit_test(test_mac_range_parse),
 		cmocka_unit_test(test_token_signer),
+		cmocka_unit_test(test_revocation_round_trip),
+		cmocka_unit_test(test_revocation_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,9 +118,9 @@ test_parse_build_sign(void **state)
 	assert_int_equal(parse_crl(crl_yaml, &spec, &d, &doc), 0);
 	assert_int_equal(spec.n_entries, 3);
 	assert_int_equal(spec.number, 42);
-	assert_int_equal(spec.entries[0].reason, CRLBUILD_KEY_COMPROMISE);
+	assert_int_equal(spec.entries[0].reason, CRLDER_KEY_COMPROMISE);
 	assert_true(spec.entries[0].has_invalidity_date);
-	assert_int_equal(spec.entries[1].reason, CRLBUILD_UNSPECIFIED);
+	assert_int_equal(spec.entries[1].reason, CRLDER_UNSPECIFIED);
 	assert_int_equal(spec.entries[2].serial_len, 1);
 	assert_int_equal(crlbuild_new(&spec, ca, &crl, &e), 0);
 	diag_init(&lint);

@@ -969,6 +969,260 @@ test_no_medium(void **state)
 	scan(f, 0, 0);
 }
 
+/* --- revocation requests ---------------------------------------------------- */
+
+/* Two device certificates of device-ca: serials 1a2b and 3c4d. */
+static void
+add_devices(struct fx *f)
+{
+	char sql[512];
+	char *msg = NULL;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO certificate (serial, "
+		    "ca_id, kind, subject, sha256, not_before, not_after, der, "
+		    "status, created) VALUES ('%s', %lld, 'device', "
+		    "'CN=dev-%d', '%064x', 1, 2000000000, x'3003020101', "
+		    "'valid', 1)", i == 0 ? "1a2b" : "3c4d", (long long)f->ca_id,
+		    i + 1, 0x5000 + i);
+		if (sqlite3_exec(store_db(f->st), sql, NULL, NULL, &msg) !=
+		    SQLITE_OK)
+			fail_msg("insert: %s", msg);
+	}
+}
+
+/* A revocation manifest (heap): reason, then the rest as given. */
+static char *
+rev_man(char id[37], const char *reason, const char *rest)
+{
+	size_t n = strlen(rest) + 512;
+	char *m = malloc(n);
+
+	assert_non_null(m);
+	bfx_id(&F, id);
+	snprintf(m, n, "airlock_bundle: 1\nkind: revocation\nid: %s\n"
+	    "created: 2026-11-22T10:00:00Z\nreason: %s\nmessage: \"Stolen "
+	    "from the truck\"\n%s", id, reason, rest);
+	return m;
+}
+
+static struct bfx_blob
+rev_bundle(const char *reason, const char *rest, const char *file,
+    X509 *cert, EVP_PKEY *key, char id[37])
+{
+	struct bfx_entry e = { "targets.txt", file, 0, 0 };
+	char *m = rev_man(id, reason, rest);
+	struct bfx_blob b = bfx_bundle(&F, m, 0, &e, file != NULL, cert, key,
+	    0);
+
+	free(m);
+	return b;
+}
+
+static void
+test_revocation_accepted(void **state)
+{
+	struct fx *f = *state;
+	struct bfx_blob b;
+	struct intake_result res;
+	char id[37];
+
+	add_devices(f);
+	b = rev_bundle("keyCompromise", "invalidity_date: "
+	    "2026-11-20T00:00:00Z\ntargets:\n  - serial 1A:2B\n"
+	    "targets_file: targets.txt\n", "# from the factory\n\n"
+	    "subject CN=dev-2\r\n", F.op, F.op_key, id);
+	put(f, "revoke.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "revoke.p7s");
+	assert_int_equal(res.outcome, INTAKE_ACCEPTED);
+	assert_true(res.revocation_id > 0);
+	assert_int_equal(res.batch_id, 0);
+	assert_false(exists(f->inbox, "revoke.p7s"));
+	assert_int_equal(count(f, "SELECT count(*) FROM revocation WHERE state "
+	    "= 'pending-approval' AND item_count = 2 AND reason = "
+	    "'keyCompromise' AND invalidity_date IS NOT NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM revocation_item"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle WHERE status = "
+	    "'accepted'"), 1);
+	assert_int_equal(events(f, "revocation-requested revocation "), 1);
+	/* An officer may ask too; certificates stay valid until applied. */
+	b = rev_bundle("certificateHold", "targets:\n  - serial 1a2b\n", NULL,
+	    F.off, F.off_key, id);
+	put(f, "hold.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "hold.p7s");
+	assert_int_equal(res.outcome, INTAKE_ACCEPTED);
+	assert_int_equal(count(f, "SELECT count(*) FROM certificate WHERE "
+	    "status = 'valid'"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM revocation r JOIN "
+	    "person p ON p.id = r.person_id WHERE p.role = 'officer'"), 1);
+}
+
+static void
+test_revocation_refused_every_line(void **state)
+{
+	struct fx *f = *state;
+	struct bfx_blob b;
+	struct intake_result res;
+	const char *reason;
+	char id[37];
+
+	add_devices(f);
+	b = rev_bundle("superseded", "targets:\n  - serial 1a2b\n"
+	    "targets_file: targets.txt\n", "serial ffee\nmac "
+	    "00:11:22:33:44:55\nserial 1a2b\nbatch 7\n", F.op, F.op_key, id);
+	put(f, "bad.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "bad.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	reason = slurp(f->quar, "bad.p7s.reason");
+	assert_contains(reason, "stage: records\n");
+	assert_contains(reason, "problems: 4\n");
+	assert_contains(reason, "targets.txt:1: Line 1 - serial ffee: no device "
+	    "certificate with this serial");
+	assert_contains(reason, "targets.txt:2: Line 2 - mac 00:11:22:33:44:55: "
+	    "no certificate was issued for this MAC");
+	assert_contains(reason, "targets.txt:3: Line 3 - serial 1a2b: the "
+	    "certificate with serial 1a2b is named twice: also by manifest.yaml "
+	    "line 8 (serial 1a2b)");
+	assert_contains(reason, "targets.txt:4: Line 4 - batch 7: no batch "
+	    "with this number");
+	assert_true(exists(f->quar, "bad.p7s"));
+	assert_int_equal(count(f, "SELECT count(*) FROM revocation"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle WHERE status = "
+	    "'rejected' AND uuid IS NOT NULL"), 1);
+	/* A target the file cannot hold: stage input, its line named. */
+	b = rev_bundle("superseded", "targets_file: targets.txt\n",
+	    "serial 1a2b\nserials 3c4d\nmac 00:11\n", F.op, F.op_key, id);
+	put(f, "typo.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "typo.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	reason = slurp(f->quar, "typo.p7s.reason");
+	assert_contains(reason, "stage: input\n");
+	assert_contains(reason, "targets.txt:2: Line 2 - 'serials' is not a "
+	    "target");
+	assert_contains(reason, "targets.txt:3: Line 3 - ");
+	/* A manifest with removeFromCRL and an invalidity date. */
+	b = rev_bundle("removeFromCRL", "invalidity_date: 2026-11-20T00:00:00Z"
+	    "\ntargets:\n  - serial 1a2b\n", NULL, F.op, F.op_key, id);
+	put(f, "release.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "release.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains(slurp(f->quar, "release.p7s.reason"), "stage: "
+	    "manifest\n");
+	assert_contains(res.reason, "invalidity_date does not go with reason "
+	    "removeFromCRL");
+}
+
+static void
+test_revocation_signers_and_replay(void **state)
+{
+	struct fx *f = *state;
+	struct bfx_blob b, b2;
+	struct intake_result res;
+	char id[37], *m;
+
+	add_devices(f);
+	b = rev_bundle("superseded", "targets:\n  - serial 1a2b\n", NULL,
+	    F.op2, F.op2_key, id);
+	put(f, "r1.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "r1.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains(res.reason, "has been revoked");
+	b = rev_bundle("superseded", "targets:\n  - serial 1a2b\n", NULL,
+	    F.op4, F.op4_key, id);
+	put(f, "r2.p7s", &b);
+	bfx_blob_free(&b);
+	res = judge(f, "r2.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains(res.reason, "is not enrolled on this appliance");
+	/* Accepted once; the same bytes and the same id are replays. */
+	b = rev_bundle("superseded", "targets:\n  - serial 1a2b\n", NULL,
+	    F.op, F.op_key, id);
+	put(f, "r3.p7s", &b);
+	res = judge(f, "r3.p7s");
+	assert_int_equal(res.outcome, INTAKE_ACCEPTED);
+	put(f, "again.p7s", &b);
+	res = judge(f, "again.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains(res.reason, "accepted as revocation request");
+	bfx_blob_free(&b);
+	m = bfx_manifest(id, "x", "", "");
+	free(m);
+	{
+		size_t n = 512;
+		char *mm = malloc(n);
+
+		assert_non_null(mm);
+		snprintf(mm, n, "airlock_bundle: 1\nkind: revocation\nid: %s\n"
+		    "created: 2026-11-22T10:00:00Z\nreason: superseded\n"
+		    "message: other bytes\ntargets:\n  - serial 3c4d\n", id);
+		b2 = bfx_bundle(&F, mm, 0, NULL, 0, F.op, F.op_key, 0);
+		free(mm);
+	}
+	put(f, "sameid.p7s", &b2);
+	bfx_blob_free(&b2);
+	res = judge(f, "sameid.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains(slurp(f->quar, "sameid.p7s.reason"), "stage: replay");
+	assert_int_equal(count(f, "SELECT count(*) FROM revocation"), 1);
+	assert_true(events(f, "bundle-replayed") >= 2);
+}
+
+static void
+test_revocation_submit_in_memory(void **state)
+{
+	struct fx *f = *state;
+	struct bfx_blob b;
+	struct intake_result res;
+	buf_t reason;
+	char id[37];
+	err_t e;
+
+	add_devices(f);
+	b = rev_bundle("superseded", "targets:\n  - serial 3c4d\n", NULL,
+	    F.op, F.op_key, id);
+	assert_int_equal(intake_submit(f->in, "console-uid-0", b.p, b.n, &res,
+	    &reason, &e), 0);
+	assert_int_equal(res.outcome, INTAKE_ACCEPTED);
+	assert_true(res.revocation_id > 0);
+	assert_int_equal(reason.len, 0);
+	buf_free(&reason);
+	/* The same bytes again: a replay, answered, nothing quarantined. */
+	assert_int_equal(intake_submit(f->in, "console-uid-0", b.p, b.n, &res,
+	    &reason, &e), 0);
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_contains((const char *)reason.data, "stage: replay");
+	buf_free(&reason);
+	bfx_blob_free(&b);
+	b = rev_bundle("superseded", "targets:\n  - serial 99\n  - subject "
+	    "CN=nobody\n", NULL, F.op, F.op_key, id);
+	assert_int_equal(intake_submit(f->in, "console-uid-0", b.p, b.n, &res,
+	    &reason, &e), 0);
+	bfx_blob_free(&b);
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_true(buf_put_u8(&reason, 0) == 0);
+	assert_contains((const char *)reason.data, "file: console-uid-0\n");
+	assert_contains((const char *)reason.data, "problems: 2\n");
+	assert_contains((const char *)reason.data, "Line 8 - serial 99: no "
+	    "device certificate with this serial");
+	assert_contains((const char *)reason.data, "Line 9 - subject "
+	    "CN=nobody: no device certificate has this subject");
+	buf_free(&reason);
+	assert_false(exists(f->media, "quarantine"));
+	/* The replayed bytes were recorded once, under their first judging. */
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle WHERE "
+	    "file_name = 'console-uid-0'"), 2);
+	/* Not a label for the records. */
+	assert_int_equal(intake_submit(f->in, "", "x", 1, &res, NULL, &e),
+	    ERR_INVALID);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_one, teardown_one)
 
 int
@@ -992,6 +1246,10 @@ main(void)
 		T(test_ignored_entries),
 		T(test_settle),
 		T(test_no_medium),
+		T(test_revocation_accepted),
+		T(test_revocation_refused_every_line),
+		T(test_revocation_signers_and_replay),
+		T(test_revocation_submit_in_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,7 +3,7 @@
  * and a real store: CSR batches (P-256 and RSA-2048 requests) under an
  * RSA and an EC CA, a mac-range batch with generated keys, a line the
  * profile refuses, a CA that expires too soon, a stop between groups, a
- * resume of lines left reserved, and signer_assemble's contract.
+ * resume of lines left reserved, and pkisign_assemble's contract.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1061,28 +1061,28 @@ test_assemble(void **state)
 	assert_int_equal(pkisign_cert_tbs(x, &tbs, &e), 0);
 	X509_get0_signature(&sig, NULL, x);
 	/* Reassembled from its parts, a certificate is itself again. */
-	assert_int_equal(signer_assemble(tbs.data, tbs.len,
+	assert_int_equal(pkisign_assemble(tbs.data, tbs.len,
 	    ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), &out,
 	    &e), 0);
 	assert_int_equal(out.len, (size_t)len);
 	assert_memory_equal(out.data, der, out.len);
 	buf_reset(&out);
 	/* Not a TBSCertificate. */
-	assert_int_equal(signer_assemble(junk, sizeof(junk), s1, sizeof(s1),
+	assert_int_equal(pkisign_assemble(junk, sizeof(junk), s1, sizeof(s1),
 	    &out, &e), ERR_INVALID);
-	assert_int_equal(signer_assemble(der, (size_t)len, s1, sizeof(s1),
+	assert_int_equal(pkisign_assemble(der, (size_t)len, s1, sizeof(s1),
 	    &out, &e), ERR_INVALID);
-	assert_int_equal(signer_assemble(tbs.data, tbs.len - 1, s1,
+	assert_int_equal(pkisign_assemble(tbs.data, tbs.len - 1, s1,
 	    sizeof(s1), &out, &e), ERR_INVALID);
-	assert_int_equal(signer_assemble(NULL, 0, s1, sizeof(s1), &out, &e),
+	assert_int_equal(pkisign_assemble(NULL, 0, s1, sizeof(s1), &out, &e),
 	    ERR_INVALID);
 	/* No signature. */
-	assert_int_equal(signer_assemble(tbs.data, tbs.len, NULL, 0, &out,
+	assert_int_equal(pkisign_assemble(tbs.data, tbs.len, NULL, 0, &out,
 	    &e), ERR_INVALID);
 	/* Too small an output. */
 	buf_free(&out);
 	buf_init(&out, 16);
-	assert_int_equal(signer_assemble(tbs.data, tbs.len, s1, sizeof(s1),
+	assert_int_equal(pkisign_assemble(tbs.data, tbs.len, s1, sizeof(s1),
 	    &out, &e), ERR_LIMIT);
 	buf_free(&out);
 	buf_free(&tbs);

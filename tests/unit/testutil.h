@@ -161,6 +161,31 @@ testutil_print_diag(const diag_t *d, const char *prefix)
 }
 
 /*
+ * Every message in d, one per line, as one text (static storage, valid
+ * until the next call), for assert_contains over all of them.
+ */
+static inline const char *
+testutil_diag_text(const diag_t *d)
+{
+	static char text[65536];
+	size_t k, used = 0;
+
+	text[0] = '\0';
+	for (k = 0; k < d->n && used + 1 < sizeof(text); k++) {
+		char buf[1200];
+		int n;
+
+		diag_format(d, k, buf, sizeof(buf));
+		n = snprintf(text + used, sizeof(text) - used, "%s\n", buf);
+		if (n < 0)
+			break;
+		used += (size_t)n < sizeof(text) - used ? (size_t)n :
+		    sizeof(text) - used - 1;
+	}
+	return text;
+}
+
+/*
  * A fresh SoftHSM token tree in dir (made by testutil_tmpdir): writes
  * dir/softhsm2.conf, points SOFTHSM2_CONF at it (the airlock-hsm helper
  * inherits it), and initialises one token. The PINs are a throwaway test
@@ -187,6 +212,22 @@ testutil_softhsm_token(const char *dir, const char *label, const char *so_pin,
 	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label "
 	    "'%s' --so-pin '%s' --pin '%s' >/dev/null", label, so_pin, pin);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * 1 when tool is on PATH; otherwise 0, saying on stderr that the check
+ * that needs it is skipped, so a missing tool is seen, not silent.
+ */
+static inline int
+testutil_have(const char *tool)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	if (system(cmd) == 0)
+		return 1;
+	fprintf(stderr, "  skipped: %s is not installed\n", tool);
+	return 0;
 }
 
 #endif

@@ -1,0 +1,41 @@
+/*
+ * sql.h: the SQLite plumbing the queue's modules share (queue-internal):
+ * how a failure is reported (a full disk said plainly), how a statement
+ * keyed by one row id is prepared and stepped, how a transaction ends.
+ * Functions return 0 or a negative ERR_* with a message in err.
+ */
+#ifndef AIRLOCK_QUEUE_SQL_H
+#define AIRLOCK_QUEUE_SQL_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+/*
+ * The connection's last failure as "PATH: what: SQLite's message", with
+ * store_errcode's code; a full disk says that nothing of the change was
+ * kept (the caller rolls the transaction back).
+ */
+int queue_sql_err(struct store *st, const char *what, err_t *err);
+
+/* A failed bind (rc from the store_bind_* helpers). */
+int queue_sql_binderr(struct store *st, int rc, err_t *err);
+
+/* store_prepare, reported like every other failure of the connection. */
+int queue_sql_prepare(struct store *st, const char *sql, sqlite3_stmt **s,
+    err_t *err);
+
+/*
+ * Prepares sql, binds id to ?1 and steps to the first row, left in *s
+ * for the caller to read and finalize. Without a row *s is NULL and the
+ * result is ERR_NOTFOUND "no WHAT #id".
+ */
+int queue_sql_row(struct store *st, const char *sql, int64_t id,
+    const char *what, sqlite3_stmt **s, err_t *err);
+
+/* Commits when r is 0; otherwise rolls back and returns r. */
+int queue_sql_end(struct store *st, int r, err_t *err);
+
+#endif

@@ -1,0 +1,148 @@
+/* crl.c: a CA's CRL, built, signed in the HSM, recorded (see crl.h). */
+#include "signer/crl.h"
+
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/sha.h>
+
+#include "pki/crlder.h"
+#include "pki/pkisign.h"
+#include "pki/sigcheck.h"
+#include "queue/crl.h"
+#include "signer/line.h"
+#include "util/buf.h"
+
+/* Feeds the store's rows to the encoder. */
+struct signer_crl_feed {
+	struct crlder *enc;
+	const char *ca;
+	err_t *err;
+};
+
+static int
+signer_crl_entry(void *ctx, const struct queue_crl_entry *e)
+{
+	struct signer_crl_feed *f = ctx;
+	unsigned char serial[CRLDER_SERIAL_MAX];
+	enum crlder_reason reason;
+	time_t inv = (time_t)e->invalidity_date;
+	size_t len;
+
+	if (crlder_serial_hex(e->serial, serial, &len) != 0)
+		return err_set(f->err, ERR_INVALID, "CA %s: the revoked "
+		    "certificate's serial '%s' cannot be a CRL entry (1 to %d "
+		    "octets of hex)", f->ca, e->serial, CRLDER_SERIAL_MAX);
+	if (crlder_reason_parse(e->reason, &reason) != 0)
+		return err_set(f->err, ERR_INVALID, "CA %s: certificate %s "
+		    "has reason '%s', which a CRL cannot carry", f->ca,
+		    e->serial, e->reason);
+	return crlder_add(f->enc, serial, len, (time_t)e->revoked_at, reason,
+	    e->has_invalidity_date ? &inv : NULL, f->err);
+}
+
+/* Checks what must hold before a number is spent. */
+static int
+signer_crl_check(const struct signer_crl_opts *o, int *key_type, err_t *err)
+{
+	const EVP_PKEY *pub;
+
+	if (o == NULL || o->st == NULL || o->ca_cert == NULL ||
+	    o->ca_key == NULL || o->policy == NULL || o->ca_id <= 0)
+		return err_set(err, ERR_INVALID, "signer_crl_issue needs the "
+		    "store, the CA (id, certificate, key) and its CRL policy");
+	if (o->policy->validity <= 0 || o->now + o->policy->validity <= o->now)
+		return err_set(err, ERR_INVALID, "CA %s: the CRL policy gives "
+		    "no validity", o->ca_name != NULL ? o->ca_name : "?");
+	pub = hsm_key_public(o->ca_key);
+	if (pub == NULL || EVP_PKEY_eq(pub, X509_get0_pubkey(o->ca_cert)) != 1)
+		return err_set(err, ERR_INVALID, "CA %s: the HSM key is not the "
+		    "key of the CA certificate", o->ca_name != NULL ?
+		    o->ca_name : "?");
+	*key_type = EVP_PKEY_get_base_id(pub);
+	if (*key_type != EVP_PKEY_RSA && *key_type != EVP_PKEY_EC)
+		return err_set(err, ERR_INVALID, "CA %s: only RSA and EC keys "
+		    "sign CRLs", o->ca_name != NULL ? o->ca_name : "?");
+	return 0;
+}
+
+int
+signer_crl_issue(const struct signer_crl_opts *o,
+    struct signer_crl_result *out, err_t *err)
+{
+	unsigned char algid[64], sig[SIGNER_SIG_MAX + 16];
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	struct signer_crl_result res;
+	struct signer_crl_feed feed;
+	struct crlder_opts co;
+	struct crlder *enc = NULL;
+	struct sigcheck *chk = NULL;
+	const EVP_MD *dg;
+	size_t siglen = 0;
+	buf_t tbs, crl;
+	int key_type = 0, r;
+	int64_t number = 0;
+
+	memset(&res, 0, sizeof(res));
+	if ((r = signer_crl_check(o, &key_type, err)) != 0)
+		return r;
+	dg = o->md != NULL ? o->md : EVP_sha256();
+	memset(&co, 0, sizeof(co));
+	co.issuer = o->ca_cert;
+	co.this_update = o->now;
+	co.next_update = o->now + (time_t)o->policy->validity;
+	co.idp_uri = o->policy->idp ? o->policy->distribution_point : NULL;
+	co.algid = algid;
+	if ((r = crlder_algid(X509_get0_pubkey(o->ca_cert), dg, algid,
+	    sizeof(algid), &co.algid_len, err)) != 0)
+		return r;
+	/* 1. The number, committed before anything is built or signed. */
+	if ((r = queue_crl_take_number(o->st, o->request_id, o->ca_id,
+	    (int64_t)o->now, &number, err)) != 0)
+		return r;
+	co.number = (uint64_t)number;
+	buf_init(&tbs, CRLDER_TBS_MAX);
+	buf_init(&crl, CRLDER_TBS_MAX + 4096);
+	/* 2. The entries, streamed in serial order. */
+	if ((r = crlder_begin(&co, &enc, err)) != 0)
+		goto out;
+	feed.enc = enc;
+	feed.ca = o->ca_name != NULL ? o->ca_name : "?";
+	feed.err = err;
+	if ((r = queue_crl_entries(o->st, o->ca_id, signer_crl_entry, &feed,
+	    &res.entries, err)) != 0 ||
+	    (r = crlder_finish(enc, &tbs, err)) != 0)
+		goto out;
+	crlder_free(enc);
+	enc = NULL;
+	/* 3. Signed in the HSM, assembled, checked. */
+	if ((r = signer_sign_tbs(o->ca_key, key_type, dg, tbs.data, tbs.len,
+	    sig, sizeof(sig), &siglen, err)) != 0 ||
+	    (r = pkisign_assemble(tbs.data, tbs.len, sig, siglen, &crl,
+	    err)) != 0)
+		goto out;
+	buf_free(&tbs);
+	if ((r = sigcheck_new(X509_get0_pubkey(o->ca_cert), &chk, err)) != 0 ||
+	    (r = sigcheck_der(chk, crl.data, crl.len, NULL, NULL, err)) != 0) {
+		err_prefix(err, "CA %s: the new CRL", feed.ca);
+		goto out;
+	}
+	SHA256(crl.data, crl.len, md);
+	buf_hex(md, sizeof(md), res.sha256, sizeof(res.sha256));
+	res.number = number;
+	res.this_update = co.this_update;
+	res.next_update = co.next_update;
+	res.der_len = crl.len;
+	/* 4. Recorded, and the request issued, in one transaction. */
+	r = queue_crl_record(o->st, o->request_id, o->ca_id, number,
+	    (int64_t)co.this_update, (int64_t)co.next_update, crl.data,
+	    crl.len, res.sha256, (int64_t)res.entries, err);
+out:
+	crlder_free(enc);
+	sigcheck_free(chk);
+	buf_free(&tbs);
+	buf_free(&crl);
+	ERR_clear_error();
+	if (r == 0 && out != NULL)
+		*out = res;
+	return r;
+}
