@@ -470,7 +470,6 @@ cmd_results(int argc, char **argv)
 int
 cmd_batch(int argc, char **argv)
 {
-	struct cmd_cred_opts co;
 	const char *verb = argc >= 2 ? argv[1] : "";
 	int i;
 
@@ -506,12 +505,11 @@ cmd_batch(int argc, char **argv)
 		    NULL);
 	}
 	if (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0) {
-		int reject = verb[0] == 'r';
+		int r = cmd_decide_verb(argc - 1, argv + 1, "batch-show");
 
-		if ((i = cmd_parse_cred(argc - 1, argv + 1, reject, &co)) < 0 ||
-		    i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+		if (r == 2)
 			goto usage;
-		return cmd_decide("batch-show", argv[i + 1], reject, &co);
+		return r;
 	}
 	if (strcmp(verb, "results") == 0) {
 		int r = cmd_results(argc - 1, argv + 1);
@@ -528,7 +526,6 @@ usage:
 int
 cmd_export(int argc, char **argv)
 {
-	struct cmd_cred_opts co;
 	const char *verb = argc >= 2 ? argv[1] : "";
 	int i;
 
@@ -551,12 +548,11 @@ cmd_export(int argc, char **argv)
 		    NULL, NULL);
 	}
 	if (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0) {
-		int reject = verb[0] == 'r';
+		int r = cmd_decide_verb(argc - 1, argv + 1, "export-show");
 
-		if ((i = cmd_parse_cred(argc - 1, argv + 1, reject, &co)) < 0 ||
-		    i + 1 != argc - 1 || !cmd_is_id(argv[i + 1]))
+		if (r == 2)
 			goto usage;
-		return cmd_decide("export-show", argv[i + 1], reject, &co);
+		return r;
 	}
 usage:
 	fprintf(stderr,

@@ -54,9 +54,9 @@ cmd_crl_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	for (i = 0; i < d->n_cas; i++) {
 		ca = &d->cas[i];
 		if (name != NULL ? strcmp(ca->name, name) != 0 :
-		    !daemon_crl_signs_for(d, ca))
+		    !daemon_crl_signs_for(d->st, ca))
 			continue;
-		if ((r = daemon_crl_open_request(d, d->st, ca, "console", who,
+		if ((r = daemon_crl_open_request(d->st, ca, "console", who,
 		    &id, &e)) != 0)
 			goto out;
 		snprintf(object, sizeof(object), "crl %lld", (long long)id);

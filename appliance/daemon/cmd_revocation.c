@@ -14,25 +14,6 @@
 #define CMD_REVOCATION_SHOW_ITEMS 1000
 
 void
-daemon_intake_config(struct daemon *d, struct store *st,
-    struct intake_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->media_dir = d->cfg.media_dir;
-	c->state_dir = d->cfg.state_dir;
-	c->settle_ms = d->cfg.settle_ms;
-	c->st = st;
-	c->bundle.env.people_cas = d->people_cas;
-	c->bundle.env.transport_cert = d->transport_key.cert;
-	c->bundle.env.transport_key = d->transport_key.pkey;
-	c->bundle.profiles = &d->profiles;
-	c->transport_pub = d->transport_key.cert != NULL ?
-	    X509_get0_pubkey(d->transport_key.cert) : NULL;
-	c->event = daemon_event;
-	c->event_ctx = d;
-}
-
-void
 cmd_revoke_submit(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {

@@ -35,14 +35,4 @@ void cmd_revocation_list(struct daemon *d, const struct ctl_msg *req,
 void cmd_revocation_show(struct daemon *d, const struct ctl_msg *req,
     struct ctl_msg *reply);
 
-/*
- * The intake's configuration for connection st (the worker's, or the
- * main thread's for revoke-submit): the medium, the state directory, the
- * people CAs, the profiles, the transport certificate and, while the
- * daemon is activated, its key (the caller holds keys_lock for reading
- * as long as the intake is used).
- */
-void daemon_intake_config(struct daemon *d, struct store *st,
-    struct intake_config *c);
-
 #endif

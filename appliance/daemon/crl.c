@@ -48,13 +48,13 @@ daemon_crl_load(struct daemon *d, diag_t *diag, err_t *err)
 }
 
 int
-daemon_crl_signs_for(struct daemon *d, const struct daemon_ca *ca)
+daemon_crl_signs_for(struct store *st, const struct daemon_ca *ca)
 {
 	struct queue_crl_info cur;
 	err_t e;
 
 	return strcmp(ca->purpose, "devices") == 0 ||
-	    queue_crl_latest(d->st, ca->id, &cur, &e) == 0;
+	    queue_crl_latest(st, ca->id, &cur, &e) == 0;
 }
 
 struct daemon_crl_open {
@@ -74,14 +74,12 @@ daemon_crl_find_open(void *ctx, const struct queue_crl_request *r)
 }
 
 int
-daemon_crl_open_request(struct daemon *d, struct store *st,
-    const struct daemon_ca *ca, const char *cause, const char *who,
-    int64_t *id, err_t *err)
+daemon_crl_open_request(struct store *st, const struct daemon_ca *ca,
+    const char *cause, const char *who, int64_t *id, err_t *err)
 {
 	struct daemon_crl_open o = { ca->id, 0 };
 	int r;
 
-	(void)d;
 	if ((r = queue_crl_list(st, NULL, daemon_crl_find_open, &o,
 	    err)) != 0)
 		return r;
@@ -151,7 +149,7 @@ daemon_crl_status(struct daemon *d, struct store *st, time_t now, buf_t *t)
 	size_t i, n = 0;
 
 	for (i = 0; i < d->n_cas; i++) {
-		if (!daemon_crl_signs_for(d, &d->cas[i]))
+		if (!daemon_crl_signs_for(st, &d->cas[i]))
 			continue;
 		(void)daemon_crl_state(d, st, &d->cas[i], now, line,
 		    sizeof(line));
@@ -194,7 +192,7 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 	enum queue_revocation_state approved = QUEUE_REVOCATION_APPROVED;
 	struct queue_revocation_outcome out;
 	struct daemon_crl_ids ids = { .n = 0 };
-	char object[48], cause[48];
+	char object[48], cause[48], crl_obj[48];
 	size_t i, k;
 	int64_t crl_id;
 	diag_t notes;
@@ -229,7 +227,7 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 			struct daemon_ca *ca = daemon_ca_by_id(d,
 			    out.ca_ids[k]);
 
-			if (ca == NULL || daemon_crl_open_request(d, st, ca,
+			if (ca == NULL || daemon_crl_open_request(st, ca,
 			    cause, "airlockd", &crl_id, &e) != 0) {
 				event_emit(daemon_event, d, "crl-request",
 				    EVENT_FAILED, NULL, NULL, object,
@@ -237,13 +235,11 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 				    ca == NULL ? "not loaded" : e.msg);
 				continue;
 			}
-			snprintf(cause, sizeof(cause), "crl %lld",
+			snprintf(crl_obj, sizeof(crl_obj), "crl %lld",
 			    (long long)crl_id);
 			event_emit(daemon_event, d, "crl-requested", EVENT_OK,
-			    NULL, "airlockd", cause, "CA %s, after %s: "
+			    NULL, "airlockd", crl_obj, "CA %s, after %s: "
 			    "needs two approvals", ca->name, object);
-			snprintf(cause, sizeof(cause), "revocation #%lld",
-			    (long long)ids.v[i]);
 		}
 		queue_revocation_outcome_free(&out);
 		diag_free(&notes);
@@ -378,7 +374,7 @@ daemon_crl_warn(struct daemon *d, struct store *st, time_t now)
 	for (i = 0; i < d->n_cas; i++) {
 		struct daemon_ca *ca = &d->cas[i];
 
-		if (!daemon_crl_signs_for(d, ca) ||
+		if (!daemon_crl_signs_for(st, ca) ||
 		    now - ca->crl_warned < DAEMON_CRL_WARN_EVERY)
 			continue;
 		s = daemon_crl_state(d, st, ca, now, line, sizeof(line));

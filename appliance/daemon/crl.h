@@ -31,16 +31,18 @@
  */
 int daemon_crl_load(struct daemon *d, diag_t *diag, err_t *err);
 
-/* 1 when the daemon keeps CRLs for ca: it has one, or issues devices. */
-int daemon_crl_signs_for(struct daemon *d, const struct daemon_ca *ca);
+/*
+ * 1 when the daemon keeps CRLs for ca: it has one, or issues devices.
+ * st is the calling thread's own connection.
+ */
+int daemon_crl_signs_for(struct store *st, const struct daemon_ca *ca);
 
 /*
  * The open CRL request of ca (pending approval or approved), or a new one
  * with cause and who. Idempotent, so a step cut by a crash can run again.
  */
-int daemon_crl_open_request(struct daemon *d, struct store *st,
-    const struct daemon_ca *ca, const char *cause, const char *who,
-    int64_t *id, err_t *err);
+int daemon_crl_open_request(struct store *st, const struct daemon_ca *ca,
+    const char *cause, const char *who, int64_t *id, err_t *err);
 
 /* Appends one line per CA the daemon keeps CRLs for: number, time left. */
 void daemon_crl_status(struct daemon *d, struct store *st, time_t now,

@@ -115,6 +115,16 @@ void daemon_wake(struct daemon *d);
 struct daemon_ca *daemon_ca_by_id(struct daemon *d, int64_t id);
 struct daemon_ca *daemon_ca_by_name(struct daemon *d, const char *name);
 
+/*
+ * The intake's configuration for connection st (the worker's, or the
+ * main thread's for revoke-submit): the medium, the state directory, the
+ * people CAs, the profiles, the transport certificate and, while the
+ * daemon is activated, its key (the caller holds keys_lock for reading
+ * as long as the intake is used).
+ */
+void daemon_intake_config(struct daemon *d, struct store *st,
+    struct intake_config *c);
+
 /* activate.c */
 int daemon_activate(struct daemon *d, const secret_t *pin, char *report,
     size_t reportsz, err_t *err);

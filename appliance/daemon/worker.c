@@ -369,18 +369,7 @@ worker_intake(struct worker *w)
 	if (w->in == NULL || w->generation != d->generation) {
 		intake_free(w->in);
 		w->in = NULL;
-		memset(&c, 0, sizeof(c));
-		c.media_dir = d->cfg.media_dir;
-		c.state_dir = d->cfg.state_dir;
-		c.settle_ms = d->cfg.settle_ms;
-		c.st = w->st;
-		c.bundle.env.people_cas = d->people_cas;
-		c.bundle.env.transport_cert = d->transport_key.cert;
-		c.bundle.env.transport_key = d->transport_key.pkey;
-		c.bundle.profiles = &d->profiles;
-		c.transport_pub = X509_get0_pubkey(d->transport_key.cert);
-		c.event = daemon_event;
-		c.event_ctx = d;
+		daemon_intake_config(d, w->st, &c);
 		if (intake_new(&c, &w->in, &e) != 0) {
 			event_emit(daemon_event, d, "intake", EVENT_FAILED,
 			    NULL, NULL, NULL, "%s", e.msg);

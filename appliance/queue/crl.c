@@ -265,39 +265,20 @@ queue_crl_quorum(struct store *st, int64_t id, err_t *err)
 	    "  a.object = r.id AND a.decision = 'reject' AND a.digest = ?2"
 	    "  AND a.officer_sha256 <> r.requested_by)"
 	    " FROM crl_request r WHERE r.id = ?1";
-	int64_t quorum, approvals, rejections;
-	char digest[65];
+	char digest[65], what[48];
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
 	if ((r = queue_crl_digest(st, id, digest, err)) != 0 ||
-	    (r = queue_sql_prepare(st, sql, &s, err)) != 0)
+	    (r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
 		return r;
-	store_bind_int(s, 1, id, &rc);
 	store_bind_text(s, 2, digest, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return queue_sql_binderr(st, rc, err);
 	}
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = queue_sql_err(st, "count approvals", err);
-		sqlite3_finalize(s);
-		return r;
-	}
-	quorum = sqlite3_column_int64(s, 0);
-	approvals = sqlite3_column_int64(s, 1);
-	rejections = sqlite3_column_int64(s, 2);
-	sqlite3_finalize(s);
-	if (rejections > 0)
-		return err_set(err, ERR_POLICY, "CRL request #%lld was "
-		    "rejected by an officer; it cannot be approved",
-		    (long long)id);
-	if (approvals < quorum)
-		return err_set(err, ERR_POLICY, "CRL request #%lld has %lld of "
-		    "the %lld approvals it needs (distinct officers, not the "
-		    "requester, over the request's digest)", (long long)id,
-		    (long long)approvals, (long long)quorum);
-	return 0;
+	snprintf(what, sizeof(what), "CRL request #%lld", (long long)id);
+	return queue_sql_quorum(st, s, what, "the request's digest", err);
 }
 
 /* The request's state (and CA) inside the caller's transaction. */

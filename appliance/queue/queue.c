@@ -15,6 +15,7 @@
 #include "pki/der.h"
 #include "pki/pkiutil.h"
 #include "pki/sigcheck.h"
+#include "queue/sql.h"
 #include "store/stmt.h"
 #include "util/buf.h"
 #include "util/text.h"
@@ -95,51 +96,6 @@ queue_line_status_parse(const char *name, enum queue_line_status *out)
 
 /* --- SQLite plumbing ----------------------------------------------------- */
 
-static const char *
-queue_path(struct store *st)
-{
-	const char *p = sqlite3_db_filename(store_db(st), "main");
-
-	return p != NULL && *p != '\0' ? p : "(store)";
-}
-
-/*
- * Turns the connection's last error into an ERR_* with a message. A full
- * disk is said plainly: the operator must free space, and nothing of the
- * change was kept because the transaction is rolled back by the caller.
- */
-static int
-queue_sqlerr(struct store *st, const char *what, err_t *err)
-{
-	sqlite3 *db = store_db(st);
-
-	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
-		return err_set(err, ERR_IO, "%s: %s: the database is full "
-		    "(no space left on its disk); nothing of this change was "
-		    "kept", queue_path(st), what);
-	return err_set(err, store_errcode(st), "%s: %s: %s", queue_path(st),
-	    what, sqlite3_errmsg(db));
-}
-
-/*
- * store_prepare, reported like every other queue failure: a busy, broken
- * or full database is the connection's trouble, not an internal error.
- */
-static int
-queue_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
-    err_t *err)
-{
-	return store_prepare(st, sql, stmt, NULL) != 0 ?
-	    queue_sqlerr(st, "prepare", err) : 0;
-}
-
-static int
-queue_binderr(struct store *st, int rc, err_t *err)
-{
-	return err_set(err, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_INTERNAL,
-	    "%s: cannot bind values: %s", queue_path(st), sqlite3_errstr(rc));
-}
-
 /* Steps a statement that returns no row, then resets it for reuse. */
 static int
 queue_run(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
@@ -148,9 +104,9 @@ queue_run(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
 	int r = 0;
 
 	if (bindrc != SQLITE_OK)
-		r = queue_binderr(st, bindrc, err);
+		r = queue_sql_binderr(st, bindrc, err);
 	else if (sqlite3_step(s) != SQLITE_DONE)
-		r = queue_sqlerr(st, what, err);
+		r = queue_sql_err(st, what, err);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return r;
@@ -173,27 +129,6 @@ queue_insert(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
 }
 
 /*
- * Prepares sql and binds id to its first parameter, for the lookups keyed
- * by one row id. On failure *s is NULL.
- */
-static int
-queue_prepare_id(struct store *st, const char *sql, int64_t id,
-    sqlite3_stmt **s, err_t *err)
-{
-	int rc = SQLITE_OK, r;
-
-	if ((r = queue_prepare(st, sql, s, err)) != 0)
-		return r;
-	store_bind_int(*s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return queue_binderr(st, rc, err);
-	}
-	return 0;
-}
-
-/*
  * queue_prepare_id, then steps to the first row, left in *s for the caller
  * to read and finalize. Without a row *s is finalized and NULL, and the
  * error is ERR_NOTFOUND "no batch #id" for a query keyed by batch (by_batch
@@ -205,13 +140,13 @@ queue_row_id(struct store *st, const char *sql, int64_t id, int by_batch,
 {
 	int rc, r;
 
-	if ((r = queue_prepare_id(st, sql, id, s, err)) != 0)
+	if ((r = queue_sql_prepare_id(st, sql, id, s, err)) != 0)
 		return r;
 	if ((rc = sqlite3_step(*s)) == SQLITE_ROW)
 		return 0;
 	r = rc == SQLITE_DONE && by_batch ? err_set(err, ERR_NOTFOUND, "%s: "
-	    "no batch #%lld", queue_path(st), (long long)id) :
-	    queue_sqlerr(st, what, err);
+	    "no batch #%lld", store_path(st), (long long)id) :
+	    queue_sql_err(st, what, err);
 	sqlite3_finalize(*s);
 	*s = NULL;
 	return r;
@@ -243,20 +178,6 @@ queue_now(void)
 	return (int64_t)time(NULL);
 }
 
-/*
- * Ends the transaction the caller began: commits when r is 0, else rolls
- * back and returns r, so that a failure keeps nothing of the change.
- */
-static int
-queue_end(struct store *st, int r, err_t *err)
-{
-	if (r != 0) {
-		store_rollback(st);
-		return r;
-	}
-	return store_commit(st, err);
-}
-
 /* Runs a one-value integer query bound to (a, b); *out gets the value. */
 static int
 queue_count(struct store *st, const char *sql, int64_t a, const char *b,
@@ -265,17 +186,17 @@ queue_count(struct store *st, const char *sql, int64_t a, const char *b,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_prepare(st, sql, &s, err)) != 0)
+	if ((r = queue_sql_prepare(st, sql, &s, err)) != 0)
 		return r;
 	store_bind_int(s, 1, a, &rc);
 	if (b != NULL)
 		store_bind_text(s, 2, b, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	}
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = queue_sqlerr(st, "count", err);
+		r = queue_sql_err(st, "count", err);
 		sqlite3_finalize(s);
 		return r;
 	}
@@ -296,12 +217,12 @@ queue_bundle_by(struct store *st, const char *sql, const char *v,
 	int rc = SQLITE_OK, r;
 
 	*id = 0;
-	if ((r = queue_prepare(st, sql, &s, err)) != 0)
+	if ((r = queue_sql_prepare(st, sql, &s, err)) != 0)
 		return r;
 	store_bind_text(s, 1, v, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	}
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -312,7 +233,7 @@ queue_bundle_by(struct store *st, const char *sql, const char *v,
 		    QUEUE_BUNDLE_REJECTED;
 		r = 0;
 	} else {
-		r = rc == SQLITE_DONE ? 0 : queue_sqlerr(st, "find bundle",
+		r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "find bundle",
 		    err);
 	}
 	sqlite3_finalize(s);
@@ -361,7 +282,7 @@ queue_bundle_add(struct store *st, const struct queue_bundle *b,
 	if (b->status == QUEUE_BUNDLE_ACCEPTED && b->reason != NULL)
 		return err_set(err, ERR_INVALID, "an accepted bundle has no "
 		    "rejection reason");
-	if ((r = queue_prepare(st, "INSERT INTO bundle (uuid, sha256, "
+	if ((r = queue_sql_prepare(st, "INSERT INTO bundle (uuid, sha256, "
 	    "file_name, signer_sha256, person_id, received_at, status, "
 	    "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s, err)) != 0)
 		return r;
@@ -377,7 +298,7 @@ queue_bundle_add(struct store *st, const struct queue_bundle *b,
 	r = queue_insert(st, s, rc, "record bundle", id_out, err);
 	if (r == ERR_EXISTS)
 		return err_set(err, ERR_EXISTS, "%s: a bundle with id %s or "
-		    "digest %s was already received: a replay", queue_path(st),
+		    "digest %s was already received: a replay", store_path(st),
 		    b->uuid ? b->uuid : "(none)", b->sha256);
 	return r;
 }
@@ -491,14 +412,14 @@ queue_batch_insert(struct store *st, const struct queue_batch_new *b,
 	int rc = SQLITE_OK, r;
 
 	/* Only an accepted bundle becomes a batch. */
-	if ((r = queue_prepare_id(st, "SELECT status FROM bundle WHERE id = ?",
+	if ((r = queue_sql_prepare_id(st, "SELECT status FROM bundle WHERE id = ?",
 	    b->bundle_id, &s, err)) != 0)
 		goto fail;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "no bundle "
 		    "#%lld", (long long)b->bundle_id) :
-		    queue_sqlerr(st, "find bundle", err);
+		    queue_sql_err(st, "find bundle", err);
 		goto fail;
 	}
 	status = sqlite3_column_text(s, 0);
@@ -511,7 +432,7 @@ queue_batch_insert(struct store *st, const struct queue_batch_new *b,
 	s = NULL;
 
 	rc = SQLITE_OK;
-	if ((r = queue_prepare(st, "INSERT INTO batch (bundle_id, name, "
+	if ((r = queue_sql_prepare(st, "INSERT INTO batch (bundle_id, name, "
 	    "description, profile, ca_id, mode, line_count, output_format, "
 	    "chain, results_log, p12_encryption, recipient_der, "
 	    "secret_wrapped, data_key_wrapped, quorum, created, updated, "
@@ -548,7 +469,7 @@ queue_batch_insert(struct store *st, const struct queue_batch_new *b,
 	}
 
 	/* One prepared insert, reset per line: fast and flat in memory. */
-	if ((r = queue_prepare(st, "INSERT INTO line (batch_id, line, name, "
+	if ((r = queue_sql_prepare(st, "INSERT INTO line (batch_id, line, name, "
 	    "mac, request_der, fields) VALUES (?, ?, ?, ?, ?, ?)", &ins,
 	    err)) != 0)
 		goto fail;
@@ -744,7 +665,7 @@ queue_batch_counts(struct store *st, struct queue_batch *b, err_t *err)
 	enum queue_line_status ls = QUEUE_LINE_PENDING;
 	int rc, r;
 
-	if ((r = queue_prepare_id(st, "SELECT status, count(*) FROM line "
+	if ((r = queue_sql_prepare_id(st, "SELECT status, count(*) FROM line "
 	    "WHERE batch_id = ? GROUP BY status", b->id, &s, err)) != 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -767,7 +688,7 @@ queue_batch_counts(struct store *st, struct queue_batch *b, err_t *err)
 			break;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : queue_sqlerr(st, "count lines", err);
+	r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "count lines", err);
 	sqlite3_finalize(s);
 	return r;
 }
@@ -858,14 +779,14 @@ queue_batch_list(struct store *st, const enum queue_batch_state *state,
 
 	if (state != NULL && queue_state_name(*state) == NULL)
 		return err_set(err, ERR_INVALID, "no such batch state");
-	if ((r = queue_prepare(st, "SELECT " QUEUE_BATCH_COLUMNS
+	if ((r = queue_sql_prepare(st, "SELECT " QUEUE_BATCH_COLUMNS
 	    " WHERE ?1 IS NULL OR b.state = ?1 ORDER BY b.id", &s, err)) != 0)
 		return r;
 	store_bind_text(s, 1, state != NULL ? queue_state_name(*state) : NULL,
 	    &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (queue_batch_row(s, &b) != 0) {
@@ -877,7 +798,7 @@ queue_batch_list(struct store *st, const enum queue_batch_state *state,
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : queue_sqlerr(st, "list batches", err);
+	r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "list batches", err);
 	sqlite3_finalize(s);
 	return r;
 }
@@ -969,7 +890,7 @@ queue_set_state(struct store *st, int64_t id, enum queue_batch_state from,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_prepare(st, "UPDATE batch SET state = ?, reason = ?, "
+	if ((r = queue_sql_prepare(st, "UPDATE batch SET state = ?, reason = ?, "
 	    "updated = max(updated, ?) WHERE id = ? AND state = ?", &s,
 	    err)) != 0)
 		return r;
@@ -1025,7 +946,7 @@ queue_batch_transition(struct store *st, int64_t id,
 		goto out;
 	r = queue_set_state(st, id, from, to, reason, err);
 out:
-	return queue_end(st, r, err);
+	return queue_sql_end(st, r, err);
 }
 
 /* --- approvals ----------------------------------------------------------- */
@@ -1050,7 +971,7 @@ queue_approval_add(struct store *st, const struct queue_approval *a,
 	    a->signature == NULL || a->signature_len == 0)
 		return err_set(err, ERR_INVALID, "an approval keeps its signed "
 		    "statement and signature");
-	if ((r = queue_prepare(st, "INSERT INTO approval (kind, object, "
+	if ((r = queue_sql_prepare(st, "INSERT INTO approval (kind, object, "
 	    "officer_sha256, person_id, decision, reason, digest, statement, "
 	    "signature, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
 	    err)) != 0)
@@ -1084,7 +1005,7 @@ queue_approvals(struct store *st, const char *kind, int64_t object,
 	if ((r = queue_check_choice("approval kind", kind, queue_kinds,
 	    err)) != 0)
 		return r;
-	if ((r = queue_prepare(st, "SELECT id, kind, object, officer_sha256, "
+	if ((r = queue_sql_prepare(st, "SELECT id, kind, object, officer_sha256, "
 	    "person_id, decision, reason, digest, statement, signature, at "
 	    "FROM approval WHERE kind = ? AND object = ? ORDER BY id", &s,
 	    err)) != 0)
@@ -1093,7 +1014,7 @@ queue_approvals(struct store *st, const char *kind, int64_t object,
 	store_bind_int(s, 2, object, &rc);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return queue_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&a, 0, sizeof(a));
@@ -1119,7 +1040,7 @@ queue_approvals(struct store *st, const char *kind, int64_t object,
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : queue_sqlerr(st, "list approvals", err);
+	r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "list approvals", err);
 	sqlite3_finalize(s);
 	return r;
 }
@@ -1162,7 +1083,7 @@ queue_walk_lines(struct store *st, sqlite3_stmt *s, int bindrc,
 
 	if (bindrc != SQLITE_OK) {
 		sqlite3_finalize(s);
-		return queue_binderr(st, bindrc, err);
+		return queue_sql_binderr(st, bindrc, err);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (queue_line_row(s, &l) != 0) {
@@ -1174,7 +1095,7 @@ queue_walk_lines(struct store *st, sqlite3_stmt *s, int bindrc,
 			return r;
 		}
 	}
-	r = rc == SQLITE_DONE ? 0 : queue_sqlerr(st, "read lines", err);
+	r = rc == SQLITE_DONE ? 0 : queue_sql_err(st, "read lines", err);
 	sqlite3_finalize(s);
 	return r;
 }
@@ -1192,7 +1113,7 @@ queue_lines(struct store *st, int64_t batch, int64_t from_line, size_t max,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
+	if ((r = queue_sql_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
 	    "batch_id = ? AND line >= ? ORDER BY line LIMIT ?", &s, err)) != 0)
 		return r;
 	store_bind_int(s, 1, batch, &rc);
@@ -1208,7 +1129,7 @@ queue_next_pending(struct store *st, int64_t batch, size_t max,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
+	if ((r = queue_sql_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
 	    "batch_id = ? AND status = 'pending' ORDER BY line LIMIT ?", &s,
 	    err)) != 0)
 		return r;
@@ -1224,7 +1145,7 @@ queue_reserved(struct store *st, int64_t batch, queue_line_cb cb, void *ctx,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
+	if ((r = queue_sql_prepare(st, "SELECT " QUEUE_LINE_COLUMNS " WHERE "
 	    "batch_id = ? AND status = 'reserved' ORDER BY line", &s,
 	    err)) != 0)
 		return r;
@@ -1344,13 +1265,13 @@ queue_line_step(struct store *st, sqlite3_stmt *s, int64_t batch,
 	store_bind_int(s, 1, batch, &rc);
 	store_bind_int(s, 2, line, &rc);
 	if (rc != SQLITE_OK)
-		return queue_binderr(st, rc, err);
+		return queue_sql_binderr(st, rc, err);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
 		return err_set(err, ERR_NOTFOUND, "batch #%lld has no line "
 		    "%lld", (long long)batch, (long long)line);
 	if (rc != SQLITE_ROW)
-		return queue_sqlerr(st, "read line", err);
+		return queue_sql_err(st, "read line", err);
 	if (queue_line_status_parse(queue_col_text(s, 0), status) != 0)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
@@ -1392,15 +1313,15 @@ queue_reserve(struct store *st, int64_t batch,
 	if ((ret = queue_issuing(st, batch, "reserved", &ca_id, &has_key,
 	    err)) != 0)
 		goto out;
-	if ((ret = queue_prepare(st, "SELECT status, request_der IS NOT NULL "
+	if ((ret = queue_sql_prepare(st, "SELECT status, request_der IS NOT NULL "
 	    "FROM line WHERE batch_id = ? AND line = ?", &sel, err)) != 0 ||
-	    (ret = queue_prepare(st, "SELECT (SELECT count(*) FROM certificate "
+	    (ret = queue_sql_prepare(st, "SELECT (SELECT count(*) FROM certificate "
 	    "WHERE ca_id = ?1 AND serial = ?2) + (SELECT count(*) FROM "
 	    "serial_reservation WHERE ca_id = ?1 AND serial = ?2)", &used,
 	    err)) != 0 ||
-	    (ret = queue_prepare(st, "INSERT INTO serial_reservation (ca_id, "
+	    (ret = queue_sql_prepare(st, "INSERT INTO serial_reservation (ca_id, "
 	    "serial, batch_id, line) VALUES (?, ?, ?, ?)", &ins, err)) != 0 ||
-	    (ret = queue_prepare(st, "UPDATE line SET status = 'reserved', "
+	    (ret = queue_sql_prepare(st, "UPDATE line SET status = 'reserved', "
 	    "serial = ?, tbs = ?, key_enc = ?, note = ? WHERE batch_id = ? AND line = ? "
 	    "AND status = 'pending'", &upd, err)) != 0)
 		goto out;
@@ -1434,11 +1355,11 @@ queue_reserve(struct store *st, int64_t batch,
 		store_bind_int(used, 1, ca_id, &rc);
 		store_bind_text(used, 2, v->serial, &rc);
 		if (rc != SQLITE_OK) {
-			ret = queue_binderr(st, rc, err);
+			ret = queue_sql_binderr(st, rc, err);
 			goto out;
 		}
 		if (sqlite3_step(used) != SQLITE_ROW) {
-			ret = queue_sqlerr(st, "check serial", err);
+			ret = queue_sql_err(st, "check serial", err);
 			goto out;
 		}
 		seen = sqlite3_column_int64(used, 0);
@@ -1486,7 +1407,7 @@ out:
 	sqlite3_finalize(used);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
-	return queue_end(st, ret, err);
+	return queue_sql_end(st, ret, err);
 }
 
 /* The batch CA's public key, for checking what the signer returns. */
@@ -1605,13 +1526,13 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 	    (ret = queue_ca_key(st, ca_id, &ca_pub, err)) != 0 ||
 	    (ret = sigcheck_new(ca_pub, &ca, err)) != 0)
 		goto out;
-	if ((ret = queue_prepare(st, "SELECT status, serial, tbs FROM line "
+	if ((ret = queue_sql_prepare(st, "SELECT status, serial, tbs FROM line "
 	    "WHERE batch_id = ? AND line = ?", &sel, err)) != 0 ||
-	    (ret = queue_prepare(st, "INSERT INTO certificate (serial, ca_id, "
+	    (ret = queue_sql_prepare(st, "INSERT INTO certificate (serial, ca_id, "
 	    "kind, subject, sha256, not_before, not_after, der, status, "
 	    "created, batch_id, line) VALUES (?, ?, 'device', ?, ?, ?, ?, ?, "
 	    "'valid', ?, ?, ?)", &ins, err)) != 0 ||
-	    (ret = queue_prepare(st, "UPDATE line SET status = 'issued', "
+	    (ret = queue_sql_prepare(st, "UPDATE line SET status = 'issued', "
 	    "cert_der = ?, sha256 = ? WHERE batch_id = ? AND line = ? AND "
 	    "status = 'reserved'", &upd, err)) != 0)
 		goto out;
@@ -1680,7 +1601,7 @@ out:
 	sigcheck_free(ca);
 	EVP_PKEY_free(ca_pub);
 	free(f);
-	return queue_end(st, ret, err);
+	return queue_sql_end(st, ret, err);
 }
 
 int
@@ -1698,7 +1619,7 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 		return r;
 	if ((r = queue_issuing(st, batch, "failed", NULL, NULL, err)) != 0)
 		goto out;
-	if ((r = queue_prepare(st, "SELECT status, 0 FROM line WHERE "
+	if ((r = queue_sql_prepare(st, "SELECT status, 0 FROM line WHERE "
 	    "batch_id = ? AND line = ?", &sel, err)) != 0 ||
 	    (r = queue_line_status_of(st, sel, batch, line, &ls, NULL,
 	    err)) != 0)
@@ -1710,7 +1631,7 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 		    queue_line_status_name(ls));
 		goto out;
 	}
-	if ((r = queue_prepare(st, "UPDATE line SET status = 'failed', "
+	if ((r = queue_sql_prepare(st, "UPDATE line SET status = 'failed', "
 	    "message = ? WHERE batch_id = ? AND line = ?", &upd, err)) != 0)
 		goto out;
 	store_bind_text(upd, 1, message, &rc);
@@ -1720,7 +1641,7 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	return queue_end(st, r, err);
+	return queue_sql_end(st, r, err);
 }
 
 int

@@ -128,25 +128,7 @@ rev_applicable(enum rev_action a, const char *status)
 	}
 }
 
-/* --- SQLite plumbing (queue/sql.h, and two of our own) ------------------ */
-
-/* Prepares sql with id bound to ?1, not stepped; on failure *s is NULL. */
-static int
-rev_prepare_id(struct store *st, const char *sql, int64_t id,
-    sqlite3_stmt **s, err_t *err)
-{
-	int rc = SQLITE_OK, r;
-
-	if ((r = queue_sql_prepare(st, sql, s, err)) != 0)
-		return r;
-	store_bind_int(*s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return queue_sql_binderr(st, rc, err);
-	}
-	return 0;
-}
+/* --- SQLite plumbing (queue/sql.h, and one of our own) ------------------ */
 
 /* Runs a statement that returns no row and finalizes it. */
 static int
@@ -739,7 +721,7 @@ queue_revocation_get(struct store *st, int64_t id,
 	int rc, r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = rev_prepare_id(st, "SELECT " REV_COLUMNS " WHERE r.id = ?",
+	if ((r = queue_sql_prepare_id(st, "SELECT " REV_COLUMNS " WHERE r.id = ?",
 	    id, &s, err)) != 0)
 		return r;
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
@@ -821,7 +803,7 @@ queue_revocation_digest(struct store *st, int64_t id, char out[65],
 	int rc, r;
 
 	out[0] = '\0';
-	if ((r = rev_prepare_id(st, "SELECT u.sha256 FROM revocation r JOIN "
+	if ((r = queue_sql_prepare_id(st, "SELECT u.sha256 FROM revocation r JOIN "
 	    "bundle u ON u.id = r.bundle_id WHERE r.id = ?", id, &s,
 	    err)) != 0)
 		return r;
@@ -909,7 +891,7 @@ rev_state_of(struct store *st, int64_t id, enum queue_revocation_state *state,
 	sqlite3_stmt *s;
 	int rc, r;
 
-	if ((r = rev_prepare_id(st, "SELECT state, reason, invalidity_date "
+	if ((r = queue_sql_prepare_id(st, "SELECT state, reason, invalidity_date "
 	    "FROM revocation WHERE id = ?", id, &s, err)) != 0)
 		return r;
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
@@ -954,30 +936,14 @@ rev_quorum_holds(struct store *st, int64_t id, err_t *err)
 	    " FROM revocation r JOIN bundle u ON u.id = r.bundle_id"
 	    " WHERE r.id = ?";
 	sqlite3_stmt *s;
-	int64_t quorum, approvals, rejections;
+	char what[48];
 	int r;
 
-	if ((r = rev_prepare_id(st, sql, id, &s, err)) != 0)
+	if ((r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
 		return r;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = queue_sql_err(st, "count approvals", err);
-		sqlite3_finalize(s);
-		return r;
-	}
-	quorum = sqlite3_column_int64(s, 0);
-	approvals = sqlite3_column_int64(s, 1);
-	rejections = sqlite3_column_int64(s, 2);
-	sqlite3_finalize(s);
-	if (rejections > 0)
-		return err_set(err, ERR_POLICY, "revocation request #%lld was "
-		    "rejected by an officer; it cannot be approved",
-		    (long long)id);
-	if (approvals < quorum)
-		return err_set(err, ERR_POLICY, "revocation request #%lld has "
-		    "%lld of the %lld approvals it needs (distinct officers, "
-		    "not the requester, over the bundle's digest)",
-		    (long long)id, (long long)approvals, (long long)quorum);
-	return 0;
+	snprintf(what, sizeof(what), "revocation request #%lld",
+	    (long long)id);
+	return queue_sql_quorum(st, s, what, "the bundle's digest", err);
 }
 
 int
@@ -1055,7 +1021,7 @@ rev_cas(struct store *st, const char *sql, int64_t id,
 	sqlite3_stmt *s;
 	int rc, r;
 
-	if ((r = rev_prepare_id(st, sql, id, &s, err)) != 0)
+	if ((r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t *nv = realloc(out->ca_ids, (out->n_cas + 1) *
@@ -1088,7 +1054,7 @@ rev_skipped(struct store *st, int64_t id, enum rev_action act,
 	    "certificate c ON c.ca_id = i.ca_id AND c.serial = i.serial JOIN "
 	    "ca a ON a.id = i.ca_id WHERE i.revocation_id = ?1 AND NOT (%s) "
 	    "ORDER BY i.line, i.ca_id, i.serial", rev_applicable_sql(act));
-	if ((r = rev_prepare_id(st, sql, id, &s, err)) != 0)
+	if ((r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *status = rev_col(s, 4);
@@ -1140,7 +1106,7 @@ rev_update_certs(struct store *st, int64_t id, enum rev_action act,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = rev_prepare_id(st, act == REV_REVOKE ? revoke :
+	if ((r = queue_sql_prepare_id(st, act == REV_REVOKE ? revoke :
 	    act == REV_HOLD ? hold : release, id, &s, err)) != 0)
 		return r;
 	if (act != REV_RELEASE) {

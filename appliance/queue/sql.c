@@ -32,8 +32,8 @@ queue_sql_prepare(struct store *st, const char *sql, sqlite3_stmt **s,
 }
 
 int
-queue_sql_row(struct store *st, const char *sql, int64_t id,
-    const char *what, sqlite3_stmt **s, err_t *err)
+queue_sql_prepare_id(struct store *st, const char *sql, int64_t id,
+    sqlite3_stmt **s, err_t *err)
 {
 	int rc = SQLITE_OK, r;
 
@@ -41,8 +41,49 @@ queue_sql_row(struct store *st, const char *sql, int64_t id,
 		return r;
 	store_bind_int(*s, 1, id, &rc);
 	if (rc != SQLITE_OK) {
-		r = queue_sql_binderr(st, rc, err);
-	} else if ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
+		sqlite3_finalize(*s);
+		*s = NULL;
+		return queue_sql_binderr(st, rc, err);
+	}
+	return 0;
+}
+
+int
+queue_sql_quorum(struct store *st, sqlite3_stmt *s, const char *what,
+    const char *over, err_t *err)
+{
+	int64_t quorum, approvals, rejections;
+
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		int r = queue_sql_err(st, "count approvals", err);
+
+		sqlite3_finalize(s);
+		return r;
+	}
+	quorum = sqlite3_column_int64(s, 0);
+	approvals = sqlite3_column_int64(s, 1);
+	rejections = sqlite3_column_int64(s, 2);
+	sqlite3_finalize(s);
+	if (rejections > 0)
+		return err_set(err, ERR_POLICY, "%s was rejected by an officer; "
+		    "it cannot be approved", what);
+	if (approvals < quorum)
+		return err_set(err, ERR_POLICY, "%s has %lld of the %lld "
+		    "approvals it needs (distinct officers, not the requester, "
+		    "over %s)", what, (long long)approvals, (long long)quorum,
+		    over);
+	return 0;
+}
+
+int
+queue_sql_row(struct store *st, const char *sql, int64_t id,
+    const char *what, sqlite3_stmt **s, err_t *err)
+{
+	int rc, r;
+
+	if ((r = queue_sql_prepare_id(st, sql, id, s, err)) != 0)
+		return r;
+	if ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
 		return 0;
 	} else {
 		r = rc == SQLITE_DONE ? err_set(err, ERR_NOTFOUND, "%s: no "

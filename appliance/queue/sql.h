@@ -27,6 +27,20 @@ int queue_sql_binderr(struct store *st, int rc, err_t *err);
 int queue_sql_prepare(struct store *st, const char *sql, sqlite3_stmt **s,
     err_t *err);
 
+/* Prepares sql with id bound to ?1, not stepped; on failure *s is NULL. */
+int queue_sql_prepare_id(struct store *st, const char *sql, int64_t id,
+    sqlite3_stmt **s, err_t *err);
+
+/*
+ * The database's floor under an approval tally: s (prepared and bound,
+ * finalized here) yields one row (quorum, approvals, rejections), each
+ * counted by the caller's rules. 0 when the approvals reach the quorum
+ * and nobody rejected; else ERR_POLICY naming `what` ("CRL request #3")
+ * and what the approvals had to be over (`over`: "the request's digest").
+ */
+int queue_sql_quorum(struct store *st, sqlite3_stmt *s, const char *what,
+    const char *over, err_t *err);
+
 /*
  * Prepares sql, binds id to ?1 and steps to the first row, left in *s
  * for the caller to read and finalize. Without a row *s is NULL and the
