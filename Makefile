@@ -43,6 +43,7 @@ POLICY_SRC   := $(wildcard appliance/policy/*.c)
 APPROVAL_SRC := $(wildcard appliance/approval/*.c)
 EXPORT_SRC   := $(wildcard appliance/export/*.c)
 QUEUE_SRC    := $(wildcard appliance/queue/*.c)
+AUDIT_SRC    := $(wildcard appliance/audit/*.c)
 STORE_SRC    := $(wildcard appliance/store/*.c)
 HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
 HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
@@ -63,6 +64,7 @@ LIB_POLICY   := $(BUILD)/lib/libpolicy.a
 LIB_APPROVAL := $(BUILD)/lib/libapproval.a
 LIB_EXPORT   := $(BUILD)/lib/libexport.a
 LIB_QUEUE    := $(BUILD)/lib/libqueue.a
+LIB_AUDIT    := $(BUILD)/lib/libaudit.a
 LIB_STORE    := $(BUILD)/lib/libstore.a
 LIB_HSM      := $(BUILD)/lib/libhsm.a
 LIB_SIGNER   := $(BUILD)/lib/libsigner.a
@@ -74,7 +76,7 @@ LIB_CEREMONY := $(BUILD)/lib/libceremony.a
 # formats) use each other, so the libraries are linked as one group.
 LIB_LIST     := $(LIB_CEREMONY) $(LIB_DAEMON) $(LIB_OPERATOR) $(LIB_CTL) \
                 $(LIB_EXPORT) $(LIB_SIGNER) $(LIB_INGEST) $(LIB_POLICY) \
-                $(LIB_APPROVAL) $(LIB_QUEUE) $(LIB_STORE) $(LIB_HSM) \
+                $(LIB_APPROVAL) $(LIB_QUEUE) $(LIB_AUDIT) $(LIB_STORE) $(LIB_HSM) \
                 $(LIB_PKI) $(LIB_UTIL)
 ALL_LIBS     := -Wl,--start-group $(LIB_LIST) -Wl,--end-group
 
@@ -103,6 +105,7 @@ $(LIB_POLICY): $(call obj,$(POLICY_SRC))
 $(LIB_APPROVAL): $(call obj,$(APPROVAL_SRC))
 $(LIB_EXPORT): $(call obj,$(EXPORT_SRC))
 $(LIB_QUEUE): $(call obj,$(QUEUE_SRC))
+$(LIB_AUDIT): $(call obj,$(AUDIT_SRC))
 $(LIB_STORE): $(call obj,$(STORE_SRC))
 $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))
@@ -188,7 +191,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -I. -Iappliance \
                 $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_SRC := $(UTIL_SRC) $(PKI_SRC) $(INGEST_SRC) $(POLICY_SRC) \
-                $(APPROVAL_SRC) $(EXPORT_SRC) $(QUEUE_SRC) $(STORE_SRC) \
+                $(APPROVAL_SRC) $(EXPORT_SRC) $(QUEUE_SRC) $(AUDIT_SRC) \
+                $(STORE_SRC) \
                 $(HSMCLI_SRC) $(CEREMONY_SRC) $(SIGNER_SRC) $(CTL_SRC) \
                 $(DAEMON_SRC) $(OPERATOR_SRC)
 FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))

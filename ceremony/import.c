@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/log.h"
 #include "ceremony/transcript.h"
 #include "pki/certinfo.h"
 #include "pki/oids.h"
@@ -21,6 +22,7 @@
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/say.h"
+#include "util/timeutil.h"
 
 #define IMPORT_MAX_TRANSCRIPTS 512
 #define IMPORT_MAX_CAS 256
@@ -369,6 +371,84 @@ out:
 	return e;
 }
 
+/* Appends one record of a ceremony's import (AUDIT_ROLE_CEREMONY). */
+static int
+import_audit(struct import *im, const struct transcript_info *t,
+    const char *action, const char *objects, const char *details)
+{
+	struct audit_entry ae;
+	char who[AUDIT_NAME_MAX];
+
+	snprintf(who, sizeof(who), "ceremony %s", t->ceremony);
+	memset(&ae, 0, sizeof(ae));
+	ae.actor_name = who;
+	ae.role = AUDIT_ROLE_CEREMONY;
+	ae.action = action;
+	ae.outcome = "ok";
+	ae.objects = objects;
+	ae.details = details;
+	return audit_log_append(im->st, &ae, time(NULL), NULL, im->err);
+}
+
+/*
+ * The ceremony in the audit log, inside the import's transaction: each
+ * step with its time, each output with its digest, then the import with
+ * who was present and which key signed the transcript.
+ */
+static int
+import_audit_ceremony(struct import *im, const struct transcript_info *t)
+{
+	char name[AUDIT_VALUE_MAX], file[AUDIT_VALUE_MAX], when[TIMEUTIL_STRLEN];
+	char objects[2 * AUDIT_VALUE_MAX + 100];
+	buf_t details;
+	size_t i, j;
+	int e = 0;
+
+	buf_init(&details, AUDIT_DETAILS_MAX);
+	snprintf(objects, sizeof(objects), "ceremony=%s transcript=%s",
+	    audit_objects_value(t->ceremony, name, sizeof(name)), t->sha256);
+	for (i = 0; i < t->n_steps && e == 0; i++) {
+		buf_reset(&details);
+		timeutil_format(t->steps[i].time, when);
+		(void)buf_printf(&details, "at %s: %s", when, t->steps[i].what);
+		(void)buf_put_u8(&details, 0);
+		e = import_audit(im, t, "ceremony-step", objects,
+		    buf_ok(&details) ? (const char *)details.data : "");
+	}
+	for (i = 0; i < t->n_outputs && e == 0; i++) {
+		const struct transcript_output *o = &t->outputs[i];
+		char oo[sizeof(objects) + AUDIT_VALUE_MAX + 8];
+
+		snprintf(oo, sizeof(oo), "ceremony=%s file=%s", name,
+		    audit_objects_value(o->file, file, sizeof(file)));
+		buf_reset(&details);
+		(void)buf_printf(&details, "%s, sha256 %s", o->kind, o->sha256);
+		for (j = 0; j < o->n_attrs; j++)
+			(void)buf_printf(&details, ", %s %s", o->attr_key[j],
+			    o->attr_val[j]);
+		(void)buf_put_u8(&details, 0);
+		e = import_audit(im, t, "ceremony-output", oo,
+		    buf_ok(&details) ? (const char *)details.data : "");
+	}
+	if (e == 0) {
+		buf_reset(&details);
+		timeutil_format(t->started, when);
+		(void)buf_printf(&details, "%s ceremony started %s, %zu steps, "
+		    "%zu outputs, transcript signed by the key with SHA-256 %s "
+		    "(%s); present:", t->type, when, t->n_steps, t->n_outputs,
+		    t->signer_sha256, t->signer_file);
+		for (i = 0; i < t->n_present; i++)
+			(void)buf_printf(&details, "%s %s", i ? "," : "",
+			    t->present[i]);
+		(void)buf_put_u8(&details, 0);
+		e = import_audit(im, t, "ceremony-imported", objects,
+		    buf_ok(&details) ? (const char *)details.data :
+		    "(details too long)");
+	}
+	buf_free(&details);
+	return e;
+}
+
 static int
 import_one(struct import *im, const struct transcript_info *t)
 {
@@ -408,6 +488,8 @@ import_one(struct import *im, const struct transcript_info *t)
 	    find_ca(im, t->signer_file) == NULL)
 		e = err_set(im->err, ERR_INVALID, "%s: signed by %s, which is not "
 		    "a CA of this directory", t->ceremony, t->signer_file);
+	if (e == 0)
+		e = import_audit_ceremony(im, t);
 	return e;
 }
 

@@ -427,6 +427,56 @@ read_outputs(struct yamldoc *doc, const struct yamldoc_node *seq,
 	return 0;
 }
 
+/* Steps and who was present: what `airlock init` puts in the audit log. */
+static int
+read_steps(struct yamldoc *doc, struct transcript_info *info, err_t *err)
+{
+	const struct yamldoc_node *seq = NULL;
+	size_t i;
+
+	if (yamldoc_get_seq(doc, doc->root, "steps", 1, &seq) != 1)
+		return err_set(err, ERR_INVALID, "the transcript has no steps");
+	if (seq->n > TRANSCRIPT_MAX_STEPS)
+		return err_set(err, ERR_LIMIT, "too many steps");
+	if ((info->steps = calloc(seq->n ? seq->n : 1,
+	    sizeof(*info->steps))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < seq->n; i++) {
+		struct transcript_step_info *st = &info->steps[i];
+
+		if (yamldoc_as_map(doc, seq->items[i]) != 1 ||
+		    yamldoc_get_time(doc, seq->items[i], "time", 1,
+		    &st->time) != 1 ||
+		    (st->what = dup_str(doc, seq->items[i], "what")) == NULL)
+			return err_set(err, ERR_INVALID, "steps[%zu] lacks time "
+			    "or what", i);
+		info->n_steps++;
+	}
+	if (yamldoc_get_seq(doc, doc->root, "present", 0, &seq) != 1)
+		return 0;
+	if (seq->n > TRANSCRIPT_MAX_STEPS)
+		return err_set(err, ERR_LIMIT, "too many people present");
+	if ((info->present = calloc(seq->n ? seq->n : 1,
+	    sizeof(*info->present))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < seq->n; i++) {
+		const char *name = NULL, *role = NULL;
+		char line[600];
+
+		if (yamldoc_as_map(doc, seq->items[i]) != 1 ||
+		    yamldoc_get_str(doc, seq->items[i], "name", 1, &name) != 1)
+			return err_set(err, ERR_INVALID, "present[%zu] lacks a "
+			    "name", i);
+		(void)yamldoc_get_str(doc, seq->items[i], "role", 0, &role);
+		snprintf(line, sizeof(line), "%s%s%s%s", name, role ? " (" :
+		    "", role ? role : "", role ? ")" : "");
+		if ((info->present[i] = strdup(line)) == NULL)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		info->n_present++;
+	}
+	return 0;
+}
+
 int
 transcript_verify(const char *dir, const char *file,
     struct transcript_info *info, err_t *err)
@@ -502,7 +552,8 @@ transcript_verify(const char *dir, const char *file,
 		r = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r = read_outputs(doc, outs, dir, info, err);
+	if ((r = read_outputs(doc, outs, dir, info, err)) == 0)
+		r = read_steps(doc, info, err);
 out:
 	EVP_PKEY_free(pub);
 	yamldoc_free(doc);
@@ -528,6 +579,12 @@ transcript_info_free(struct transcript_info *info)
 		}
 	}
 	free(info->outputs);
+	for (i = 0; i < info->n_steps; i++)
+		free(info->steps[i].what);
+	free(info->steps);
+	for (i = 0; i < info->n_present; i++)
+		free(info->present[i]);
+	free(info->present);
 	free(info->ceremony);
 	free(info->type);
 	free(info->sha256);

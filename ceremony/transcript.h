@@ -28,6 +28,7 @@
 #define TRANSCRIPT_MAX_BYTES (4 * 1024 * 1024)
 #define TRANSCRIPT_MAX_OUTPUTS 1024
 #define TRANSCRIPT_MAX_ATTRS 8
+#define TRANSCRIPT_MAX_STEPS 4096
 
 struct transcript;
 
@@ -41,6 +42,12 @@ struct transcript_output {
 	size_t n_attrs;
 };
 
+/* One step as read back: when, and what was done. */
+struct transcript_step_info {
+	time_t time;
+	char *what;
+};
+
 /* A transcript read back and verified. */
 struct transcript_info {
 	char *ceremony;
@@ -52,6 +59,11 @@ struct transcript_info {
 	int rehearsal;
 	struct transcript_output *outputs;
 	size_t n_outputs;
+	/* The steps, in order, and who was present ("name (role)"). */
+	struct transcript_step_info *steps;
+	size_t n_steps;
+	char **present;
+	size_t n_present;
 };
 
 /* Starts a transcript for script s; records the start time. */

@@ -32,3 +32,6 @@ echo "== Batch issuance (bench_signer; BENCH_LINES, BENCH_DEVICES, BENCH_BIG)"
 echo
 echo "== CRL issuance (bench_crl; BENCH_CRL_ENTRIES, BENCH_CRL_CA)"
 "$AIRLOCK_BUILD/bench/bench_crl"
+echo
+echo "== Audit log verification (bench_audit; BENCH_AUDIT_RECORDS)"
+"$AIRLOCK_BUILD/bench/bench_audit"

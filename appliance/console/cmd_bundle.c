@@ -16,10 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "hsm/hsm_pin.h"
+#include "console/signeropt.h"
 #include "ingest/manifest.h"
 #include "operator/bundle_make.h"
-#include "pki/pkiutil.h"
 #include "util/err.h"
 #include "util/fileio.h"
 #include "util/secret.h"
@@ -37,10 +36,7 @@ bundle_usage(FILE *f)
 	    "with-root-and-intermediate]\n"
 	    "           [--results-log csv|json] [--recipient CERT.pem]\n"
 	    "           [--p12-password SOURCE] [--p12-encryption modern|compat]\n"
-	    "           (--signer-key FILE [--key-pass SOURCE] |\n"
-	    "            --signer-token PKCS11-URI [--module PATH] "
-	    "[--pin SOURCE])\n"
-	    "           --signer-cert CERT.pem [--encrypt-to TRANSPORT.pem]\n"
+	    SIGNEROPT_USAGE
 	    "           [--id UUID] [--pem] --out FILE\n"
 	    "\n"
 	    "SOURCE is where a password, passphrase or PIN comes from:\n"
@@ -66,34 +62,11 @@ static const char *chain_name(int i) { return manifest_chain_name(i); }
 static const char *log_name(int i) { return manifest_log_name(i); }
 static const char *p12_name(int i) { return manifest_p12_name(i); }
 
-/* Reads a secret from source into a fresh locked holder. */
-static int
-bundle_secret(const char *source, const char *what, secret_t **out)
-{
-	err_t e;
-	int r;
-
-	err_clear(&e);
-	*out = NULL;
-	if ((r = secret_new(out)) != 0) {
-		fprintf(stderr, "airlock: cannot allocate locked memory for "
-		    "the %s\n", what);
-		return r;
-	}
-	if ((r = hsm_pin_read(source, what, *out, &e)) != 0) {
-		fprintf(stderr, "airlock: %s\n", e.msg);
-		secret_free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
+/* bad_word names an option by its row: the first rows follow this order. */
 enum {
-	OPT_PROFILE = 256, OPT_NAME, OPT_DESCRIPTION, OPT_MAC_RANGE, OPT_CSR,
-	OPT_CSV, OPT_FORMAT, OPT_CHAIN, OPT_RESULTS_LOG, OPT_RECIPIENT,
-	OPT_P12_PASSWORD, OPT_P12_ENCRYPTION, OPT_SIGNER_KEY, OPT_KEY_PASS,
-	OPT_SIGNER_TOKEN, OPT_MODULE, OPT_PIN, OPT_SIGNER_CERT, OPT_ENCRYPT_TO,
-	OPT_ID, OPT_PEM, OPT_OUT, OPT_HELP
+	OPT_PROFILE = SIGNEROPT_NEXT, OPT_NAME, OPT_DESCRIPTION, OPT_MAC_RANGE,
+	OPT_CSR, OPT_CSV, OPT_FORMAT, OPT_CHAIN, OPT_RESULTS_LOG, OPT_RECIPIENT,
+	OPT_P12_PASSWORD, OPT_P12_ENCRYPTION, OPT_ID, OPT_PEM, OPT_OUT, OPT_HELP
 };
 
 static const struct option bundle_lo[] = {
@@ -109,13 +82,7 @@ static const struct option bundle_lo[] = {
 	{ "recipient", required_argument, NULL, OPT_RECIPIENT },
 	{ "p12-password", required_argument, NULL, OPT_P12_PASSWORD },
 	{ "p12-encryption", required_argument, NULL, OPT_P12_ENCRYPTION },
-	{ "signer-key", required_argument, NULL, OPT_SIGNER_KEY },
-	{ "key-pass", required_argument, NULL, OPT_KEY_PASS },
-	{ "signer-token", required_argument, NULL, OPT_SIGNER_TOKEN },
-	{ "module", required_argument, NULL, OPT_MODULE },
-	{ "pin", required_argument, NULL, OPT_PIN },
-	{ "signer-cert", required_argument, NULL, OPT_SIGNER_CERT },
-	{ "encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO },
+	SIGNEROPT_LONGOPTS,
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "pem", no_argument, NULL, OPT_PEM },
 	{ "out", required_argument, NULL, OPT_OUT },
@@ -127,9 +94,8 @@ static const struct option bundle_lo[] = {
 struct bundle_args {
 	struct bundle_make_opts o;
 	const char *csr[BUNDLE_MAKE_MAX_PATHS];
-	const char *mac_range, *p12_source, *signer_key, *key_pass;
-	const char *signer_token, *module, *pin, *signer_cert, *encrypt_to;
-	const char *out;
+	struct signeropt s;
+	const char *mac_range, *p12_source, *out;
 	int have_format;
 };
 
@@ -140,6 +106,8 @@ bundle_parse(int argc, char **argv, struct bundle_args *a)
 	int c, v;
 
 	while ((c = getopt_long(argc, argv, "", bundle_lo, NULL)) != -1) {
+		if (signeropt_take(&a->s, c, optarg))
+			continue;
 		switch (c) {
 		case OPT_PROFILE: a->o.profile = optarg; break;
 		case OPT_NAME: a->o.batch_name = optarg; break;
@@ -177,13 +145,6 @@ bundle_parse(int argc, char **argv, struct bundle_args *a)
 				goto bad_word;
 			a->o.p12_encryption = (enum manifest_p12)v;
 			break;
-		case OPT_SIGNER_KEY: a->signer_key = optarg; break;
-		case OPT_KEY_PASS: a->key_pass = optarg; break;
-		case OPT_SIGNER_TOKEN: a->signer_token = optarg; break;
-		case OPT_MODULE: a->module = optarg; break;
-		case OPT_PIN: a->pin = optarg; break;
-		case OPT_SIGNER_CERT: a->signer_cert = optarg; break;
-		case OPT_ENCRYPT_TO: a->encrypt_to = optarg; break;
 		case OPT_ID: a->o.id = optarg; break;
 		case OPT_PEM: a->o.pem = 1; break;
 		case OPT_OUT: a->out = optarg; break;
@@ -220,7 +181,7 @@ bundle_check_args(struct bundle_args *a)
 		miss = "--name BATCH-NAME";
 	else if (!a->have_format)
 		miss = "--format FORMAT";
-	else if (a->signer_cert == NULL)
+	else if (a->s.cert == NULL)
 		miss = "--signer-cert CERT.pem";
 	else if (a->out == NULL)
 		miss = "--out FILE";
@@ -234,24 +195,15 @@ bundle_check_args(struct bundle_args *a)
 		    "its csr_file column names)\n");
 		return 2;
 	}
-	if ((a->signer_key != NULL) == (a->signer_token != NULL)) {
-		fprintf(stderr, "airlock: give exactly one of --signer-key FILE "
-		    "and --signer-token PKCS11-URI\n");
+	if (signeropt_check(&a->s) != 0)
 		return 2;
-	}
-	if ((a->signer_key != NULL && (a->module != NULL || a->pin != NULL)) ||
-	    (a->signer_token != NULL && a->key_pass != NULL)) {
-		fprintf(stderr, "airlock: --key-pass goes with --signer-key; "
-		    "--module and --pin go with --signer-token\n");
-		return 2;
-	}
 	if (a->p12_source != NULL && a->o.format != MANIFEST_FORMAT_PKCS12) {
 		fprintf(stderr, "airlock: --p12-password is only for --format "
 		    "pkcs12\n");
 		return 2;
 	}
 	/* Before any prompt: the password must never travel in clear. */
-	if (a->o.format == MANIFEST_FORMAT_PKCS12 && a->encrypt_to == NULL) {
+	if (a->o.format == MANIFEST_FORMAT_PKCS12 && a->s.encrypt_to == NULL) {
 		fprintf(stderr, "airlock: a pkcs12 bundle carries its password "
 		    "and must be encrypted to the appliance: give --encrypt-to "
 		    "TRANSPORT.pem\n");
@@ -275,18 +227,15 @@ bundle_check_args(struct bundle_args *a)
 static int
 bundle_create(int argc, char **argv)
 {
-	struct bundle_make_signer signer;
 	struct bundle_args a;
-	secret_t *p12 = NULL, *pass = NULL;
+	secret_t *p12 = NULL;
 	X509 *transport = NULL;
 	buf_t out;
-	diag_t d;
 	err_t e;
 	time_t now = time(NULL);
 	int r;
 
 	memset(&a, 0, sizeof(a));
-	memset(&signer, 0, sizeof(signer));
 	a.o.chain = MANIFEST_CHAIN_WITH_INTERMEDIATE;
 	a.o.results_log = MANIFEST_LOG_CSV;
 	a.o.p12_encryption = MANIFEST_P12_MODERN;
@@ -295,7 +244,6 @@ bundle_create(int argc, char **argv)
 	if ((r = bundle_check_args(&a)) != 0)
 		return r;
 	err_clear(&e);
-	diag_init(&d);
 	buf_init(&out, 0);
 	/* Never overwrite: say so before asking for anything. */
 	if (fileio_exists(a.out)) {
@@ -304,41 +252,16 @@ bundle_create(int argc, char **argv)
 		return 1;
 	}
 	r = 1;
-	if (a.encrypt_to != NULL &&
-	    pki_load_cert_file(a.encrypt_to, &transport, &e) != 0) {
-		fprintf(stderr, "airlock: --encrypt-to: %s\n", e.msg);
+	if (signeropt_transport(&a.s, &transport) != 0)
 		goto out;
-	}
 	if (a.o.format == MANIFEST_FORMAT_PKCS12) {
-		if (bundle_secret(a.p12_source ? a.p12_source : "prompt",
+		if (signeropt_secret(a.p12_source ? a.p12_source : "prompt",
 		    "PKCS#12 password", &p12) != 0)
 			goto out;
 		a.o.p12_password = p12;
 	}
-	if (a.signer_key != NULL) {
-		if (bundle_secret(a.key_pass ? a.key_pass : "prompt",
-		    "passphrase of the signer key", &pass) != 0 ||
-		    bundle_make_signer_file(a.signer_key, pass, a.signer_cert,
-		    now, &signer, &e) != 0)
-			goto fail_e;
-	} else {
-		if (bundle_secret(a.pin ? a.pin : "prompt",
-		    "PIN of the signer token", &pass) != 0 ||
-		    bundle_make_signer_token(a.signer_token, a.module, pass,
-		    a.signer_cert, now, &signer, &e) != 0)
-			goto fail_e;
-	}
-	/* Wiped as soon as the key is open. */
-	secret_free(pass);
-	pass = NULL;
-	a.o.signer_key = signer.key;
-	a.o.signer_cert = signer.cert;
-	a.o.encrypt_to = transport;
-	a.o.created = now;
-	if (bundle_make(&a.o, &out, &d) != 0) {
-		diag_print(&d, stderr, "airlock: ");
+	if (signeropt_make(&a.s, transport, now, &a.o, &out) != 0)
 		goto out;
-	}
 	if (fileio_create(a.out, out.data, out.len, 0644, &e) != 0)
 		goto fail_e;
 	printf("%s: bundle for profile %s, %s%s, %zu bytes\n", a.out,
@@ -351,10 +274,7 @@ fail_e:
 		fprintf(stderr, "airlock: %s\n", e.msg);
 out:
 	buf_free(&out);
-	diag_free(&d);
-	bundle_make_signer_free(&signer);
 	X509_free(transport);
-	secret_free(pass);
 	secret_free(p12);
 	return r;
 }

@@ -17,13 +17,11 @@
 #include <time.h>
 
 #include "console/cmd_daemon.h"
+#include "console/signeropt.h"
 #include "ctl/ctl.h"
-#include "hsm/hsm_pin.h"
 #include "operator/bundle_make.h"
-#include "pki/pkiutil.h"
 #include "queue/revocation.h"
 #include "util/fileio.h"
-#include "util/secret.h"
 #include "util/timeutil.h"
 
 /* Bytes of a --serial list, and of one target we build. */
@@ -39,10 +37,7 @@ revoke_usage(FILE *f)
 	    "[--file LIST]\n"
 	    "           --reason REASON --message TEXT "
 	    "[--invalidity-date YYYY-MM-DDTHH:MM:SSZ]\n"
-	    "           (--signer-key FILE [--key-pass SOURCE] |\n"
-	    "            --signer-token PKCS11-URI [--module PATH] "
-	    "[--pin SOURCE])\n"
-	    "           --signer-cert CERT.pem [--encrypt-to TRANSPORT.pem]\n"
+	    SIGNEROPT_USAGE
 	    "           [--id UUID] [--out FILE [--pem]] [--socket PATH]\n"
 	    "       airlock batch revoke ID --reason REASON --message TEXT "
 	    "... (as above)\n"
@@ -64,10 +59,9 @@ revoke_usage(FILE *f)
 }
 
 enum {
-	OPT_SERIAL = 256, OPT_CA, OPT_BATCH, OPT_MAC, OPT_SUBJECT, OPT_FILE,
-	OPT_REASON, OPT_MESSAGE, OPT_INVALIDITY, OPT_SIGNER_KEY, OPT_KEY_PASS,
-	OPT_SIGNER_TOKEN, OPT_MODULE, OPT_PIN, OPT_SIGNER_CERT, OPT_ENCRYPT_TO,
-	OPT_ID, OPT_OUT, OPT_PEM, OPT_SOCKET, OPT_HELP
+	OPT_SERIAL = SIGNEROPT_NEXT, OPT_CA, OPT_BATCH, OPT_MAC, OPT_SUBJECT,
+	OPT_FILE, OPT_REASON, OPT_MESSAGE, OPT_INVALIDITY, OPT_ID, OPT_OUT,
+	OPT_PEM, OPT_SOCKET, OPT_HELP
 };
 
 static const struct option revoke_lo[] = {
@@ -80,13 +74,7 @@ static const struct option revoke_lo[] = {
 	{ "reason", required_argument, NULL, OPT_REASON },
 	{ "message", required_argument, NULL, OPT_MESSAGE },
 	{ "invalidity-date", required_argument, NULL, OPT_INVALIDITY },
-	{ "signer-key", required_argument, NULL, OPT_SIGNER_KEY },
-	{ "key-pass", required_argument, NULL, OPT_KEY_PASS },
-	{ "signer-token", required_argument, NULL, OPT_SIGNER_TOKEN },
-	{ "module", required_argument, NULL, OPT_MODULE },
-	{ "pin", required_argument, NULL, OPT_PIN },
-	{ "signer-cert", required_argument, NULL, OPT_SIGNER_CERT },
-	{ "encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO },
+	SIGNEROPT_LONGOPTS,
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "pem", no_argument, NULL, OPT_PEM },
@@ -98,10 +86,10 @@ static const struct option revoke_lo[] = {
 /* What the command line said, before any file or secret is read. */
 struct revoke_args {
 	struct bundle_make_opts o;
+	struct signeropt s;
 	char **targets;		/* built: "serial HEX", "batch ID", ... */
 	size_t n, cap;
-	const char *ca, *signer_key, *key_pass, *signer_token, *module, *pin;
-	const char *signer_cert, *encrypt_to, *out;
+	const char *ca, *out;
 };
 
 static void
@@ -183,6 +171,8 @@ revoke_parse(int argc, char **argv, struct revoke_args *a)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", revoke_lo, NULL)) != -1) {
+		if (signeropt_take(&a->s, c, optarg))
+			continue;
 		switch (c) {
 		case OPT_SERIAL:
 			if ((r = revoke_add_serials(a, optarg)) != 0)
@@ -216,13 +206,6 @@ revoke_parse(int argc, char **argv, struct revoke_args *a)
 			}
 			a->o.invalidity_date = t;
 			break;
-		case OPT_SIGNER_KEY: a->signer_key = optarg; break;
-		case OPT_KEY_PASS: a->key_pass = optarg; break;
-		case OPT_SIGNER_TOKEN: a->signer_token = optarg; break;
-		case OPT_MODULE: a->module = optarg; break;
-		case OPT_PIN: a->pin = optarg; break;
-		case OPT_SIGNER_CERT: a->signer_cert = optarg; break;
-		case OPT_ENCRYPT_TO: a->encrypt_to = optarg; break;
 		case OPT_ID: a->o.id = optarg; break;
 		case OPT_OUT: a->out = optarg; break;
 		case OPT_PEM: a->o.pem = 1; break;
@@ -249,7 +232,7 @@ revoke_check_args(struct revoke_args *a)
 		miss = "--reason REASON";
 	else if (a->o.message == NULL)
 		miss = "--message TEXT";
-	else if (a->signer_cert == NULL)
+	else if (a->s.cert == NULL)
 		miss = "--signer-cert CERT.pem";
 	else if (a->n == 0 && a->o.targets_path == NULL)
 		miss = "a target (--serial, --batch, --mac, --subject or --file)";
@@ -263,17 +246,8 @@ revoke_check_args(struct revoke_args *a)
 		revoke_usage(stderr);
 		return 2;
 	}
-	if ((a->signer_key != NULL) == (a->signer_token != NULL)) {
-		fprintf(stderr, "airlock: give exactly one of --signer-key FILE "
-		    "and --signer-token PKCS11-URI\n");
+	if (signeropt_check(&a->s) != 0)
 		return 2;
-	}
-	if ((a->signer_key != NULL && (a->module != NULL || a->pin != NULL)) ||
-	    (a->signer_token != NULL && a->key_pass != NULL)) {
-		fprintf(stderr, "airlock: --key-pass goes with --signer-key; "
-		    "--module and --pin go with --signer-token\n");
-		return 2;
-	}
 	if (a->o.pem && a->out == NULL) {
 		fprintf(stderr, "airlock: --pem is for --out; airlockd takes the "
 		    "bundle as it is\n");
@@ -305,28 +279,6 @@ revoke_check_args(struct revoke_args *a)
 	a->o.kind = MANIFEST_KIND_REVOCATION;
 	a->o.targets = (const char *const *)a->targets;
 	a->o.n_targets = a->n;
-	return 0;
-}
-
-/* Reads a secret from source into a fresh locked holder; 0 or -1. */
-static int
-revoke_secret(const char *source, const char *what, secret_t **out)
-{
-	err_t e;
-
-	err_clear(&e);
-	*out = NULL;
-	if (secret_new(out) != 0) {
-		fprintf(stderr, "airlock: cannot allocate locked memory for "
-		    "the %s\n", what);
-		return -1;
-	}
-	if (hsm_pin_read(source, what, *out, &e) != 0) {
-		fprintf(stderr, "airlock: %s\n", e.msg);
-		secret_free(*out);
-		*out = NULL;
-		return -1;
-	}
 	return 0;
 }
 
@@ -374,54 +326,22 @@ revoke_submit(const buf_t *bundle)
 static int
 revoke_run(struct revoke_args *a)
 {
-	struct bundle_make_signer signer;
-	secret_t *pass = NULL;
 	X509 *transport = NULL;
 	time_t now = time(NULL);
 	buf_t out;
-	diag_t d;
 	err_t e;
 	int r = 1;
 
-	memset(&signer, 0, sizeof(signer));
 	err_clear(&e);
-	diag_init(&d);
 	buf_init(&out, 0);
 	if (a->out != NULL && fileio_exists(a->out)) {
 		fprintf(stderr, "airlock: %s already exists; refusing to "
 		    "overwrite it\n", a->out);
 		goto out;
 	}
-	if (a->encrypt_to != NULL &&
-	    pki_load_cert_file(a->encrypt_to, &transport, &e) != 0) {
-		fprintf(stderr, "airlock: --encrypt-to: %s\n", e.msg);
+	if (signeropt_transport(&a->s, &transport) != 0 ||
+	    signeropt_make(&a->s, transport, now, &a->o, &out) != 0)
 		goto out;
-	}
-	if (a->signer_key != NULL) {
-		if (revoke_secret(a->key_pass ? a->key_pass : "prompt",
-		    "passphrase of the signer key", &pass) != 0)
-			goto out;
-		if (bundle_make_signer_file(a->signer_key, pass, a->signer_cert,
-		    now, &signer, &e) != 0)
-			goto fail_e;
-	} else {
-		if (revoke_secret(a->pin ? a->pin : "prompt",
-		    "PIN of the signer token", &pass) != 0)
-			goto out;
-		if (bundle_make_signer_token(a->signer_token, a->module, pass,
-		    a->signer_cert, now, &signer, &e) != 0)
-			goto fail_e;
-	}
-	secret_free(pass);
-	pass = NULL;
-	a->o.signer_key = signer.key;
-	a->o.signer_cert = signer.cert;
-	a->o.encrypt_to = transport;
-	a->o.created = now;
-	if (bundle_make(&a->o, &out, &d) != 0) {
-		diag_print(&d, stderr, "airlock: ");
-		goto out;
-	}
 	if (a->out == NULL) {
 		r = revoke_submit(&out);
 		goto out;
@@ -440,10 +360,7 @@ fail_e:
 		fprintf(stderr, "airlock: %s\n", e.msg);
 out:
 	buf_free(&out);
-	diag_free(&d);
-	bundle_make_signer_free(&signer);
 	X509_free(transport);
-	secret_free(pass);
 	return r;
 }
 

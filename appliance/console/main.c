@@ -19,6 +19,7 @@
 #include "ceremony/ceremony.h"
 #include "ceremony/import.h"
 #include "ceremony/transcript.h"
+#include "console/cmd_audit.h"
 #include "console/cmd_bundle.h"
 #include "console/cmd_cert.h"
 #include "console/cmd_daemon.h"
@@ -59,6 +60,7 @@ usage(FILE *f)
 	    "       airlock ceremony verify [--root ROOT.pem] DIR/NAME.transcript.yaml...\n"
 	    "       airlock init --state DIR --ceremonies DIR [--root-sha256 HEX]...\n"
 	    "       airlock profile check PROFILE.yaml...\n"
+	    "       airlock audit verify LOG --cert CERT.pem [--follows LOG] | show LOG | report KIND LOG\n"
 	    "\n"
 	    "At the appliance console (talks to airlockd; --socket PATH or\n"
 	    "AIRLOCK_SOCKET names its socket):\n"
@@ -357,6 +359,8 @@ main(int argc, char **argv)
 		return cmd_revocation(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cert") == 0)
 		return cmd_cert(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {

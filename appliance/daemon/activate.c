@@ -138,14 +138,14 @@ activate_keys(struct daemon *d, char *report, size_t reportsz, err_t *err)
 		return err->code;
 	activate_note(report, reportsz, "transport key          opens what "
 	    "is sealed to its certificate");
-	if (d->audit_key.uri != NULL) {
-		if (activate_find(d, d->audit_key.uri, &d->audit_key.key,
-		    err) != 0 || hsm_key_check_cert(d->audit_key.key,
-		    d->audit_key.cert, err) != 0)
-			return err_prefix(err, "audit key");
-		activate_note(report, reportsz, "audit key              "
-		    "matches its certificate");
-	}
+	/* The audit key signs checkpoints: no activation without it. */
+	if (activate_find(d, d->audit_key.uri, &d->audit_key.key, err) != 0 ||
+	    hsm_key_check_cert(d->audit_key.key, d->audit_key.cert, err) != 0)
+		return err_prefix(err, "audit key");
+	if ((d->audit_key.pkey = hsm_key_signer(d->audit_key.key)) == NULL)
+		return err_set(err, ERR_HSM, "audit key: cannot make a signer");
+	activate_note(report, reportsz, "audit key              matches its "
+	    "certificate");
 	return 0;
 }
 

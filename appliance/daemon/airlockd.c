@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "daemon/audit.h"
 #include "daemon/daemon.h"
 
 /* sig_atomic_t is int here, so daemon_serve can poll it directly. */
@@ -106,14 +107,19 @@ main(int argc, char **argv)
 	if ((r = daemon_worker_start(&d, &e)) == 0) {
 		fprintf(stderr, "airlockd: ready; not activated (airlock "
 		    "activate)\n");
-		event_emit(daemon_event, &d, "daemon-start", EVENT_OK, NULL,
-		    NULL, NULL, "config %s", config);
+		event_emit(daemon_event, daemon_sink(&d), "daemon-start",
+		    EVENT_OK, NULL, NULL, NULL, "config %s", config);
 		r = daemon_serve(&d, &airlockd_stop, &e);
 	}
 	if (r != 0)
 		fprintf(stderr, "airlockd: %s\n", e.msg);
-	event_emit(daemon_event, &d, "daemon-stop", EVENT_OK, NULL, NULL,
-	    NULL, "%s", r == 0 ? "on signal" : e.msg);
+	event_emit(daemon_event, daemon_sink(&d), "daemon-stop", EVENT_OK,
+	    NULL, NULL, NULL, "%s", r == 0 ? "on signal" : e.msg);
+	/* The last records are signed before the keys go. */
+	daemon_worker_stop(&d);
+	pthread_rwlock_rdlock(&d.keys_lock);
+	(void)daemon_checkpoint(&d, d.st, "shutdown");
+	pthread_rwlock_unlock(&d.keys_lock);
 	daemon_close(&d);
 	return r == 0 ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/record.h"
 #include "daemon/commands.h"
 #include "daemon/crl.h"
 #include "policy/crlpolicy.h"
@@ -32,7 +33,7 @@ cmd_crl_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	const char *name = ctl_get_str(req, "ca");
-	char who[160], object[48];
+	char who[160], object[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
 	struct daemon_ca *ca;
 	int64_t id;
 	size_t i, made = 0;
@@ -59,9 +60,11 @@ cmd_crl_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		if ((r = daemon_crl_open_request(d->st, ca, "console", who,
 		    &id, &e)) != 0)
 			goto out;
-		snprintf(object, sizeof(object), "crl %lld", (long long)id);
-		event_emit(daemon_event, d, "crl-requested", EVENT_OK, NULL,
-		    who, object, "CA %s", ca->name);
+		snprintf(object, sizeof(object), "crl-request=%lld ca=%s",
+		    (long long)id, audit_objects_value(ca->name, cav,
+		    sizeof(cav)));
+		event_emit(daemon_event, daemon_sink(d), "crl-requested",
+		    EVENT_OK, NULL, who, object, "CA %s", ca->name);
 		(void)buf_printf(&t, "CRL request #%lld for CA %s: pending "
 		    "approval by two officers (airlock crl show %lld).\n",
 		    (long long)id, ca->name, (long long)id);

@@ -18,6 +18,9 @@
 
 #include "approval/approval.h"
 #include "approval/tally.h"
+#include "audit/record.h"
+#include "daemon/audit.h"
+#include "daemon/cmd_audit.h"
 #include "daemon/cmd_cert.h"
 #include "daemon/cmd_crl.h"
 #include "daemon/cmd_revocation.h"
@@ -119,7 +122,7 @@ cmd_count_batch(void *ctx, const struct queue_batch *b)
 }
 
 static void
-cmd_status(struct daemon *d, struct ctl_msg *reply)
+cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 {
 	int64_t counts[QUEUE_STATE_COUNT] = { 0 };
 	char when[TIMEUTIL_STRLEN], inbox[4096];
@@ -129,6 +132,7 @@ cmd_status(struct daemon *d, struct ctl_msg *reply)
 	err_t e;
 	int s;
 
+	(void)req;
 	buf_init(&t, 1u << 20);
 	pthread_rwlock_rdlock(&d->keys_lock);
 	if (d->activated) {
@@ -159,6 +163,7 @@ cmd_status(struct daemon *d, struct ctl_msg *reply)
 		    d->profiles.v[i].enabled ? "" : " (disabled)",
 		    i + 1 < d->profiles.n ? "," : "\n");
 	daemon_crl_status(d, d->st, time(NULL), &t);
+	daemon_audit_status(d, d->st, &t);
 	pthread_mutex_lock(&d->lock);
 	n = d->n_events;
 	if (n > 0)
@@ -182,13 +187,16 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	const unsigned char *pin;
 	size_t len;
 	secret_t *s = NULL;
-	char report[4096], object[64];
+	char report[4096], object[16 + AUDIT_VALUE_MAX], who[32];
+	char tok[AUDIT_VALUE_MAX];
 	buf_t t;
 	err_t e;
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "token %s", d->cfg.hsm_token);
+	snprintf(object, sizeof(object), "token=%s", audit_objects_value(
+	    d->cfg.hsm_token, tok, sizeof(tok)));
+	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
 	if ((pin = ctl_get(req, "pin", &len)) == NULL || len == 0 ||
 	    len > HSM_PIN_MAX) {
 		err_set(&e, ERR_INVALID, "activation needs the token's PIN "
@@ -205,14 +213,17 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	r = daemon_activate(d, s, report, sizeof(report), &e);
 	secret_free(s);
 	if (r != 0) {
-		event_emit(daemon_event, d, "activation", r == ERR_AUTH ?
-		    EVENT_REFUSED : EVENT_FAILED, NULL, NULL, object,
-		    "console uid %u: %s", (unsigned)uid, e.msg);
+		event_emit(daemon_event, daemon_sink(d), "activation",
+		    r == ERR_AUTH ? EVENT_REFUSED : EVENT_FAILED, NULL, who,
+		    object, "%s", e.msg);
 		(void)cmd_fail(reply, r, &e);
 		return;
 	}
-	event_emit(daemon_event, d, "activation", EVENT_OK, NULL, NULL,
-	    object, "console uid %u; keys checked", (unsigned)uid);
+	event_emit(daemon_event, daemon_sink(d), "activation", EVENT_OK, NULL,
+	    who, object, "keys checked against their certificates");
+	pthread_rwlock_rdlock(&d->keys_lock);
+	(void)daemon_checkpoint(d, d->st, "activation");
+	pthread_rwlock_unlock(&d->keys_lock);
 	buf_init(&t, 1u << 16);
 	(void)buf_printf(&t, "Activated.\n%s", report);
 	(void)cmd_text_reply(reply, &t);
@@ -220,13 +231,22 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 }
 
 static void
-cmd_deactivate(struct daemon *d, uid_t uid, struct ctl_msg *reply)
+cmd_deactivate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
+    struct ctl_msg *reply)
 {
 	buf_t t;
 
+	char who[32];
+
+	(void)req;
+	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	event_emit(daemon_event, daemon_sink(d), "deactivation", EVENT_OK,
+	    NULL, who, NULL, "the HSM sessions are closed");
+	/* The records up to now are signed while the key is there. */
+	pthread_rwlock_rdlock(&d->keys_lock);
+	(void)daemon_checkpoint(d, d->st, "deactivation");
+	pthread_rwlock_unlock(&d->keys_lock);
 	daemon_deactivate(d);
-	event_emit(daemon_event, d, "deactivation", EVENT_OK, NULL, NULL,
-	    NULL, "console uid %u", (unsigned)uid);
 	buf_init(&t, 256);
 	(void)buf_printf(&t, "Deactivated: the HSM sessions are closed.\n");
 	(void)cmd_text_reply(reply, &t);
@@ -761,7 +781,7 @@ cmd_export_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	int64_t batch, id;
-	char digest[65], object[64];
+	char digest[65], object[64], who[32];
 	buf_t t;
 	err_t e;
 	int r;
@@ -777,10 +797,11 @@ cmd_export_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		(void)cmd_fail(reply, r, &e);
 		return;
 	}
-	snprintf(object, sizeof(object), "export %lld of batch %lld",
+	snprintf(object, sizeof(object), "export=%lld batch=%lld",
 	    (long long)id, (long long)batch);
-	event_emit(daemon_event, d, "export-requested", EVENT_OK, NULL, NULL,
-	    object, "console uid %u; digest %s", (unsigned)uid, digest);
+	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	event_emit(daemon_event, daemon_sink(d), "export-requested", EVENT_OK,
+	    NULL, who, object, "digest %s", digest);
 	buf_init(&t, 1024);
 	(void)buf_printf(&t, "Export %lld of batch %lld requested: it needs the "
 	    "approval of two officers (airlock export approve %lld).\n",
@@ -949,7 +970,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	struct cmd_votes votes;
 	struct cmd_person person;
 	X509 *cert = NULL;
-	char object[96], fp[65];
+	char object[96], objects[128], fp[65];
 	int64_t id;
 	buf_t t;
 	err_t e;
@@ -968,6 +989,9 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 		goto out;
 	}
 	snprintf(object, sizeof(object), "%s %lld", kind_name, (long long)id);
+	/* The audit log's spelling; a CRL approval is about a request. */
+	snprintf(objects, sizeof(objects), "%s=%lld", kind == APPROVAL_KIND_CRL ?
+	    "crl-request" : kind_name, (long long)id);
 	if ((r = pki_parse_cert(certp, cert_len, &cert, &e)) != 0 ||
 	    (r = pki_cert_sha256_hex(cert, fp)) != 0 ||
 	    (r = approval_signed_set(&as, stmt, stmt_len, sig, sig_len, cert,
@@ -1031,9 +1055,11 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 			    object);
 		goto refused;
 	}
-	event_emit(daemon_event, d, "approval", EVENT_OK, fp, person.name,
-	    object, "%s over digest %s%s%s", qa.decision, s.digest,
-	    qa.reason ? ": " : "", qa.reason ? qa.reason : "");
+	snprintf(objects + strlen(objects), sizeof(objects) - strlen(objects),
+	    " decision=%s", qa.decision);
+	event_emit(daemon_event, daemon_sink(d), "approval", EVENT_OK, fp,
+	    person.name, objects, "%s over digest %s%s%s", qa.decision,
+	    s.digest, qa.reason ? ": " : "", qa.reason ? qa.reason : "");
 	/* Count the votes as recorded, then let the queue decide. */
 	memset(&votes, 0, sizeof(votes));
 	votes.d = d;
@@ -1055,8 +1081,8 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 			goto out;
 		snprintf(ev, sizeof(ev), "%s-%s", kind_name, approved ?
 		    "approved" : "rejected");
-		event_emit(daemon_event, d, ev, EVENT_OK, NULL, NULL, object,
-		    "%s", approved ? "quorum reached" :
+		event_emit(daemon_event, daemon_sink(d), ev, EVENT_OK, NULL,
+		    NULL, objects, "%s", approved ? "quorum reached" :
 		    votes.v[res.rejection].reason);
 		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.\n",
 		    person.name, qa.decision, object, what);
@@ -1066,8 +1092,8 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	goto done;
 refused:
 	/* A refused approval is a security event: record who tried. */
-	event_emit(daemon_event, d, "approval", EVENT_REFUSED,
-	    cert != NULL ? fp : NULL, NULL, kind_name ? object : NULL, "%s",
+	event_emit(daemon_event, daemon_sink(d), "approval", EVENT_REFUSED,
+	    cert != NULL ? fp : NULL, NULL, kind_name ? objects : NULL, "%s",
 	    e.msg);
 out:
 	(void)cmd_fail(reply, r, &e);
@@ -1079,60 +1105,70 @@ done:
 
 /* --- dispatch ----------------------------------------------------------- */
 
+/*
+ * Every command the console may send, one row each; a request whose
+ * command is not here is refused. A row has exactly one handler: handle
+ * answers from the request alone, handle_uid also names the console user
+ * (the peer's uid) in the audit events it writes.
+ */
+static const struct cmd_dispatch {
+	const char *cmd;
+	void (*handle)(struct daemon *, const struct ctl_msg *,
+	    struct ctl_msg *);
+	void (*handle_uid)(struct daemon *, uid_t, const struct ctl_msg *,
+	    struct ctl_msg *);
+} cmd_table[] = {
+	{ "status",		cmd_status,		NULL },
+	{ "activate",		NULL,			cmd_activate },
+	{ "deactivate",		NULL,			cmd_deactivate },
+	{ "batch-list",		cmd_batch_list,		NULL },
+	{ "batch-show",		cmd_batch_show,		NULL },
+	{ "batch-results",	cmd_batch_results,	NULL },
+	{ "approve",		cmd_approve,		NULL },
+	{ "export-request",	NULL,			cmd_export_request },
+	{ "export-list",	cmd_export_list,	NULL },
+	{ "export-show",	cmd_export_show,	NULL },
+	{ "cert-list",		cmd_cert_list,		NULL },
+	{ "cert-show",		cmd_cert_show,		NULL },
+	{ "report",		cmd_cert_report,	NULL },
+	{ "crl-request",	NULL,			cmd_crl_request },
+	{ "crl-list",		cmd_crl_list,		NULL },
+	{ "crl-show",		cmd_crl_show,		NULL },
+	{ "revoke-submit",	NULL,			cmd_revoke_submit },
+	{ "revocation-list",	cmd_revocation_list,	NULL },
+	{ "revocation-show",	cmd_revocation_show,	NULL },
+	{ "audit-text",		cmd_audit_text,		NULL },
+	{ "audit-export",	NULL,			cmd_audit_export },
+};
+#define CMD_TABLE_N (sizeof(cmd_table) / sizeof(cmd_table[0]))
+
 void
 daemon_command(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	const char *cmd = ctl_get_str(req, "cmd");
+	char shown[80];
+	size_t i;
 	err_t e;
 
 	err_clear(&e);
 	if (cmd == NULL) {
 		err_set(&e, ERR_PROTO, "the request names no command");
 		(void)cmd_fail(reply, ERR_PROTO, &e);
-	} else if (strcmp(cmd, "status") == 0) {
-		cmd_status(d, reply);
-	} else if (strcmp(cmd, "activate") == 0) {
-		cmd_activate(d, uid, req, reply);
-	} else if (strcmp(cmd, "deactivate") == 0) {
-		cmd_deactivate(d, uid, reply);
-	} else if (strcmp(cmd, "batch-list") == 0) {
-		cmd_batch_list(d, req, reply);
-	} else if (strcmp(cmd, "batch-show") == 0) {
-		cmd_batch_show(d, req, reply);
-	} else if (strcmp(cmd, "batch-results") == 0) {
-		cmd_batch_results(d, req, reply);
-	} else if (strcmp(cmd, "approve") == 0) {
-		cmd_approve(d, req, reply);
-	} else if (strcmp(cmd, "export-request") == 0) {
-		cmd_export_request(d, uid, req, reply);
-	} else if (strcmp(cmd, "export-list") == 0) {
-		cmd_export_list(d, req, reply);
-	} else if (strcmp(cmd, "export-show") == 0) {
-		cmd_export_show(d, req, reply);
-	} else if (strcmp(cmd, "cert-list") == 0) {
-		cmd_cert_list(d, req, reply);
-	} else if (strcmp(cmd, "cert-show") == 0) {
-		cmd_cert_show(d, req, reply);
-	} else if (strcmp(cmd, "report") == 0) {
-		cmd_cert_report(d, req, reply);
-	} else if (strcmp(cmd, "crl-request") == 0) {
-		cmd_crl_request(d, uid, req, reply);
-	} else if (strcmp(cmd, "crl-list") == 0) {
-		cmd_crl_list(d, req, reply);
-	} else if (strcmp(cmd, "crl-show") == 0) {
-		cmd_crl_show(d, req, reply);
-	} else if (strcmp(cmd, "revoke-submit") == 0) {
-		cmd_revoke_submit(d, uid, req, reply);
-	} else if (strcmp(cmd, "revocation-list") == 0) {
-		cmd_revocation_list(d, req, reply);
-	} else if (strcmp(cmd, "revocation-show") == 0) {
-		cmd_revocation_show(d, req, reply);
-	} else {
-		char shown[80];
-
-		err_set(&e, ERR_INVALID, "unknown command '%s'", text_show(cmd,
-		    strlen(cmd), 32, shown, sizeof(shown)));
-		(void)cmd_fail(reply, ERR_INVALID, &e);
+		return;
 	}
+	for (i = 0; i < CMD_TABLE_N; i++) {
+		const struct cmd_dispatch *c = &cmd_table[i];
+
+		if (strcmp(cmd, c->cmd) != 0)
+			continue;
+		if (c->handle_uid != NULL)
+			c->handle_uid(d, uid, req, reply);
+		else
+			c->handle(d, req, reply);
+		return;
+	}
+	err_set(&e, ERR_INVALID, "unknown command '%s'", text_show(cmd,
+	    strlen(cmd), 32, shown, sizeof(shown)));
+	(void)cmd_fail(reply, ERR_INVALID, &e);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit/record.h"
+#include "daemon/audit.h"
 #include "export/crl.h"
 #include "policy/crlpolicy.h"
 #include "queue/crl.h"
@@ -27,24 +29,64 @@ static const char daemon_crl_default[] =
     "  validity_days: 7\n"
     "  warning: 2d\n";
 
+/*
+ * Every enabled profile against the CRL policy (crlpolicy_check_profile):
+ * certificates that name another distribution point than their CA's
+ * CRLs make relying parties refuse those CRLs, so the daemon does not
+ * start. Each mismatch goes to diag, the first (and a count) to err; a
+ * profile without any, under CRLs that carry one, is only warned about.
+ */
+static int
+daemon_crl_check_profiles(struct daemon *d, diag_t *diag, err_t *err)
+{
+	char first[ERR_MSG_MAX];
+	size_t i, bad = 0;
+	err_t e;
+
+	for (i = 0; i < d->profiles.n; i++) {
+		int r;
+
+		err_clear(&e);
+		r = crlpolicy_check_profile(&d->crl_policy, &d->profiles.v[i],
+		    &e);
+		if (r == 1)
+			event_emit(daemon_event, daemon_sink(d), "crl-policy",
+			    EVENT_FAILED, NULL, NULL, NULL, "%s", e.msg);
+		if (r >= 0)
+			continue;
+		if (bad++ == 0)
+			snprintf(first, sizeof(first), "%s", e.msg);
+		if (diag != NULL)
+			(void)diag_add(diag, NULL, 0, NULL, "%s", e.msg);
+	}
+	if (bad > 1)
+		return err_set(err, ERR_POLICY, "%s (and %zu more)", first,
+		    bad - 1);
+	return bad == 1 ? err_set(err, ERR_POLICY, "%s", first) : 0;
+}
+
 int
 daemon_crl_load(struct daemon *d, diag_t *diag, err_t *err)
 {
 	char path[4096];
 	struct stat sb;
+	int r;
 
 	if (fileio_join(path, sizeof(path), d->cfg.policies_dir, "crl/crl.yaml",
 	    err) != 0)
 		return err->code;
 	if (lstat(path, &sb) != 0 && errno == ENOENT) {
-		event_emit(daemon_event, d, "crl-policy", EVENT_OK, NULL, NULL,
+		event_emit(daemon_event, daemon_sink(d), "crl-policy", EVENT_OK, NULL, NULL,
 		    NULL, "%s is missing: CRLs are valid 7 days and warned "
 		    "about 2 days before nextUpdate", path);
-		return crlpolicy_parse("(built-in CRL policy)",
+		r = crlpolicy_parse("(built-in CRL policy)",
 		    daemon_crl_default, sizeof(daemon_crl_default) - 1,
 		    &d->crl_policy, diag, err);
+	} else {
+		r = crlpolicy_load(path, &d->crl_policy, diag, err);
 	}
-	return crlpolicy_load(path, &d->crl_policy, diag, err);
+	/* The profiles are loaded first (daemon_open). */
+	return r != 0 ? r : daemon_crl_check_profiles(d, diag, err);
 }
 
 int
@@ -192,7 +234,8 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 	enum queue_revocation_state approved = QUEUE_REVOCATION_APPROVED;
 	struct queue_revocation_outcome out;
 	struct daemon_crl_ids ids = { .n = 0 };
-	char object[48], cause[48], crl_obj[48];
+	char object[48], cause[48], crl_obj[48 + AUDIT_VALUE_MAX];
+	char cav[AUDIT_VALUE_MAX];
 	size_t i, k;
 	int64_t crl_id;
 	diag_t notes;
@@ -200,27 +243,28 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 
 	if (queue_revocation_list(st, &approved, daemon_crl_collect_rev, &ids,
 	    &e) != 0) {
-		event_emit(daemon_event, d, "revocation", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "revocation", EVENT_FAILED, NULL,
 		    NULL, NULL, "%s", e.msg);
 		return;
 	}
 	for (i = 0; i < ids.n && !d->stop; i++) {
-		snprintf(object, sizeof(object), "revocation %lld",
+		snprintf(object, sizeof(object), "revocation=%lld",
 		    (long long)ids.v[i]);
 		memset(&out, 0, sizeof(out));
 		diag_init(&notes);
 		if (queue_revocation_apply(st, ids.v[i], now, &out, &notes,
 		    &e) != 0) {
-			event_emit(daemon_event, d, "revocation-apply",
+			event_emit(daemon_event, daemon_sink(d), "revocation-apply",
 			    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
 			diag_free(&notes);
 			continue;
 		}
-		event_emit(daemon_event, d, "revocation-applied", EVENT_OK,
+		event_emit(daemon_event, daemon_sink(d), "revocation-applied", EVENT_OK,
 		    NULL, NULL, object, "%zu certificate%s changed, %zu "
 		    "skipped%s", out.changed, out.changed == 1 ? "" : "s",
 		    out.skipped, diag_count(&notes) > 0 ? " (see airlock "
 		    "revocation show)" : "");
+		(void)daemon_checkpoint(d, st, "revocation");
 		snprintf(cause, sizeof(cause), "revocation #%lld",
 		    (long long)ids.v[i]);
 		for (k = 0; k < out.n_cas; k++) {
@@ -229,17 +273,19 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 
 			if (ca == NULL || daemon_crl_open_request(st, ca,
 			    cause, "airlockd", &crl_id, &e) != 0) {
-				event_emit(daemon_event, d, "crl-request",
+				event_emit(daemon_event, daemon_sink(d), "crl-request",
 				    EVENT_FAILED, NULL, NULL, object,
 				    "CA #%lld: %s", (long long)out.ca_ids[k],
 				    ca == NULL ? "not loaded" : e.msg);
 				continue;
 			}
-			snprintf(crl_obj, sizeof(crl_obj), "crl %lld",
-			    (long long)crl_id);
-			event_emit(daemon_event, d, "crl-requested", EVENT_OK,
-			    NULL, "airlockd", crl_obj, "CA %s, after %s: "
-			    "needs two approvals", ca->name, object);
+			snprintf(crl_obj, sizeof(crl_obj), "crl-request=%lld "
+			    "ca=%s %s", (long long)crl_id, audit_objects_value(
+			    ca->name, cav, sizeof(cav)), object);
+			event_emit(daemon_event, daemon_sink(d),
+			    "crl-requested", EVENT_OK, NULL, NULL, crl_obj,
+			    "CA %s, after revocation #%lld: needs two "
+			    "approvals", ca->name, (long long)ids.v[i]);
 		}
 		queue_revocation_outcome_free(&out);
 		diag_free(&notes);
@@ -256,7 +302,7 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 	struct signer_crl_result res;
 	struct queue_crl_request cr;
 	struct daemon_ca *ca;
-	char object[48];
+	char object[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
 	size_t i;
 	err_t e;
 
@@ -264,14 +310,14 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 	    &e) != 0)
 		return;
 	for (i = 0; i < ids.n && !d->stop; i++) {
-		snprintf(object, sizeof(object), "crl %lld",
+		snprintf(object, sizeof(object), "crl-request=%lld",
 		    (long long)ids.v[i]);
 		if (queue_crl_get(st, ids.v[i], &cr, &e) != 0)
 			continue;
 		ca = daemon_ca_by_id(d, cr.ca_id);
 		queue_crl_free(&cr);
 		if (ca == NULL || ca->key == NULL) {
-			event_emit(daemon_event, d, "crl-issue", EVENT_FAILED,
+			event_emit(daemon_event, daemon_sink(d), "crl-issue", EVENT_FAILED,
 			    NULL, NULL, object, "the CA's key is not on the "
 			    "activated token");
 			continue;
@@ -286,16 +332,20 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 		o.policy = crlpolicy_for(&d->crl_policy, ca->name);
 		o.now = now;
 		if (signer_crl_issue(&o, &res, &e) != 0) {
-			event_emit(daemon_event, d, "crl-issue", EVENT_FAILED,
+			event_emit(daemon_event, daemon_sink(d), "crl-issue", EVENT_FAILED,
 			    NULL, NULL, object, "CA %s: %s", ca->name, e.msg);
 			continue;
 		}
-		event_emit(daemon_event, d, "crl-issued", EVENT_OK, NULL, NULL,
-		    object, "CA %s: CRL number %lld, %zu entr%s, next update "
+		snprintf(object + strlen(object), sizeof(object) -
+		    strlen(object), " ca=%s crl=%lld", audit_objects_value(
+		    ca->name, cav, sizeof(cav)), (long long)res.number);
+		event_emit(daemon_event, daemon_sink(d), "crl-issued",
+		    EVENT_OK, NULL, NULL, object, "CA %s: CRL number %lld, %zu entr%s, next update "
 		    "in %lld days, sha256 %s", ca->name,
 		    (long long)res.number, res.entries, res.entries == 1 ?
 		    "y" : "ies", (long long)((res.next_update -
 		    res.this_update) / 86400), res.sha256);
+		(void)daemon_checkpoint(d, st, "crl");
 	}
 }
 
@@ -325,9 +375,12 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 	struct export_crl_opts o;
 	struct export_crl_result res;
 	struct daemon_ca *ca;
-	char object[64];
+	struct export_files audit;
+	int64_t audit_to;
+	char object[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
 	size_t i;
 	err_t e;
+	int r;
 
 	if (now < d->crl_export_retry_at ||
 	    queue_crl_unexported(st, daemon_crl_collect_out, &todo, &e) != 0)
@@ -335,7 +388,8 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 	for (i = 0; i < todo.n && !d->stop; i++) {
 		if ((ca = daemon_ca_by_id(d, todo.ca[i])) == NULL)
 			continue;
-		snprintf(object, sizeof(object), "crl %s-%lld", ca->name,
+		snprintf(object, sizeof(object), "ca=%s crl=%lld",
+		    audit_objects_value(ca->name, cav, sizeof(cav)),
 		    (long long)todo.number[i]);
 		memset(&o, 0, sizeof(o));
 		o.st = st;
@@ -348,16 +402,24 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 		o.export_cert = d->export_key.cert;
 		o.extra = d->people_cas;
 		o.now = now;
-		if (export_crl(&o, &res, &e) != 0) {
+		export_files_init(&audit);
+		o.audit = &audit;
+		r = daemon_audit_segment(d, st, &audit, &audit_to, &e);
+		if (r == 0)
+			r = export_crl(&o, &res, &e);
+		if (r == 0 && daemon_audit_exported(st, audit_to, &e) != 0)
+			fprintf(stderr, "airlockd: %s\n", e.msg);
+		export_files_free(&audit);
+		if (r != 0) {
 			/* The medium failed or was pulled: later, again. */
 			d->crl_export_retry_at = now + DAEMON_CRL_BACKOFF;
-			event_emit(daemon_event, d, "crl-export",
+			event_emit(daemon_event, daemon_sink(d), "crl-export",
 			    EVENT_FAILED, NULL, NULL, object, "%s; retried in "
 			    "%d s or on the next medium", e.msg,
 			    DAEMON_CRL_BACKOFF);
 			return;
 		}
-		event_emit(daemon_event, d, "crl-exported", EVENT_OK, NULL,
+		event_emit(daemon_event, daemon_sink(d), "crl-exported", EVENT_OK, NULL,
 		    NULL, object, "outbox/%s, %zu files%s, manifest sha256 %s",
 		    res.subdir, res.files, res.latest ? " (with the latest "
 		    "copies)" : "", res.manifest_sha256);
@@ -367,7 +429,7 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 void
 daemon_crl_warn(struct daemon *d, struct store *st, time_t now)
 {
-	char line[512];
+	char line[512], obj[8 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
 	size_t i;
 	int s;
 
@@ -381,8 +443,10 @@ daemon_crl_warn(struct daemon *d, struct store *st, time_t now)
 		if (s == 0)
 			continue;
 		ca->crl_warned = now;
-		event_emit(daemon_event, d, "crl-due", EVENT_FAILED, NULL,
-		    NULL, NULL, "%s", line);
+		snprintf(obj, sizeof(obj), "ca=%s", audit_objects_value(
+		    ca->name, cav, sizeof(cav)));
+		event_emit(daemon_event, daemon_sink(d), "crl-due",
+		    EVENT_FAILED, NULL, NULL, obj, "%s", line);
 	}
 }
 

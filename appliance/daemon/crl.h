@@ -27,7 +27,12 @@
 /*
  * Loads the CRL policy, policies_dir/crl/crl.yaml; without that file,
  * the built-in default (7 days, warning 2 days before, no distribution
- * point) applies and an event says so.
+ * point) applies and an event says so. Then checks it against every
+ * enabled profile, which must be loaded already: ERR_POLICY (each
+ * mismatch in diag) when a profile's certificates name a CRL
+ * distribution point other than their CA's (crlpolicy_check_profile);
+ * an event warns of a profile that names none under CRLs with an
+ * issuing distribution point.
  */
 int daemon_crl_load(struct daemon *d, diag_t *diag, err_t *err);
 

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include "daemon/daemon.h"
+#include "daemon/audit.h"
 #include "daemon/crl.h"
 #include "pki/pkiutil.h"
+#include "store/stmt.h"
 #include "util/fileio.h"
 #include "util/text.h"
 #include "util/timeutil.h"
@@ -100,11 +102,17 @@ daemon_open(struct daemon *d, const char *config_path, diag_t *diag,
 	if (sk_X509_num(d->people_cas) == 0)
 		return err_set(err, ERR_INVALID, "%s has no people CA: "
 		    "operators and officers cannot be recognised", d->db_path);
-	if (d->transport_key.cert == NULL || d->export_key.cert == NULL)
+	if (d->transport_key.cert == NULL || d->export_key.cert == NULL ||
+	    d->audit_key.cert == NULL)
 		return err_set(err, ERR_INVALID, "%s lacks the appliance's "
 		    "%s key: run the appliance ceremony and `airlock init`",
 		    d->db_path, d->transport_key.cert == NULL ? "transport" :
-		    "export");
+		    d->export_key.cert == NULL ? "export" : "audit");
+	d->sink.d = d;
+	d->sink.st = d->st;
+	d->worker_sink.d = d;
+	if ((r = daemon_audit_open(d, err)) != 0)
+		return r;
 	if ((r = profile_load_dir(d->cfg.policies_dir, &d->profiles, diag,
 	    err)) != 0 || (r = daemon_crl_load(d, diag, err)) != 0)
 		return r;
@@ -142,6 +150,7 @@ daemon_close(struct daemon *d)
 	sk_X509_pop_free(d->people_cas, X509_free);
 	profile_set_free(&d->profiles);
 	crlpolicy_free(&d->crl_policy);
+	audit_mirror_close(d->audit);
 	store_close(d->st);
 	config_free(&d->cfg);
 	pthread_rwlock_destroy(&d->keys_lock);
@@ -172,13 +181,89 @@ daemon_ca_by_name(struct daemon *d, const char *name)
 	return NULL;
 }
 
+/* The sink the calling thread bound (the worker's), if any. */
+static __thread struct daemon_sink *daemon_thread_sink;
+
 void
+daemon_sink_bind(struct daemon_sink *k)
+{
+	daemon_thread_sink = k;
+}
+
+struct daemon_sink *
+daemon_sink(struct daemon *d)
+{
+	if (daemon_thread_sink != NULL && daemon_thread_sink->d == d)
+		return daemon_thread_sink;
+	return &d->sink;
+}
+
+/*
+ * The actor's role as enrolled ("unknown" for a certificate we lack),
+ * and into name, when the emitter gave none, the enrolled name.
+ */
+static const char *
+daemon_event_role(struct store *st, const struct event *e, char *out,
+    size_t outsz, char *name, size_t namesz)
+{
+	sqlite3_stmt *s;
+	const unsigned char *v;
+	int rc = SQLITE_OK;
+
+	snprintf(name, namesz, "%s", e->actor_name != NULL ? e->actor_name :
+	    "");
+	if (e->actor_sha256 == NULL || e->actor_sha256[0] == '\0')
+		return e->actor_name != NULL ? AUDIT_ROLE_CONSOLE :
+		    AUDIT_ROLE_APPLIANCE;
+	snprintf(out, outsz, "unknown");
+	if (name[0] == '\0')
+		snprintf(name, namesz, "unknown certificate");
+	if (store_cached(st, STORE_CACHED_PERSON_ROLE, "SELECT role, name "
+	    "FROM person WHERE sha256 = ?", &s, NULL) != 0)
+		return out;
+	store_bind_text(s, 1, e->actor_sha256, &rc);
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    (v = sqlite3_column_text(s, 0)) != NULL) {
+		snprintf(out, outsz, "%s", (const char *)v);
+		if (e->actor_name == NULL &&
+		    (v = sqlite3_column_text(s, 1)) != NULL)
+			snprintf(name, namesz, "%s", (const char *)v);
+	}
+	sqlite3_reset(s);
+	return out;
+}
+
+int
 daemon_event(void *ctx, const struct event *e)
 {
-	struct daemon *d = ctx;
+	struct daemon_sink *k = ctx;
+	struct daemon *d = k->d;
+	struct audit_entry ae;
 	char when[TIMEUTIL_STRLEN], line[512], details[300], who[200];
+	char role[AUDIT_WORD_MAX + 1], name[AUDIT_NAME_MAX + 1];
 	time_t now = time(NULL);
+	err_t ae_err;
+	int r;
 
+	memset(&ae, 0, sizeof(ae));
+	ae.actor_sha256 = e->actor_sha256;
+	ae.role = daemon_event_role(k->st, e, role, sizeof(role), name,
+	    sizeof(name));
+	ae.actor_name = name[0] != '\0' ? name : NULL;
+	ae.action = e->action;
+	ae.outcome = event_outcome_name(e->outcome);
+	ae.objects = e->objects;
+	ae.details = e->details;
+	r = audit_log_append(k->st, &ae, now, NULL, &ae_err);
+	if (r != 0)
+		fprintf(stderr, "airlockd: AUDIT LOG FAILURE: %s: the step "
+		    "below is not in the audit log\n", ae_err.msg);
+	else if (d->audit != NULL && !store_in_transaction(k->st) &&
+	    audit_mirror_sync(d->audit, k->st, &ae_err) != 0)
+		fprintf(stderr, "airlockd: audit log text copy: %s\n",
+		    ae_err.msg);
+	if (e->bulk && r == 0)
+		return 0;
 	timeutil_format(now, when);
 	text_show(e->details ? e->details : "", strlen(e->details ?
 	    e->details : ""), 280, details, sizeof(details));
@@ -187,8 +272,8 @@ daemon_event(void *ctx, const struct event *e)
 	else
 		who[0] = '\0';
 	snprintf(line, sizeof(line), "%s %s%s%s%s: %s", e->action,
-	    event_outcome_name(e->outcome), who, e->object ? " " : "",
-	    e->object ? e->object : "", details);
+	    event_outcome_name(e->outcome), who, e->objects ? " " : "",
+	    e->objects ? e->objects : "", details);
 	/* The journal: one line per event, with the actor's fingerprint. */
 	fprintf(stderr, "airlockd: %s event %s actor=%s\n", when, line,
 	    e->actor_sha256 ? e->actor_sha256 : "appliance");
@@ -201,6 +286,7 @@ daemon_event(void *ctx, const struct event *e)
 	if (d->n_events < DAEMON_EVENTS)
 		d->n_events++;
 	pthread_mutex_unlock(&d->lock);
+	return r;
 }
 
 int
@@ -215,6 +301,25 @@ daemon_medium_present(const struct daemon *d)
 		return 1;
 	snprintf(up, sizeof(up), "%s/..", d->cfg.media_dir);
 	return stat(up, &parent) == 0 && parent.st_dev != sb.st_dev;
+}
+
+/*
+ * 1 when outbox/ is there to write to: a medium is inserted. The medium's
+ * directories are made when the stick is prepared, never here, and with
+ * require_mount the media directory must be a mount point, so that an
+ * empty mount point on the appliance's own disk never receives an export.
+ */
+int
+daemon_outbox(struct daemon *d, char *out, size_t outsz)
+{
+	struct stat sb;
+	err_t e;
+
+	if (!daemon_medium_present(d))
+		return 0;
+	if (fileio_join(out, outsz, d->cfg.media_dir, "outbox", &e) != 0)
+		return 0;
+	return lstat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 void
@@ -242,5 +347,5 @@ daemon_intake_config(struct daemon *d, struct store *st,
 	c->transport_pub = d->transport_key.cert != NULL ?
 	    X509_get0_pubkey(d->transport_key.cert) : NULL;
 	c->event = daemon_event;
-	c->event_ctx = d;
+	c->event_ctx = st == d->st ? &d->sink : &d->worker_sink;
 }

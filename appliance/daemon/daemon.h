@@ -23,6 +23,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "audit/mirror.h"
 #include "ctl/ctl.h"
 #include "daemon/config.h"
 #include "daemon/intake.h"
@@ -45,6 +46,16 @@ struct daemon_ca {
 	time_t crl_warned;		/* worker only: last CRL warning */
 };
 
+/*
+ * Where a thread's events go: the audit log through that thread's store
+ * connection (so that an event emitted inside a transaction joins it),
+ * then the journal. daemon_sink(d) is the calling thread's.
+ */
+struct daemon_sink {
+	struct daemon *d;
+	struct store *st;
+};
+
 struct daemon_appkey {
 	char *uri;
 	X509 *cert;
@@ -63,6 +74,15 @@ struct daemon {
 	struct daemon_ca *cas;
 	size_t n_cas;
 	struct daemon_appkey export_key, transport_key, audit_key;
+
+	/* The audit log's text mirror (audit/mirror.h), shared by both
+	 * threads, and the audit certificate's SHA-256 (checkpoints). */
+	struct audit_mirror *audit;
+	char audit_cert_sha256[AUDIT_HASH_HEX];
+	char audit_note[512];		/* what the start-up check found */
+	int64_t checkpoint_seq;		/* under lock: the last checkpoint */
+	time_t checkpoint_at;
+	struct daemon_sink sink, worker_sink;
 
 	/* Activation: written under keys_lock held for writing; the worker
 	 * holds it for reading while it uses the keys. */
@@ -99,14 +119,35 @@ int daemon_open(struct daemon *d, const char *config_path, diag_t *diag,
     err_t *err);
 void daemon_close(struct daemon *d);
 
-/* The event sink (util/event.h): logs to stderr and keeps the line. */
-void daemon_event(void *ctx, const struct event *e);
+/*
+ * The event sink (util/event.h); ctx is a struct daemon_sink. Appends
+ * the audit record, syncs the mirror when no transaction is open, logs
+ * to stderr and keeps the line for `airlock status` (bulk events are
+ * kept in the audit log only). Non-zero when the record could not be
+ * appended.
+ */
+int daemon_event(void *ctx, const struct event *e);
+
+/*
+ * The calling thread's sink: the one it bound (the worker binds its own
+ * at start), else the main thread's.
+ */
+struct daemon_sink *daemon_sink(struct daemon *d);
+void daemon_sink_bind(struct daemon_sink *k);
+
 
 /*
  * 1 when a medium is inserted: the media directory exists (and, with
  * require_mount, is a mount point: another device than its parent).
  */
 int daemon_medium_present(const struct daemon *d);
+
+/*
+ * 1 with MEDIA/outbox in out when a medium is inserted and its outbox/
+ * is there to write to (the medium's directories are made when the stick
+ * is prepared, never by the daemon).
+ */
+int daemon_outbox(struct daemon *d, char *out, size_t outsz);
 
 /* Asks the worker to look for work now. */
 void daemon_wake(struct daemon *d);

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "audit/record.h"
 #include "pki/vault.h"
 #include "queue/queue.h"
 #include "queue/revocation.h"
@@ -164,29 +165,29 @@ intake_emit(struct intake *in, const char *action, enum event_outcome oc,
 	    actor_name, object, "%s", details);
 }
 
-/* "file inbox/NAME" with the name escaped, for events. */
+/*
+ * Objects of a source's events (docs/formats/audit.md): "file=NAME" for
+ * an inbox/ file (the audit log escapes what the name holds), or
+ * "source=console"; then "bundle=SHA256" when the digest is known. Cut
+ * short (never wrong) when out is too small.
+ */
 static void
-intake_object(const char *name, char *out, size_t outsz)
+intake_objects(const struct intake_src *src, const char *name,
+    const char *sha256, char *out, size_t outsz)
 {
-	char shown[4 * NAME_MAX + 8];
+	buf_t b;
 
-	text_show(name, strlen(name), INTAKE_SHOW_MAX, shown, sizeof(shown));
-	snprintf(out, outsz, "file inbox/%s", shown);
-}
-
-/* The object of a source's events: its inbox/ file, or the console's. */
-static void
-intake_src_object(const struct intake_src *src, char *out, size_t outsz)
-{
-	char shown[4 * NAME_MAX + 8];
-
-	if (!intake_in_memory(src)) {
-		intake_object(src->name, out, outsz);
-		return;
-	}
-	text_show(src->name, strlen(src->name), INTAKE_SHOW_MAX, shown,
-	    sizeof(shown));
-	snprintf(out, outsz, "bundle %s from the console", shown);
+	buf_init(&b, outsz - 1);
+	if (src != NULL && intake_in_memory(src))
+		(void)audit_objects_add(&b, "source", "console");
+	else
+		(void)audit_objects_add(&b, "file", src != NULL ? src->name :
+		    name);
+	if (sha256 != NULL)
+		(void)audit_objects_add(&b, "bundle", sha256);
+	snprintf(out, outsz, "%.*s", (int)b.len, b.data != NULL ?
+	    (const char *)b.data : "");
+	buf_free(&b);
 }
 
 /* --- lookups on the store ---------------------------------------------------- */
@@ -376,7 +377,7 @@ intake_note_ignored(struct intake *in, const char *name, mode_t mode)
 	    (in->ignored[in->n_ignored] = strdup(name)) == NULL)
 		return;
 	in->n_ignored++;
-	intake_object(name, obj, sizeof(obj));
+	intake_objects(NULL, name, NULL, obj, sizeof(obj));
 	snprintf(details, sizeof(details), "%s, not a regular file: left "
 	    "where it is and never followed", intake_file_type(mode));
 	intake_emit(in, "inbox-ignored", EVENT_REFUSED, NULL, NULL, obj,
@@ -565,7 +566,7 @@ intake_reject(struct intake *in, const struct intake_src *src,
 	diag_format(f->diag, 0, res->reason, sizeof(res->reason));
 	if (diag_count(f->diag) == 0)
 		snprintf(res->reason, sizeof(res->reason), "refused");
-	intake_src_object(src, obj, sizeof(obj));
+	intake_objects(src, NULL, f->sha256, obj, sizeof(obj));
 	snprintf(details, sizeof(details), "stage %s: %s (problems: %zu; "
 	    "digest %s)", f->stage, first, diag_count(f->diag),
 	    f->sha256 != NULL ? f->sha256 : "-");
@@ -812,7 +813,7 @@ intake_known_file(struct intake *in, const struct intake_src *src,
 	leftover = src->st != NULL && strcmp(k.file_name, src->name) == 0 &&
 	    (int64_t)src->st->st_mtime <= k.received_at;
 	if (leftover && status == QUEUE_BUNDLE_ACCEPTED) {
-		char obj[4 * NAME_MAX + 32], details[ERR_MSG_MAX + 200];
+		char obj[4 * NAME_MAX + 160], details[ERR_MSG_MAX + 200];
 
 		if ((r = intake_keep_copy(in, sha256, data->data, data->len,
 		    err)) != 0)
@@ -824,7 +825,11 @@ intake_known_file(struct intake *in, const struct intake_src *src,
 		res->outcome = INTAKE_ACCEPTED;
 		res->batch_id = k.batch_id;
 		res->revocation_id = k.revocation_id;
-		intake_object(src->name, obj, sizeof(obj));
+		intake_objects(src, NULL, sha256, obj, sizeof(obj));
+		snprintf(obj + strlen(obj), sizeof(obj) - strlen(obj),
+		    " %s=%lld", k.revocation_id ? "revocation" : "batch",
+		    (long long)(k.revocation_id ? k.revocation_id :
+		    k.batch_id));
 		snprintf(details, sizeof(details), "%s %lld, digest %s: "
 		    "already recorded; the file was removed from inbox/ after "
 		    "an interruption", k.revocation_id ? "revocation request" :
@@ -918,7 +923,7 @@ intake_accept_revocation(struct intake *in, const struct intake_src *src,
 	struct queue_revocation_new rn;
 	struct queue_bundle qb;
 	int64_t id = 0;
-	char obj[64], details[ERR_MSG_MAX];
+	char obj[256], details[ERR_MSG_MAX];
 	int r;
 
 	if ((r = intake_keep_copy(in, b->env.bundle_sha256, data->data,
@@ -946,7 +951,8 @@ intake_accept_revocation(struct intake *in, const struct intake_src *src,
 		return r;
 	res->outcome = INTAKE_ACCEPTED;
 	res->revocation_id = id;
-	snprintf(obj, sizeof(obj), "revocation %lld", (long long)id);
+	snprintf(obj, sizeof(obj), "revocation=%lld bundle=%s", (long long)id,
+	    b->env.bundle_sha256);
 	snprintf(details, sizeof(details), "bundle %s, digest %s, reason %s, "
 	    "%zu targets", b->man.id, b->env.bundle_sha256, v->reason,
 	    v->targets.n);
@@ -964,12 +970,13 @@ intake_accept(struct intake *in, const struct intake_src *src, time_t now,
 	const struct manifest_request *q = &b->man.req;
 	struct queue_bundle qb = { 0 };
 	struct queue_batch_new nb = { 0 };
-	buf_t sw, dkw;
+	buf_t sw, dkw, objs;
 	secret_t *dk = NULL;
 	int64_t batch_id = 0;
 	char obj[64], details[ERR_MSG_MAX];
 	int r;
 
+	buf_init(&objs, AUDIT_OBJECTS_MAX);
 	buf_init(&sw, INTAKE_SEALED_MAX);
 	buf_init(&dkw, INTAKE_SEALED_MAX);
 	if (q->p12_password != NULL &&
@@ -1040,13 +1047,21 @@ intake_accept(struct intake *in, const struct intake_src *src, time_t now,
 		goto done;
 	res->outcome = INTAKE_ACCEPTED;
 	res->batch_id = batch_id;
-	snprintf(obj, sizeof(obj), "batch %lld", (long long)batch_id);
+	snprintf(obj, sizeof(obj), "%lld", (long long)batch_id);
+	if ((r = audit_objects_add(&objs, "batch", obj)) != 0 ||
+	    (r = audit_objects_add(&objs, "bundle", b->env.bundle_sha256)) != 0 ||
+	    (r = audit_objects_add(&objs, "profile", b->profile->name)) != 0 ||
+	    (r = buf_put_u8(&objs, 0)) != 0) {
+		r = err_set(err, ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	snprintf(details, sizeof(details), "bundle %s, digest %s, %zu lines, "
 	    "profile %s, key types %s", b->man.id, b->env.bundle_sha256,
 	    b->n_lines, b->profile->name, b->key_types);
 	intake_emit(in, "bundle-accepted", EVENT_OK, b->env.signer_sha256,
-	    b->signer.name, obj, details);
+	    b->signer.name, (const char *)objs.data, details);
 done:
+	buf_free(&objs);
 	secret_free(dk);
 	buf_free(&sw);
 	buf_free(&dkw);

@@ -79,19 +79,20 @@ server_client(struct daemon *d, int fd)
 		err_set(&e, ERR_PERM, "cannot read the peer's credentials");
 		(void)ctl_reply_err(&reply, ERR_PERM, &e);
 	} else if (!config_user_allowed(&d->cfg, cred.uid)) {
-		char object[64];
+		char object[64], who[32];
 
-		snprintf(object, sizeof(object), "uid %u pid %d",
+		snprintf(object, sizeof(object), "uid=%u pid=%d",
 		    (unsigned)cred.uid, (int)cred.pid);
-		event_emit(daemon_event, d, "console-refused", EVENT_REFUSED,
-		    NULL, NULL, object, "not among console_users of %s",
-		    d->cfg.path);
+		snprintf(who, sizeof(who), "uid %u", (unsigned)cred.uid);
+		event_emit(daemon_event, daemon_sink(d), "console-refused",
+		    EVENT_REFUSED, NULL, who, object, "not among "
+		    "console_users of %s", d->cfg.path);
 		err_set(&e, ERR_PERM, "uid %u may not use this console (see "
 		    "console_users in %s)", (unsigned)cred.uid, d->cfg.path);
 		(void)ctl_reply_err(&reply, ERR_PERM, &e);
 	} else if (ctl_recv(fd, CTL_REQUEST_MAX, &req, &e) != 0) {
 		/* A malformed request ends the connection; say why once. */
-		event_emit(daemon_event, d, "console-refused", EVENT_REFUSED,
+		event_emit(daemon_event, daemon_sink(d), "console-refused", EVENT_REFUSED,
 		    NULL, NULL, NULL, "%s", e.msg);
 		(void)ctl_reply_err(&reply, ERR_PROTO, &e);
 	} else {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/audit.h"
 #include "daemon/crl.h"
 #include "daemon/daemon.h"
 #include "export/run.h"
@@ -103,8 +104,13 @@ worker_collect_export(void *ctx, const struct queue_export *e)
 static void
 worker_progress(void *ctx, const struct signer_progress *p)
 {
-	struct daemon *d = ctx;
+	struct worker *w = ctx;
+	struct daemon *d = w->d;
+	err_t e;
 
+	/* The group's certificate records are committed: into the copy. */
+	if (audit_mirror_sync(d->audit, w->st, &e) != 0)
+		fprintf(stderr, "airlockd: audit log text copy: %s\n", e.msg);
 	worker_state(d, "issuing batch %lld: %lld of %lld lines issued, "
 	    "%lld failed", (long long)p->batch_id, (long long)p->issued,
 	    (long long)p->lines, (long long)p->failed);
@@ -126,9 +132,9 @@ worker_issue(struct worker *w, int64_t id)
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "batch %lld", (long long)id);
+	snprintf(object, sizeof(object), "batch=%lld", (long long)id);
 	if (queue_batch_get(w->st, id, &b, &e) != 0) {
-		event_emit(daemon_event, d, "batch-issue", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "batch-issue", EVENT_FAILED, NULL,
 		    NULL, object, "%s", e.msg);
 		return;
 	}
@@ -144,7 +150,7 @@ worker_issue(struct worker *w, int64_t id)
 	}
 	if (worker_open_secret(d, b.data_key_wrapped, b.data_key_wrapped_len,
 	    &data_key, &e) != 0) {
-		event_emit(daemon_event, d, "batch-issue", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "batch-issue", EVENT_FAILED, NULL,
 		    NULL, object, "cannot open the batch's data key: %s",
 		    e.msg);
 		queue_batch_free(&b);
@@ -160,8 +166,10 @@ worker_issue(struct worker *w, int64_t id)
 	o.data_key = data_key;
 	o.threads = d->cfg.signer_threads;
 	o.now = time(NULL);
+	o.event = daemon_event;
+	o.event_ctx = &d->worker_sink;
 	o.progress = worker_progress;
-	o.progress_ctx = d;
+	o.progress_ctx = w;
 	o.stop = &d->interrupt;
 	worker_state(d, "issuing batch %lld", (long long)id);
 	r = signer_run(&o, &res, &e);
@@ -171,29 +179,30 @@ worker_issue(struct worker *w, int64_t id)
 		return;
 	}
 	if (r != 0) {
-		event_emit(daemon_event, d, "batch-issue", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "batch-issue", EVENT_FAILED, NULL,
 		    NULL, object, "signing stopped, to resume on the next "
 		    "cycle: %s", e.msg);
 		queue_batch_free(&b);
 		return;
 	}
 	if (queue_batch_finish(w->st, id, &final, &e) != 0) {
-		event_emit(daemon_event, d, "batch-issue", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "batch-issue", EVENT_FAILED, NULL,
 		    NULL, object, "%s", e.msg);
 		queue_batch_free(&b);
 		return;
 	}
-	event_emit(daemon_event, d, "batch-issued", final == QUEUE_FAILED ?
+	event_emit(daemon_event, daemon_sink(d), "batch-issued", final == QUEUE_FAILED ?
 	    EVENT_FAILED : EVENT_OK, NULL, NULL, object, "%s: %lld issued, "
 	    "%lld failed of %lld lines (profile %s, CA %s)",
 	    queue_state_name(final), (long long)res.issued,
 	    (long long)res.failed, (long long)b.line_count, b.profile,
 	    ca->name);
+	(void)daemon_checkpoint(d, w->st, "batch-completed");
 	if (final == QUEUE_COMPLETED || final == QUEUE_PARTIALLY_COMPLETED) {
 		int64_t eid;
 
 		if (queue_export_first(w->st, id, &eid, &e) != 0)
-			event_emit(daemon_event, d, "export-request",
+			event_emit(daemon_event, daemon_sink(d), "export-request",
 			    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
 	}
 	queue_batch_free(&b);
@@ -218,9 +227,9 @@ worker_batches(struct worker *w)
 		    QUEUE_ISSUING, NULL, &e) != 0) {
 			char object[64];
 
-			snprintf(object, sizeof(object), "batch %lld",
+			snprintf(object, sizeof(object), "batch=%lld",
 			    (long long)ids.v[i]);
-			event_emit(daemon_event, d, "batch-issue",
+			event_emit(daemon_event, daemon_sink(d), "batch-issue",
 			    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
 		}
 	ids.n = 0;
@@ -248,25 +257,6 @@ worker_root(struct daemon *d, const struct daemon_ca *ca)
 	return c == ca ? NULL : c->cert;
 }
 
-/*
- * 1 when outbox/ is there to write to: a medium is inserted. The medium's
- * directories are made when the stick is prepared, never here, and with
- * require_mount the media directory must be a mount point, so that an
- * empty mount point on the appliance's own disk never receives an export.
- */
-static int
-worker_outbox(struct daemon *d, char *out, size_t outsz)
-{
-	struct stat sb;
-	err_t e;
-
-	if (!daemon_medium_present(d))
-		return 0;
-	if (fileio_join(out, outsz, d->cfg.media_dir, "outbox", &e) != 0)
-		return 0;
-	return lstat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
 static void
 worker_export(struct worker *w, int64_t eid)
 {
@@ -277,15 +267,18 @@ worker_export(struct worker *w, int64_t eid)
 	struct export_run_opts o;
 	struct export_run_result res;
 	secret_t *data_key = NULL, *password = NULL;
+	struct export_files audit;
+	int64_t audit_to = 0;
 	char outbox[4096], object[96];
 	err_t e;
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "export %lld", (long long)eid);
+	export_files_init(&audit);
+	snprintf(object, sizeof(object), "export=%lld", (long long)eid);
 	if (time(NULL) < w->export_retry_at)
 		return;
-	if (!worker_outbox(d, outbox, sizeof(outbox))) {
+	if (!daemon_outbox(d, outbox, sizeof(outbox))) {
 		worker_state(d, "export %lld waits for a medium with outbox/",
 		    (long long)eid);
 		return;
@@ -301,7 +294,7 @@ worker_export(struct worker *w, int64_t eid)
 	if (worker_open_secret(d, b.data_key_wrapped, b.data_key_wrapped_len,
 	    &data_key, &e) != 0 || worker_open_secret(d, b.secret_wrapped,
 	    b.secret_wrapped_len, &password, &e) != 0) {
-		event_emit(daemon_event, d, "export-failed", EVENT_FAILED,
+		event_emit(daemon_event, daemon_sink(d), "export-failed", EVENT_FAILED,
 		    NULL, NULL, object, "cannot open the batch's secrets: %s",
 		    e.msg);
 		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
@@ -318,14 +311,26 @@ worker_export(struct worker *w, int64_t eid)
 	o.data_key = data_key;
 	o.p12_password = password;
 	o.now = time(NULL);
+	o.audit = &audit;
 	o.event = daemon_event;
-	o.event_ctx = d;
+	o.event_ctx = &d->worker_sink;
 	worker_state(d, "writing export %lld of batch %lld",
 	    (long long)x.number, (long long)x.batch_id);
+	if ((r = daemon_audit_segment(d, w->st, &audit, &audit_to,
+	    &e)) != 0) {
+		(void)event_emit(daemon_event, daemon_sink(d), "export-failed",
+		    EVENT_FAILED, NULL, NULL, object, "the audit log to carry: "
+		    "%s", e.msg);
+		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
+		goto out;
+	}
 	r = export_run(&o, &res, &e);
 	if (r != 0)
 		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
+	else if (daemon_audit_exported(w->st, audit_to, &e) != 0)
+		fprintf(stderr, "airlockd: %s\n", e.msg);
 out:
+	export_files_free(&audit);
 	secret_free(data_key);
 	secret_free(password);
 	queue_batch_free(&b);
@@ -351,7 +356,7 @@ static void
 worker_crls(struct worker *w)
 {
 	char outbox[4096];
-	int medium = worker_outbox(w->d, outbox, sizeof(outbox));
+	int medium = daemon_outbox(w->d, outbox, sizeof(outbox));
 
 	worker_state(w->d, "revocations and CRLs");
 	daemon_crl_work(w->d, w->st, medium ? outbox : NULL, time(NULL));
@@ -371,7 +376,7 @@ worker_intake(struct worker *w)
 		w->in = NULL;
 		daemon_intake_config(d, w->st, &c);
 		if (intake_new(&c, &w->in, &e) != 0) {
-			event_emit(daemon_event, d, "intake", EVENT_FAILED,
+			event_emit(daemon_event, daemon_sink(d), "intake", EVENT_FAILED,
 			    NULL, NULL, NULL, "%s", e.msg);
 			return;
 		}
@@ -383,7 +388,7 @@ worker_intake(struct worker *w)
 	}
 	worker_state(d, "looking at inbox/");
 	if (intake_scan(w->in, &acc, &rej, &e) != 0)
-		event_emit(daemon_event, d, "intake", EVENT_FAILED, NULL,
+		event_emit(daemon_event, daemon_sink(d), "intake", EVENT_FAILED, NULL,
 		    NULL, NULL, "%s", e.msg);
 }
 
@@ -396,8 +401,11 @@ worker_main(void *arg)
 
 	memset(&w, 0, sizeof(w));
 	w.d = d;
-	if (store_open(d->db_path, 0, &w.st, &e) != 0) {
-		event_emit(daemon_event, d, "worker", EVENT_FAILED, NULL, NULL,
+	if (store_open(d->db_path, 0, &w.st, &e) == 0) {
+		d->worker_sink.st = w.st;
+		daemon_sink_bind(&d->worker_sink);
+	} else {
+		event_emit(daemon_event, daemon_sink(d), "worker", EVENT_FAILED, NULL, NULL,
 		    NULL, "cannot open the store: %s", e.msg);
 		return NULL;
 	}
@@ -436,6 +444,8 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&d->lock);
 	}
 	intake_free(w.in);
+	daemon_sink_bind(NULL);
+	d->worker_sink.st = NULL;
 	store_close(w.st);
 	return NULL;
 }

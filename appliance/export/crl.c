@@ -121,6 +121,8 @@ export_crl(const struct export_crl_opts *o, struct export_crl_result *res,
 		goto out;
 	buf_free(&der);
 	buf_free(&pem);
+	if ((rc = export_files_add_all(&files, o->audit, err)) != 0)
+		goto out;
 	snprintf(base, sizeof(base), "crl-%s-%lld", stem, (long long)o->number);
 	if ((rc = export_write_signed(o->outbox_dir, base, &files,
 	    o->export_key, o->export_cert, o->extra, out.subdir,

@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "export/package.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -45,6 +46,9 @@ struct export_crl_opts {
 	X509 *export_cert;
 	STACK_OF(X509) *extra;		/* more certificates for the
 					 * manifest signature; may be NULL */
+	/* Files every export carries besides its own (the audit log since
+	 * the last export); may be NULL. */
+	const struct export_files *audit;
 	time_t now;
 };
 

@@ -510,7 +510,8 @@ run_build(struct run *r, struct export_run_result *res, err_t *err)
 		    r->crl_len, 0, err)) != 0)
 			goto out;
 	}
-	if ((ret = store_ca_list(o->st, run_people_cb, r, err)) != 0)
+	if ((ret = export_files_add_all(&files, o->audit, err)) != 0 ||
+	    (ret = store_ca_list(o->st, run_people_cb, r, err)) != 0)
 		goto out;
 	if (r->people_ca != NULL && ((extra = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(extra, r->people_ca))) {
@@ -596,10 +597,11 @@ export_run(const struct export_run_opts *o, struct export_run_result *res,
 	}
 out:
 	if (r.exp.number > 0)
-		snprintf(object, sizeof(object), "export %lld of batch %lld",
-		    (long long)r.exp.number, (long long)r.exp.batch_id);
+		snprintf(object, sizeof(object), "export=%lld batch=%lld "
+		    "number=%lld", (long long)o->export_id,
+		    (long long)r.exp.batch_id, (long long)r.exp.number);
 	else
-		snprintf(object, sizeof(object), "export #%lld",
+		snprintf(object, sizeof(object), "export=%lld",
 		    (long long)o->export_id);
 	if (ret == 0)
 		event_emit(o->event, o->event_ctx, "export-written", EVENT_OK,

@@ -165,6 +165,7 @@ pkisign_crl(X509_CRL *crl, EVP_PKEY *signer, const EVP_MD *md, X509 *issuer,
 {
 	diag_t local = { NULL, 0, 0, 0 };
 	diag_t *findings = lint != NULL ? lint : &local;
+	struct lint_crl_want want;
 	EVP_PKEY *null_signer = NULL;
 	buf_t tbs, tbs2;
 	int rc, n;
@@ -188,7 +189,16 @@ pkisign_crl(X509_CRL *crl, EVP_PKEY *signer, const EVP_MD *md, X509 *issuer,
 	}
 	if ((rc = pkisign_crl_tbs(crl, &tbs, err)) != 0)
 		goto out;
-	n = lint_crl(crl, issuer, findings);
+	/*
+	 * The bytes to be signed, as the appliance's CRLs are linted
+	 * (signer/crl.c). A ceremony's script names its own issuing
+	 * distribution point, so any well-formed one passes here.
+	 */
+	memset(&want, 0, sizeof(want));
+	want.issuer = issuer;
+	want.md = md;
+	want.idp_any = 1;
+	n = lint_crl_tbs(tbs.data, tbs.len, &want, findings);
 	if (n != 0) {
 		rc = n < 0 ? err_set(err, ERR_INTERNAL, "lint failed") :
 		    diag_to_err(findings, err, ERR_POLICY);

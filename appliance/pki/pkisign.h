@@ -63,7 +63,11 @@ int pkisign_cert_expect(X509 *cert, EVP_PKEY *signer, const EVP_MD *md,
 int pkisign_cert(X509 *cert, EVP_PKEY *signer, const EVP_MD *md,
     X509 *issuer, const struct lint_opts *opts, diag_t *lint, err_t *err);
 
-/* The same for a CRL issued by issuer (not NULL); discard crl on failure. */
+/*
+ * The same for a CRL issued by issuer (not NULL), linted by lint_crl_tbs
+ * with md and any well-formed issuing distribution point; discard crl on
+ * failure.
+ */
 int pkisign_crl(X509_CRL *crl, EVP_PKEY *signer, const EVP_MD *md,
     X509 *issuer, diag_t *lint, err_t *err);
 

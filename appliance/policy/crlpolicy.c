@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pki/crlder.h"
+#include "policy/profile.h"
 #include "util/text.h"
 #include "util/yamldoc.h"
 
@@ -274,4 +275,58 @@ crlpolicy_for(const struct crlpolicy *p, const char *ca_name)
 		if (strcmp(p->v[i].ca, ca_name) == 0)
 			return &p->v[i];
 	return &p->def;
+}
+
+int
+crlpolicy_check_profile(const struct crlpolicy *pol, const struct profile *p,
+    err_t *err)
+{
+	const struct crlpolicy_entry *e;
+	const struct certspec_strlist *dp;
+	const char *pfile, *cfile;
+	char list[512];
+	size_t i, w = 0;
+
+	if (pol == NULL || p == NULL || p->issuer == NULL || p->name == NULL)
+		return err_set(err, ERR_INVALID, "crlpolicy_check_profile "
+		    "needs the CRL policy and a profile");
+	if (!p->enabled)
+		return 0;
+	pfile = p->path != NULL ? p->path : "the profile";
+	cfile = pol->file != NULL ? pol->file : "the CRL policy";
+	e = crlpolicy_for(pol, p->issuer);
+	dp = &p->ext.crl_dp;
+	if (e->distribution_point == NULL)
+		return 0;
+	if (dp->n == 0)
+		return e->idp ? err_set(err, 1, "profile %s: its certificates "
+		    "name no CRL distribution point, but the CRLs of CA %s "
+		    "carry the issuing distribution point %s, so relying "
+		    "parties that check it (OpenSSL) find them outside the "
+		    "scope of those CRLs; add it to crl_distribution_points in "
+		    "%s, or set issuing_distribution_point: false in %s",
+		    p->name,
+		    p->issuer, e->distribution_point, pfile, cfile) : 0;
+	for (i = 0; i < dp->n; i++)
+		if (strcmp(dp->v[i], e->distribution_point) == 0)
+			return 0;
+	list[0] = '\0';
+	for (i = 0; i < dp->n && w < sizeof(list); i++)
+		w += (size_t)snprintf(list + w, sizeof(list) - w, "%s%s",
+		    i > 0 ? ", " : "", dp->v[i]);
+	if (e->idp)
+		return err_set(err, ERR_POLICY, "profile %s: its certificates "
+		    "name the CRL distribution point%s %s, but the CRLs of CA "
+		    "%s carry the issuing distribution point %s (%s, line "
+		    "%lu): relying parties would refuse the CRL for those "
+		    "certificates (different CRL scope); make %s and the CRL "
+		    "policy name the same URI", p->name, dp->n > 1 ? "s" : "",
+		    list, p->issuer, e->distribution_point, cfile, e->line,
+		    pfile);
+	return err_set(err, ERR_POLICY, "profile %s: its certificates name the "
+	    "CRL distribution point%s %s, but the CRL policy (%s, line %lu) "
+	    "publishes the CRLs of CA %s at %s: relying parties would look "
+	    "for the CRL where it is not; make %s and the CRL policy name the "
+	    "same URI", p->name, dp->n > 1 ? "s" : "", list, cfile, e->line,
+	    p->issuer, e->distribution_point, pfile);
 }

@@ -70,6 +70,26 @@ int crlpolicy_load(const char *path, struct crlpolicy *out, diag_t *diag,
 const struct crlpolicy_entry *crlpolicy_for(const struct crlpolicy *p,
     const char *ca_name);
 
+struct profile;
+
+/*
+ * Whether the CRLs of profile p's CA (p->issuer), as pol describes
+ * them, suit the certificates p issues. When p puts CRL distribution
+ * points in its certificates and the policy names the CA's distribution
+ * point, that URI must be one of them: a relying party looks for the
+ * CRL only where the certificate points, and refuses a CRL whose
+ * issuing distribution point the certificate does not name (OpenSSL:
+ * "different CRL scope"). URIs compare byte for byte, as they do there.
+ * Returns 0 when they agree, when p is disabled (it issues nothing) or
+ * when either side names no URI; ERR_POLICY when they disagree, err
+ * naming the profile, the CA and the URIs of both; 1 with a warning in
+ * err when p names none but the CA's CRLs carry an issuing distribution
+ * point, which puts p's certificates outside the CRL's scope for such
+ * relying parties.
+ */
+int crlpolicy_check_profile(const struct crlpolicy *pol,
+    const struct profile *p, err_t *err);
+
 void crlpolicy_free(struct crlpolicy *p);
 
 #endif

@@ -15,6 +15,7 @@
 #include "pki/der.h"
 #include "pki/pkiutil.h"
 #include "pki/sigcheck.h"
+#include "audit/record.h"
 #include "queue/sql.h"
 #include "store/stmt.h"
 #include "util/buf.h"
@@ -96,31 +97,15 @@ queue_line_status_parse(const char *name, enum queue_line_status *out)
 
 /* --- SQLite plumbing ----------------------------------------------------- */
 
-/* Steps a statement that returns no row, then resets it for reuse. */
-static int
-queue_run(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
-    err_t *err)
-{
-	int r = 0;
-
-	if (bindrc != SQLITE_OK)
-		r = queue_sql_binderr(st, bindrc, err);
-	else if (sqlite3_step(s) != SQLITE_DONE)
-		r = queue_sql_err(st, what, err);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return r;
-}
-
 /*
- * queue_run for an INSERT that is not reused: finalizes s, and on success
+ * queue_sql_run for an INSERT that is not reused: finalizes s, and on success
  * *id_out (may be NULL) gets the new row id.
  */
 static int
 queue_insert(struct store *st, sqlite3_stmt *s, int bindrc, const char *what,
     int64_t *id_out, err_t *err)
 {
-	int r = queue_run(st, s, bindrc, what, err);
+	int r = queue_sql_run(st, s, bindrc, what, err);
 
 	sqlite3_finalize(s);
 	if (r == 0 && id_out != NULL)
@@ -490,7 +475,7 @@ queue_batch_insert(struct store *st, const struct queue_batch_new *b,
 		store_bind_text(ins, 4, l.mac, &rc);
 		store_bind_blob(ins, 5, l.request_der, l.request_der_len, &rc);
 		store_bind_text(ins, 6, l.fields, &rc);
-		if ((r = queue_run(st, ins, rc, "add line", err)) != 0) {
+		if ((r = queue_sql_run(st, ins, rc, "add line", err)) != 0) {
 			if (r == ERR_EXISTS)
 				r = queue_line_dup(st, id, i, &l, err);
 			else
@@ -899,7 +884,7 @@ queue_set_state(struct store *st, int64_t id, enum queue_batch_state from,
 	store_bind_int(s, 3, queue_now(), &rc);
 	store_bind_int(s, 4, id, &rc);
 	store_bind_text(s, 5, queue_state_name(from), &rc);
-	r = queue_run(st, s, rc, "change batch state", err);
+	r = queue_sql_run(st, s, rc, "change batch state", err);
 	sqlite3_finalize(s);
 	if (r == 0 && sqlite3_changes(store_db(st)) != 1)
 		r = err_set(err, ERR_INTERNAL, "batch #%lld left state '%s' "
@@ -1376,7 +1361,8 @@ queue_reserve(struct store *st, int64_t batch,
 		store_bind_text(ins, 2, v->serial, &rc);
 		store_bind_int(ins, 3, batch, &rc);
 		store_bind_int(ins, 4, v->line, &rc);
-		if ((ret = queue_run(st, ins, rc, "reserve serial", err)) != 0) {
+		if ((ret = queue_sql_run(st, ins, rc, "reserve serial",
+		    err)) != 0) {
 			if (ret == ERR_EXISTS)
 				ret = err_set(err, ERR_EXISTS, "serial %s is "
 				    "already used by the batch's CA: draw "
@@ -1390,7 +1376,8 @@ queue_reserve(struct store *st, int64_t batch,
 		store_bind_text(upd, 4, v->note, &rc);
 		store_bind_int(upd, 5, batch, &rc);
 		store_bind_int(upd, 6, v->line, &rc);
-		if ((ret = queue_run(st, upd, rc, "reserve line", err)) != 0) {
+		if ((ret = queue_sql_run(st, upd, rc, "reserve line",
+		    err)) != 0) {
 			err_prefix(err, "line %lld", (long long)v->line);
 			goto out;
 		}
@@ -1497,9 +1484,65 @@ queue_check_cert(const struct queue_issued *v, const unsigned char *tbs,
 	return 0;
 }
 
+/*
+ * "batch=N ca=NAME profile=NAME", the objects every certificate-issued
+ * event of the batch shares (names encoded as the audit log wants).
+ */
+static int
+queue_issue_objects(struct store *st, int64_t batch, char *out, size_t outsz,
+    err_t *err)
+{
+	char ca[AUDIT_VALUE_MAX], prof[AUDIT_VALUE_MAX];
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = queue_row_id(st, "SELECT c.name, b.profile FROM batch b JOIN "
+	    "ca c ON c.id = b.ca_id WHERE b.id = ?", batch, 1, "read batch",
+	    &s, err)) != 0)
+		return r;
+	snprintf(out, outsz, "batch=%lld ca=%s profile=%s", (long long)batch,
+	    audit_objects_value(queue_col_text(s, 0), ca, sizeof(ca)),
+	    audit_objects_value(queue_col_text(s, 1), prof, sizeof(prof)));
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* One certificate-issued event, inside the group's transaction. */
+static int
+queue_issue_event(event_fn ev, void *ev_ctx, const char *common,
+    int64_t line, const char *serial, const struct queue_cert_facts *f,
+    err_t *err)
+{
+	char objects[2 * AUDIT_VALUE_MAX + 200], details[2200];
+	struct event e;
+	int r;
+
+	snprintf(objects, sizeof(objects), "%s line=%lld serial=%s", common,
+	    (long long)line, serial);
+	snprintf(details, sizeof(details), "%s, sha256 %s", f->subject,
+	    f->sha256);
+	memset(&e, 0, sizeof(e));
+	e.action = "certificate-issued";
+	e.outcome = EVENT_OK;
+	e.objects = objects;
+	e.details = details;
+	e.bulk = 1;
+	if ((r = ev(ev_ctx, &e)) != 0)
+		return err_set(err, r, "line %lld: the audit log refused the "
+		    "certificate's record", (long long)line);
+	return 0;
+}
+
 int
 queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
     size_t n, err_t *err)
+{
+	return queue_issue_ev(st, batch, v, n, NULL, NULL, err);
+}
+
+int
+queue_issue_ev(struct store *st, int64_t batch, const struct queue_issued *v,
+    size_t n, event_fn ev, void *ev_ctx, err_t *err)
 {
 	sqlite3_stmt *sel = NULL, *ins = NULL, *upd = NULL;
 	struct queue_cert_facts *f = NULL;
@@ -1508,6 +1551,7 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 	enum queue_line_status ls = QUEUE_LINE_PENDING;
 	const unsigned char *tbs;
 	const char *serial;
+	char serial_copy[64], common[2 * AUDIT_VALUE_MAX + 64];
 	size_t tbs_len, i;
 	int64_t ca_id = 0, now = queue_now();
 	int rc, ret;
@@ -1524,7 +1568,9 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 	if ((ret = queue_issuing(st, batch, "issued", &ca_id, NULL,
 	    err)) != 0 ||
 	    (ret = queue_ca_key(st, ca_id, &ca_pub, err)) != 0 ||
-	    (ret = sigcheck_new(ca_pub, &ca, err)) != 0)
+	    (ret = sigcheck_new(ca_pub, &ca, err)) != 0 ||
+	    (ev != NULL && (ret = queue_issue_objects(st, batch, common,
+	    sizeof(common), err)) != 0))
 		goto out;
 	if ((ret = queue_sql_prepare(st, "SELECT status, serial, tbs FROM line "
 	    "WHERE batch_id = ? AND line = ?", &sel, err)) != 0 ||
@@ -1569,7 +1615,8 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 		store_bind_int(ins, 9, batch, &rc);
 		store_bind_int(ins, 10, v[i].line, &rc);
 		/* sel's row (serial) must outlive this step: reset after. */
-		ret = queue_run(st, ins, rc, "record certificate", err);
+		ret = queue_sql_run(st, ins, rc, "record certificate", err);
+		snprintf(serial_copy, sizeof(serial_copy), "%s", serial);
 		sqlite3_reset(sel);
 		sqlite3_clear_bindings(sel);
 		if (ret != 0) {
@@ -1581,7 +1628,7 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 		store_bind_text(upd, 2, f->sha256, &rc);
 		store_bind_int(upd, 3, batch, &rc);
 		store_bind_int(upd, 4, v[i].line, &rc);
-		if ((ret = queue_run(st, upd, rc, "mark line issued",
+		if ((ret = queue_sql_run(st, upd, rc, "mark line issued",
 		    err)) != 0) {
 			err_prefix(err, "line %lld", (long long)v[i].line);
 			goto out;
@@ -1592,6 +1639,9 @@ queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
 			    (long long)v[i].line);
 			goto out;
 		}
+		if (ev != NULL && (ret = queue_issue_event(ev, ev_ctx, common,
+		    v[i].line, serial_copy, f, err)) != 0)
+			goto out;
 	}
 	ret = 0;
 out:
@@ -1637,7 +1687,7 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 	store_bind_text(upd, 1, message, &rc);
 	store_bind_int(upd, 2, batch, &rc);
 	store_bind_int(upd, 3, line, &rc);
-	r = queue_run(st, upd, rc, "fail line", err);
+	r = queue_sql_run(st, upd, rc, "fail line", err);
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);

@@ -57,6 +57,7 @@
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/event.h"
 
 /* Lines in one batch: 1 .. this many (issue 3). */
 #define QUEUE_MAX_LINES 500000
@@ -391,6 +392,16 @@ struct queue_issued {
  */
 int queue_issue(struct store *st, int64_t batch, const struct queue_issued *v,
     size_t n, err_t *err);
+
+/*
+ * queue_issue, emitting one "certificate-issued" event (bulk) per
+ * certificate to ev inside the group's transaction: an event the sink
+ * refuses fails the group, so that no certificate is recorded without
+ * its audit record.
+ */
+int queue_issue_ev(struct store *st, int64_t batch,
+    const struct queue_issued *v, size_t n, event_fn ev, void *ev_ctx,
+    err_t *err);
 
 /*
  * Ends a pending or reserved line of an issuing batch as failed with

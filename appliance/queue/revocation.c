@@ -130,21 +130,6 @@ rev_applicable(enum rev_action a, const char *status)
 
 /* --- SQLite plumbing (queue/sql.h, and one of our own) ------------------ */
 
-/* Runs a statement that returns no row and finalizes it. */
-static int
-rev_run(struct store *st, sqlite3_stmt *s, int rc, const char *what,
-    err_t *err)
-{
-	int r = 0;
-
-	if (rc != SQLITE_OK)
-		r = queue_sql_binderr(st, rc, err);
-	else if (sqlite3_step(s) != SQLITE_DONE)
-		r = queue_sql_err(st, what, err);
-	sqlite3_finalize(s);
-	return r;
-}
-
 static const char *
 rev_col(sqlite3_stmt *s, int i)
 {
@@ -598,12 +583,7 @@ rev_insert(struct store *st, int64_t bundle_id,
 		store_bind_text(s, 3, it->serial, &rc);
 		store_bind_int(s, 4, (int64_t)it->target + 1, &rc);
 		store_bind_text(s, 5, r->targets[it->target].text, &rc);
-		if (rc != SQLITE_OK)
-			rv = queue_sql_binderr(st, rc, err);
-		else if (sqlite3_step(s) != SQLITE_DONE)
-			rv = queue_sql_err(st, "add revocation item", err);
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
+		rv = queue_sql_run(st, s, rc, "add revocation item", err);
 	}
 	sqlite3_finalize(s);
 	if (rv == 0 && id_out != NULL)
@@ -997,7 +977,8 @@ queue_revocation_transition(struct store *st, int64_t id,
 	store_bind_text(s, 2, reason, &rc);
 	store_bind_int(s, 3, id, &rc);
 	store_bind_text(s, 4, queue_revocation_state_name(from), &rc);
-	r = rev_run(st, s, rc, "change revocation state", err);
+	r = queue_sql_run(st, s, rc, "change revocation state", err);
+	sqlite3_finalize(s);
 out:
 	return queue_sql_end(st, r, err);
 }
@@ -1117,13 +1098,9 @@ rev_update_certs(struct store *st, int64_t id, enum rev_action act,
 		else
 			store_bind_text(s, 4, NULL, &rc);
 	}
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_sql_binderr(st, rc, err);
-	}
-	if (sqlite3_step(s) != SQLITE_DONE)
-		r = queue_sql_err(st, "change the certificates", err);
-	else
+	/* The count of the last completed change outlives the reset. */
+	if ((r = queue_sql_run(st, s, rc, "change the certificates",
+	    err)) == 0)
 		*changed = (size_t)sqlite3_changes64(store_db(st));
 	sqlite3_finalize(s);
 	return r;
@@ -1175,7 +1152,8 @@ queue_revocation_apply(struct store *st, int64_t id, int64_t now,
 		goto out;
 	store_bind_int(s, 1, now, &rc);
 	store_bind_int(s, 2, id, &rc);
-	r = rev_run(st, s, rc, "mark the request applied", err);
+	r = queue_sql_run(st, s, rc, "mark the request applied", err);
+	sqlite3_finalize(s);
 out:
 	if (out->already && r == 0) {
 		store_rollback(st);

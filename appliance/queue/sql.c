@@ -96,6 +96,21 @@ queue_sql_row(struct store *st, const char *sql, int64_t id,
 }
 
 int
+queue_sql_run(struct store *st, sqlite3_stmt *s, int bindrc,
+    const char *what, err_t *err)
+{
+	int r = 0;
+
+	if (bindrc != SQLITE_OK)
+		r = queue_sql_binderr(st, bindrc, err);
+	else if (sqlite3_step(s) != SQLITE_DONE)
+		r = queue_sql_err(st, what, err);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
 queue_sql_end(struct store *st, int r, err_t *err)
 {
 	if (r != 0) {

@@ -49,6 +49,14 @@ int queue_sql_quorum(struct store *st, sqlite3_stmt *s, const char *what,
 int queue_sql_row(struct store *st, const char *sql, int64_t id,
     const char *what, sqlite3_stmt **s, err_t *err);
 
+/*
+ * Steps s, a statement that returns no row, whose binds gave bindrc (the
+ * store_bind_* helpers' rc); then resets it and clears its bindings for
+ * reuse (the caller finalizes it). what names the step in a failure.
+ */
+int queue_sql_run(struct store *st, sqlite3_stmt *s, int bindrc,
+    const char *what, err_t *err);
+
 /* Commits when r is 0; otherwise rolls back and returns r. */
 int queue_sql_end(struct store *st, int r, err_t *err);
 

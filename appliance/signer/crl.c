@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include "pki/crlder.h"
+#include "pki/lint.h"
 #include "pki/pkisign.h"
 #include "pki/sigcheck.h"
 #include "queue/crl.h"
@@ -65,6 +66,64 @@ signer_crl_check(const struct signer_crl_opts *o, int *key_type, err_t *err)
 	return 0;
 }
 
+/*
+ * Lints the very bytes the HSM is to sign (pki/lint.h): a CRL that fails
+ * is not signed, and err names the check.
+ */
+static int
+signer_crl_lint(const struct signer_crl_opts *o, const EVP_MD *md,
+    const char *idp_uri, const buf_t *tbs, int64_t number, err_t *err)
+{
+	struct lint_crl_want w;
+	diag_t d;
+	int n, r = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.issuer = o->ca_cert;
+	w.key = hsm_key_public(o->ca_key);
+	w.md = md;
+	w.idp_uri = idp_uri;
+	diag_init(&d);
+	n = lint_crl_tbs(tbs->data, tbs->len, &w, &d);
+	if (n < 0)
+		r = err_set(err, ERR_INTERNAL, "the CRL lint failed to run");
+	else if (n > 0)
+		r = diag_to_err(&d, err, ERR_POLICY);
+	if (r != 0 && number > 0)
+		err_prefix(err, "CA %s: CRL number %lld refused before signing",
+		    o->ca_name != NULL ? o->ca_name : "?", (long long)number);
+	else if (r != 0)
+		err_prefix(err, "CA %s: CRL refused before signing (no number "
+		    "taken)", o->ca_name != NULL ? o->ca_name : "?");
+	diag_free(&d);
+	return r;
+}
+
+/*
+ * The checks that do not depend on the entries (the CA certificate, its
+ * key and digest, the policy's issuing distribution point), run on the
+ * same CRL without entries before a number is taken: a CA that cannot
+ * pass them must not use up a number at every attempt.
+ */
+static int
+signer_crl_preflight(const struct signer_crl_opts *o,
+    const struct crlder_opts *co, const EVP_MD *md, err_t *err)
+{
+	struct crlder_opts po = *co;
+	struct crlder *enc = NULL;
+	buf_t tbs;
+	int r;
+
+	po.number = 1;	/* any: the real one is not taken yet */
+	buf_init(&tbs, CRLDER_TBS_MAX);
+	if ((r = crlder_begin(&po, &enc, err)) == 0 &&
+	    (r = crlder_finish(enc, &tbs, err)) == 0)
+		r = signer_crl_lint(o, md, po.idp_uri, &tbs, 0, err);
+	crlder_free(enc);
+	buf_free(&tbs);
+	return r;
+}
+
 int
 signer_crl_issue(const struct signer_crl_opts *o,
     struct signer_crl_result *out, err_t *err)
@@ -93,7 +152,8 @@ signer_crl_issue(const struct signer_crl_opts *o,
 	co.idp_uri = o->policy->idp ? o->policy->distribution_point : NULL;
 	co.algid = algid;
 	if ((r = crlder_algid(X509_get0_pubkey(o->ca_cert), dg, algid,
-	    sizeof(algid), &co.algid_len, err)) != 0)
+	    sizeof(algid), &co.algid_len, err)) != 0 ||
+	    (r = signer_crl_preflight(o, &co, dg, err)) != 0)
 		return r;
 	/* 1. The number, committed before anything is built or signed. */
 	if ((r = queue_crl_take_number(o->st, o->request_id, o->ca_id,
@@ -114,7 +174,9 @@ signer_crl_issue(const struct signer_crl_opts *o,
 		goto out;
 	crlder_free(enc);
 	enc = NULL;
-	/* 3. Signed in the HSM, assembled, checked. */
+	/* 3. Linted, signed in the HSM, assembled, checked. */
+	if ((r = signer_crl_lint(o, dg, co.idp_uri, &tbs, number, err)) != 0)
+		goto out;
 	if ((r = signer_sign_tbs(o->ca_key, key_type, dg, tbs.data, tbs.len,
 	    sig, sizeof(sig), &siglen, err)) != 0 ||
 	    (r = pkisign_assemble(tbs.data, tbs.len, sig, siglen, &crl,

@@ -2,6 +2,10 @@
  * crl.h: issuing a CA's CRL in the HSM (docs/formats/crl.md).
  *
  * signer_crl_issue follows the number protocol of queue/crl.h:
+ *  0. the checks of step 3 that do not depend on the entries (the CA
+ *     certificate, its key and digest, the policy's issuing distribution
+ *     point) run on the same CRL without entries, so that a CA that
+ *     cannot pass them does not use up a number at every attempt;
  *  1. the CA's next CRL number is taken and committed first
  *     (queue_crl_take_number), so a crash at any later point leaves a
  *     gap and never a number that names two CRLs;
@@ -10,9 +14,12 @@
  *     (pki/crlder.h): thisUpdate is o->now, nextUpdate o->now plus the
  *     policy's validity, the issuing distribution point the policy's
  *     when it asks for one;
- *  3. the TBS digest is signed in the HSM (signer_sign_tbs: RSA PKCS#1
- *     v1.5 or ECDSA), the CRL assembled (pkisign_assemble) and its
- *     signature checked under the CA certificate's key without decoding
+ *  3. the TBS is linted in one pass over its bytes (lint_crl_tbs,
+ *     pki/lint.h: RFC 5280 section 5 against the CA certificate, the
+ *     HSM key and digest, the policy's issuing distribution point) and
+ *     refused when it fails (ERR_POLICY naming the check); its digest is
+ *     signed in the HSM (signer_sign_tbs: RSA PKCS#1 v1.5 or ECDSA), the
+ *     CRL assembled (pkisign_assemble) and its signature checked under the CA certificate's key without decoding
  *     the CRL (pki/sigcheck.h), so a million entries cost their DER size;
  *  4. the CRL is recorded and the request marked issued in one
  *     transaction (queue_crl_record). Only then may it leave the process
@@ -59,8 +66,9 @@ struct signer_crl_result {
 /*
  * Issues the CA's CRL as above. 0 with *out filled (may be NULL).
  * ERR_INVALID when the key is not the certificate's or the inputs are
- * wrong (nothing is taken then); after the number is taken, any failure
- * (the HSM, the store, a revoked certificate the encoder refuses) leaves
+ * wrong, ERR_POLICY when step 0 fails (nothing is taken then); after the
+ * number is taken, any failure (the HSM, the store, a revoked
+ * certificate the encoder refuses, the lint: ERR_POLICY) leaves
  * the number used up and the request approved, to be tried again.
  */
 int signer_crl_issue(const struct signer_crl_opts *o,

@@ -374,7 +374,8 @@ signer_issue(struct signer_run *R, struct signer_group *g, err_t *err)
 		v[n].cert_der_len = g->v[i].cert.len;
 		n++;
 	}
-	r = n > 0 ? queue_issue(R->o->st, R->o->batch_id, v, n, err) : 0;
+	r = n > 0 ? queue_issue_ev(R->o->st, R->o->batch_id, v, n,
+	    R->o->event, R->o->event_ctx, err) : 0;
 	free(v);
 	if (r != 0)
 		return r;

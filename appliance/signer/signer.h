@@ -83,6 +83,10 @@ struct signer_opts {
 	unsigned threads;		/* 0: the number of online CPUs */
 	size_t group;			/* 0: SIGNER_GROUP */
 	time_t now;			/* issuance time (notBefore) */
+	/* Gets one "certificate-issued" event per certificate, inside the
+	 * group's transaction (queue_issue_ev); may be NULL. */
+	event_fn event;
+	void *event_ctx;
 	/* Called after each group is committed; may be NULL. */
 	void (*progress)(void *ctx, const struct signer_progress *p);
 	void *progress_ctx;

@@ -15,6 +15,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int version;
+	sqlite3_stmt *cached[STORE_CACHED_MAX];
 };
 
 /*
@@ -22,6 +23,8 @@ struct store {
  * or UNIQUE constraints on hashes and serials would not mean anything.
  */
 #define HEX(col) "(" col " <> '' AND " col " NOT GLOB '*[^0-9a-f]*')"
+#define AUDIT_GENESIS_SQL \
+	"0000000000000000000000000000000000000000000000000000000000000000"
 #define SHA256(col) "(length(" col ") = 64 AND " col \
 	" NOT GLOB '*[^0-9a-f]*')"
 /*
@@ -632,6 +635,62 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'a CRL record is fixed'); END;"
 	"CREATE TRIGGER crl_kept BEFORE DELETE ON crl"
 	" BEGIN SELECT RAISE(ABORT, 'CRLs are kept'); END;",
+
+	/*
+	 * Version 5: the audit log (audit/log.h, docs/formats/audit.md).
+	 * Records form a SHA-256 chain; the triggers refuse a record that
+	 * does not extend the chain's head, and any change or removal, so
+	 * that a bug or a second connection can never fork or rewrite it.
+	 * Checkpoints are the head signed by the audit key in the HSM.
+	 */
+	"CREATE TABLE audit_record ("
+	"  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+	"  time INTEGER NOT NULL,"
+	"  actor_sha256 TEXT NOT NULL CHECK (actor_sha256 = '' OR "
+	    SHA256("actor_sha256") "),"
+	"  actor_name TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role <> ''),"
+	"  action TEXT NOT NULL CHECK (action <> ''),"
+	"  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused',"
+	"    'failed')),"
+	"  objects TEXT NOT NULL,"
+	"  details TEXT NOT NULL,"
+	"  prev TEXT NOT NULL CHECK " SHA256("prev") ","
+	"  hash TEXT NOT NULL CHECK " SHA256("hash")
+	") STRICT;"
+	"CREATE INDEX audit_record_action ON audit_record(action);"
+	"CREATE TRIGGER audit_record_extends BEFORE INSERT ON audit_record"
+	"  WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM audit_record),"
+	"    0) + 1 OR NEW.prev IS NOT coalesce((SELECT hash FROM audit_record"
+	"    WHERE seq = NEW.seq - 1), '" AUDIT_GENESIS_SQL "')"
+	" BEGIN SELECT RAISE(ABORT, 'an audit record must extend the chain''s"
+	" head'); END;"
+	"CREATE TRIGGER audit_record_fixed BEFORE UPDATE ON audit_record"
+	" BEGIN SELECT RAISE(ABORT, 'audit records are fixed'); END;"
+	"CREATE TRIGGER audit_record_kept BEFORE DELETE ON audit_record"
+	" BEGIN SELECT RAISE(ABORT, 'audit records are kept'); END;"
+	"CREATE TABLE audit_checkpoint ("
+	"  id INTEGER PRIMARY KEY,"
+	"  seq INTEGER NOT NULL REFERENCES audit_record(seq),"
+	"  hash TEXT NOT NULL CHECK " SHA256("hash") ","
+	"  time INTEGER NOT NULL,"
+	"  key_sha256 TEXT NOT NULL CHECK " SHA256("key_sha256") ","
+	"  signature BLOB NOT NULL CHECK (length(signature) BETWEEN 1 AND"
+	"    1024),"
+	/* Why it was made: "activation", "batch-completed", ... */
+	"  reason TEXT NOT NULL CHECK (reason <> '')"
+	") STRICT;"
+	"CREATE INDEX audit_checkpoint_seq ON audit_checkpoint(seq);"
+	"CREATE TRIGGER audit_checkpoint_signs_head BEFORE INSERT ON"
+	"  audit_checkpoint WHEN NEW.hash IS NOT (SELECT hash FROM"
+	"    audit_record WHERE seq = NEW.seq) OR NEW.seq < coalesce((SELECT"
+	"    max(seq) FROM audit_checkpoint), 0)"
+	" BEGIN SELECT RAISE(ABORT, 'a checkpoint must sign a recorded hash,"
+	" never going back'); END;"
+	"CREATE TRIGGER audit_checkpoint_fixed BEFORE UPDATE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'checkpoints are fixed'); END;"
+	"CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'checkpoints are kept'); END;",
 };
 
 #define STORE_LATEST \
@@ -698,6 +757,30 @@ store_query_int(struct store *s, const char *sql, int *out, err_t *err)
 		    "number", s->path, sql, buf);
 	*out = (int)v;
 	return 0;
+}
+
+int
+store_cached(struct store *s, unsigned slot, const char *sql,
+    sqlite3_stmt **out, err_t *err)
+{
+	if (slot >= STORE_CACHED_MAX)
+		return err_set(err, ERR_INTERNAL, "statement slot %u", slot);
+	if (s->cached[slot] == NULL && sqlite3_prepare_v3(s->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->cached[slot], NULL) != SQLITE_OK) {
+		s->cached[slot] = NULL;
+		return err_set(err, ERR_INTERNAL, "%s: prepare: %s", s->path,
+		    sqlite3_errmsg(s->db));
+	}
+	sqlite3_reset(s->cached[slot]);
+	sqlite3_clear_bindings(s->cached[slot]);
+	*out = s->cached[slot];
+	return 0;
+}
+
+int
+store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
 }
 
 int
@@ -871,7 +954,11 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	if (s->db != NULL) {
+		size_t i;
+
 		store_rollback(s);
+		for (i = 0; i < STORE_CACHED_MAX; i++)
+			sqlite3_finalize(s->cached[i]);
 		(void)sqlite3_close_v2(s->db);
 	}
 	free(s->path);

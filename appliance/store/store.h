@@ -60,6 +60,24 @@ sqlite3 *store_db(struct store *s);
 /* The path the store was opened with, as messages name the store. */
 const char *store_path(struct store *s);
 
+/*
+ * Statements kept prepared for the life of the connection, for the few
+ * that run once per certificate: slot says which (STORE_CACHED_*), sql is
+ * used the first time only. *out is reset with no bindings; the store
+ * finalizes it at close. 0 or ERR_INTERNAL.
+ */
+enum {
+	STORE_CACHED_AUDIT_HEAD,
+	STORE_CACHED_AUDIT_ADD,
+	STORE_CACHED_PERSON_ROLE,
+	STORE_CACHED_MAX
+};
+int store_cached(struct store *s, unsigned slot, const char *sql,
+    sqlite3_stmt **out, err_t *err);
+
+/* 1 while a transaction is open on the connection. */
+int store_in_transaction(struct store *s);
+
 /* BEGIN IMMEDIATE: takes the write lock now, not at the first write. */
 int store_begin(struct store *s, err_t *err);
 

@@ -18,16 +18,16 @@ event_outcome_name(enum event_outcome o)
 	return "?";
 }
 
-void
+int
 event_emit(event_fn fn, void *ctx, const char *action,
     enum event_outcome outcome, const char *actor_sha256,
-    const char *actor_name, const char *object, const char *fmt, ...)
+    const char *actor_name, const char *objects, const char *fmt, ...)
 {
 	struct event e;
 	char details[4096];
 
 	if (fn == NULL)
-		return;
+		return 0;
 	details[0] = '\0';
 	if (fmt != NULL) {
 		va_list ap;
@@ -40,7 +40,8 @@ event_emit(event_fn fn, void *ctx, const char *action,
 	e.outcome = outcome;
 	e.actor_sha256 = actor_sha256;
 	e.actor_name = actor_name;
-	e.object = object;
+	e.objects = objects;
 	e.details = details;
-	fn(ctx, &e);
+	e.bulk = 0;
+	return fn(ctx, &e);
 }

@@ -26,17 +26,12 @@
  * only when something does not work, e.g. a signature does not verify.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,14 +39,13 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "hsm/hsm.h"
+#include "tests/unit/hsmfx.h"
 
-#define MODULE		"/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN		"airlock-bench"
 #define THREADS_MAX	2
 #define SECONDS_DEFAULT	3.0
@@ -61,8 +55,6 @@ static const unsigned char sha256_prefix[19] = {
 	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
 	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
 };
-
-static char tmpdir[PATH_MAX];
 
 /* Raw C_Sign; build and sign certificates; re-sign one certificate. */
 enum job_kind { JOB_RAW = 1, JOB_X509 = 2, JOB_RESIGN = 3 };
@@ -98,131 +90,6 @@ now(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs argv (found on PATH) with stdout on /dev/null; its exit status. */
-static int
-spawn_quiet(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st, r;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return -1;
-	(void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
-	    "/dev/null", O_WRONLY, 0);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		fprintf(stderr, "bench_hsm: cannot run %s: %s\n", argv[0],
-		    strerror(r));
-		return -1;
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* len random bytes as lowercase hex into out (2 * len + 1 bytes). */
-static int
-random_hex(char *out, size_t len)
-{
-	unsigned char b[32];
-	size_t i;
-
-	if (len > sizeof(b) || RAND_bytes(b, (int)len) != 1)
-		return -1;
-	for (i = 0; i < len; i++)
-		(void)snprintf(out + 2 * i, 3, "%02x", b[i]);
-	explicit_bzero(b, sizeof(b));
-	return 0;
-}
-
-/*
- * Makes the throwaway token and puts its random user PIN into pin. The PINs
- * are on softhsm2-util's command line, which is acceptable for a token that
- * lives for the length of this run only.
- */
-static int
-setup_token(secret_t *pin)
-{
-	char path[PATH_MAX + 64], user[33], so[33];
-	char *argv[] = {
-		"softhsm2-util", "--init-token", "--free", "--label", TOKEN,
-		"--so-pin", so, "--pin", user, NULL
-	};
-	FILE *f;
-	int r;
-
-	(void)snprintf(tmpdir, sizeof(tmpdir), "%s/airlock-bench.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		fprintf(stderr, "bench_hsm: mkdtemp %s: %s\n", tmpdir,
-		    strerror(errno));
-		tmpdir[0] = '\0';
-		return -1;
-	}
-	(void)snprintf(path, sizeof(path), "%s/tokens", tmpdir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", tmpdir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
-	    "file\nlog.level = ERROR\n", tmpdir);
-	if (fclose(f) != 0)
-		return -1;
-	if (setenv("SOFTHSM2_CONF", path, 1) != 0)
-		return -1;
-	if (random_hex(user, 8) != 0 || random_hex(so, 8) != 0)
-		return -1;
-	r = spawn_quiet(argv);
-	if (r == 0 && secret_set(pin, user, strlen(user)) != 0)
-		r = -1;
-	explicit_bzero(user, sizeof(user));
-	explicit_bzero(so, sizeof(so));
-	if (r != 0)
-		fprintf(stderr, "bench_hsm: softhsm2-util --init-token "
-		    "failed\n");
-	return r;
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-remove_tmpdir(void)
-{
-	if (tmpdir[0] != '\0' &&
-	    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "bench_hsm: could not remove %s\n", tmpdir);
-	tmpdir[0] = '\0';
-}
-
-static int
-open_pool(unsigned n, const secret_t *pin, struct hsm_pool **out)
-{
-	struct hsm_uri u;
-	err_t err;
-
-	hsm_uri_init(&u);
-	(void)snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	(void)snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	err_clear(&err);
-	if (hsm_pool_open(NULL, &u, n, pin, out, &err) != 0) {
-		fprintf(stderr, "bench_hsm: opening %u session(s): %s\n", n,
-		    err.msg);
-		return -1;
-	}
-	return 0;
 }
 
 static int
@@ -598,10 +465,9 @@ main(int argc, char **argv)
 		  "bench-p256", 0 }, NULL, NULL },
 	};
 	struct hsm_pool *pool1 = NULL, *pool2 = NULL;
-	const char *b = getenv("AIRLOCK_BUILD"), *s = getenv("BENCH_SECONDS");
-	char helper[PATH_MAX + 32];
+	const char *s = getenv("BENCH_SECONDS");
+	struct hsmfx fx;
 	EVP_PKEY *subject = NULL;
-	secret_t *pin = NULL;
 	double seconds = SECONDS_DEFAULT;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i;
@@ -615,22 +481,17 @@ main(int argc, char **argv)
 		    "BENCH_SECONDS; default %.0f)\n", SECONDS_DEFAULT);
 		return 2;
 	}
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "bench_hsm: %s missing (install softhsm2)\n",
-		    MODULE);
+	if (!hsmfx_have("bench_hsm"))
 		return 1;
-	}
-	if (b != NULL && b[0] != '\0') {
-		(void)snprintf(helper, sizeof(helper), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(helper);
-	}
-	if (secret_new(&pin) != 0 || setup_token(pin) != 0)
+	/* A token with random PINs that only this process knows. */
+	if (hsmfx_open(&fx, "bench_hsm", TOKEN, NULL, NULL, 0) != 0)
 		goto out;
 
 	printf("cores: %ld\n", cores);
 	printf("seconds per figure: %.1f (argv[1] or BENCH_SECONDS)\n",
 	    seconds);
-	printf("token: SoftHSM %s, throwaway, file object store\n", MODULE);
+	printf("token: SoftHSM %s, throwaway, file object store\n",
+	    HSMFX_MODULE);
 	printf("note: \"hsm sign\" is C_Sign of a fixed digest through "
 	    "hsm_sign_raw, so it includes\n      the round trip to the "
 	    "airlock-hsm helper (the module is never loaded in\n      this "
@@ -641,7 +502,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	/* Keys are made on the two-session pool, then found on the other. */
-	if (open_pool(2, pin, &pool2) != 0)
+	if (hsmfx_pool(&fx, 2, &pool2) != 0)
 		goto out;
 	for (i = 0; i < 2; i++) {
 		err_clear(&err);
@@ -651,7 +512,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (open_pool(1, pin, &pool1) != 0)
+	if (hsmfx_pool(&fx, 1, &pool1) != 0)
 		goto out;
 	for (i = 0; i < 2; i++)
 		if (find_key(pool1, rows[i].spec.label, &rows[i].k1) != 0)
@@ -673,8 +534,7 @@ out:
 	}
 	hsm_pool_close(pool1);
 	hsm_pool_close(pool2);
-	secret_free(pin);
-	remove_tmpdir();
+	hsmfx_close(&fx);
 	if (rc != 0)
 		fprintf(stderr, "bench_hsm: FAILED\n");
 	return rc;

@@ -22,19 +22,13 @@
  * PIN, SQLite store) removed at the end. Figures are informative, never
  * thresholds: exit 1 only when something does not work.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,17 +37,13 @@
 #include <openssl/x509.h>
 
 #include "hsm/hsm.h"
-#include "pki/certbuild.h"
-#include "pki/certinfo.h"
-#include "pki/pkisign.h"
-#include "pki/pkiutil.h"
 #include "pki/vault.h"
 #include "policy/profile.h"
 #include "queue/queue.h"
 #include "signer/signer.h"
 #include "store/store.h"
+#include "tests/unit/hsmfx.h"
 
-#define MODULE		"/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN		"airlock-bench-signer"
 #define RAW_SECONDS	3.0
 #define KEYPOOL		64
@@ -66,20 +56,11 @@ static const char hash_o1[] = "0000000000000000000000000000000000000000"
 static const char hash_o2[] = "0000000000000000000000000000000000000000"
     "000000000000000000000003";
 
-static char tmpdir[PATH_MAX];
+static struct hsmfx fx;
 static struct store *st;
-static struct hsm_pool *pool;
 static int64_t op_id, o1_id, o2_id;
 static unsigned bundles;
 static EVP_PKEY *devkeys[KEYPOOL];
-
-struct ca {
-	const char *name;
-	struct hsm_keyspec spec;
-	struct hsm_key *key;
-	X509 *cert;
-	int64_t id;
-};
 
 static double
 now(void)
@@ -126,154 +107,7 @@ env_size(const char *name, size_t dflt)
 	return *end == '\0' ? (size_t)n : dflt;
 }
 
-/* --- token and store ------------------------------------------------------ */
-
-static int
-spawn_quiet(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int stt, r;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return -1;
-	(void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
-	    "/dev/null", O_WRONLY, 0);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return -1;
-	while (waitpid(pid, &stt, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
-}
-
-static int
-setup_token(secret_t *pin)
-{
-	char path[PATH_MAX + 64], user[17], so[17];
-	char *argv[] = { "softhsm2-util", "--init-token", "--free", "--label",
-	    TOKEN, "--so-pin", so, "--pin", user, NULL };
-	unsigned char rnd[16];
-	FILE *f;
-	int i, r;
-
-	(void)snprintf(tmpdir, sizeof(tmpdir), "%s/airlock-bench.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		tmpdir[0] = '\0';
-		return -1;
-	}
-	(void)snprintf(path, sizeof(path), "%s/tokens", tmpdir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", tmpdir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
-	    "file\nlog.level = ERROR\n", tmpdir);
-	if (fclose(f) != 0 || setenv("SOFTHSM2_CONF", path, 1) != 0)
-		return -1;
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -1;
-	for (i = 0; i < 8; i++) {
-		(void)snprintf(user + 2 * i, 3, "%02x", rnd[i]);
-		(void)snprintf(so + 2 * i, 3, "%02x", rnd[8 + i]);
-	}
-	r = spawn_quiet(argv);
-	if (r == 0 && secret_set(pin, user, strlen(user)) != 0)
-		r = -1;
-	explicit_bzero(user, sizeof(user));
-	explicit_bzero(so, sizeof(so));
-	explicit_bzero(rnd, sizeof(rnd));
-	return r;
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-make_ca(struct ca *c)
-{
-	struct certspec cs;
-	struct store_ca row;
-	EVP_PKEY *signer = NULL;
-	unsigned char rnd[16], sn[16], *der = NULL;
-	char subject[512], ski[128], sha[65];
-	int64_t nb, na;
-	time_t t = time(NULL);
-	size_t snlen;
-	diag_t d;
-	err_t e;
-	int len, r = -1;
-
-	if (hsm_keygen(pool, &c->spec, &c->key, &e) != 0) {
-		fprintf(stderr, "bench_signer: hsm_keygen: %s\n", e.msg);
-		return -1;
-	}
-	memset(&cs, 0, sizeof(cs));
-	certspec_ext_init(&cs.ext);
-	cs.subject.attrs = calloc(1, sizeof(*cs.subject.attrs));
-	if (cs.subject.attrs == NULL)
-		return -1;
-	cs.subject.attrs[0].nid = NID_commonName;
-	cs.subject.attrs[0].value = strdup(c->name);
-	cs.subject.n = 1;
-	cs.not_before = t - 3600;
-	cs.not_after = t + 30L * 365 * 86400;
-	cs.ext.has_basic_constraints = 1;
-	cs.ext.bc_ca = 1;
-	cs.ext.bc_path_len = 0;
-	cs.ext.bc_critical = 1;
-	cs.ext.has_key_usage = 1;
-	cs.ext.key_usage = CERTSPEC_KU_KEY_CERT_SIGN | CERTSPEC_KU_CRL_SIGN;
-	diag_init(&d);
-	(void)RAND_bytes(rnd, sizeof(rnd));
-	(void)certbuild_serial(rnd, sizeof(rnd), sn, &snlen);
-	if ((signer = hsm_key_signer(c->key)) == NULL ||
-	    certbuild_new(&cs, hsm_key_public(c->key), NULL, sn, snlen,
-	    &c->cert, &e) != 0 ||
-	    pkisign_cert(c->cert, signer, pkisign_md_for_key(
-	    hsm_key_public(c->key), NULL), NULL, NULL, &d, &e) != 0 ||
-	    (len = i2d_X509(c->cert, &der)) <= 0 ||
-	    certinfo_subject_text(c->cert, subject, sizeof(subject)) != 0 ||
-	    certinfo_ski_hex(c->cert, ski, sizeof(ski)) != 0 ||
-	    pki_cert_sha256_hex(c->cert, sha) != 0 ||
-	    certinfo_validity(c->cert, &nb, &na) != 0) {
-		fprintf(stderr, "bench_signer: CA %s failed\n", c->name);
-		goto out;
-	}
-	memset(&row, 0, sizeof(row));
-	row.name = c->spec.label;
-	row.key_uri = "pkcs11:object=bench";
-	row.cert_der = der;
-	row.cert_der_len = (size_t)len;
-	row.subject = subject;
-	row.ski = ski;
-	row.sha256 = sha;
-	row.not_before = nb;
-	row.not_after = na;
-	row.purpose = "devices";
-	row.created = 1000;
-	if (store_ca_add(st, &row, &c->id, &e) != 0) {
-		fprintf(stderr, "bench_signer: store_ca_add: %s\n", e.msg);
-		goto out;
-	}
-	r = 0;
-out:
-	OPENSSL_free(der);
-	EVP_PKEY_free(signer);
-	certspec_free(&cs);
-	diag_free(&d);
-	return r;
-}
+/* --- store ---------------------------------------------------------------- */
 
 static int64_t
 add_person(const char *name, const char *role, const char *sha,
@@ -452,7 +286,7 @@ watch_progress(void *ctx, const struct signer_progress *p)
 
 /* Runs a batch through signer_run; its lines/s, or -1. */
 static double
-run_batch(int64_t id, const struct profile *p, struct ca *ca,
+run_batch(int64_t id, const struct profile *p, struct hsmfx_ca *ca,
     const secret_t *data_key, struct watch *w, int64_t want)
 {
 	struct signer_opts o;
@@ -466,7 +300,7 @@ run_batch(int64_t id, const struct profile *p, struct ca *ca,
 	o.profile = p;
 	o.issuer = ca->cert;
 	o.issuer_key = ca->key;
-	o.pool = pool;
+	o.pool = fx.pool;
 	o.data_key = data_key;
 	o.now = time(NULL);
 	o.progress = w != NULL ? watch_progress : NULL;
@@ -588,11 +422,11 @@ load_profile(const char *build, const char *name, struct profile *out)
 int
 main(void)
 {
-	struct ca cas[2] = {
-		{ "Bench CA RSA-2048", { HSM_KEY_RSA, 2048, 0, "bench-ca-rsa",
-		  0 }, NULL, NULL, 0 },
-		{ "Bench CA P-256", { HSM_KEY_EC, 0, NID_X9_62_prime256v1,
-		  "bench-ca-p256", 0 }, NULL, NULL, 0 },
+	struct hsmfx_ca cas[2] = {
+		{ .spec = { HSM_KEY_RSA, 2048, 0, "bench-ca-rsa", 0 },
+		  .cn = "Bench CA RSA-2048" },
+		{ .spec = { HSM_KEY_EC, 0, NID_X9_62_prime256v1,
+		  "bench-ca-p256", 0 }, .cn = "Bench CA P-256" },
 	};
 	const char *b = getenv("AIRLOCK_BUILD");
 	size_t lines = env_size("BENCH_LINES", 10000);
@@ -603,9 +437,8 @@ main(void)
 	struct profile tls, docsis;
 	struct watch w10 = { 0 }, wbig = { 0 };
 	unsigned char dk[VAULT_KEY_LEN];
-	secret_t *pin = NULL, *data_key = NULL;
+	secret_t *data_key = NULL;
 	char path[PATH_MAX + 64];
-	struct hsm_uri u;
 	double raw, rate;
 	int64_t id;
 	size_t i;
@@ -619,35 +452,25 @@ main(void)
 		    "directory\n");
 		return 1;
 	}
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "bench_signer: %s missing\n", MODULE);
+	if (!hsmfx_have("bench_signer"))
 		return 1;
-	}
-	(void)snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-	hsm_set_helper_path(path);
 	if (load_profile(b, "tls-device", &tls) != 0 ||
 	    load_profile(b, "docsis-3.1-cm", &docsis) != 0)
 		goto out;
-	if (secret_new(&pin) != 0 || secret_new(&data_key) != 0 ||
-	    setup_token(pin) != 0)
+	/* A token with random PINs that only this process knows. */
+	if (secret_new(&data_key) != 0 ||
+	    hsmfx_open(&fx, "bench_signer", TOKEN, NULL, NULL, 2) != 0)
 		goto out;
 	(void)RAND_bytes(dk, sizeof(dk));
 	(void)secret_set(data_key, dk, sizeof(dk));
 	explicit_bzero(dk, sizeof(dk));
-	hsm_uri_init(&u);
-	(void)snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	(void)snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	if (hsm_pool_open(NULL, &u, 2, pin, &pool, &e) != 0) {
-		fprintf(stderr, "bench_signer: pool: %s\n", e.msg);
-		goto out;
-	}
-	(void)snprintf(path, sizeof(path), "%s/state.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/state.db", fx.dir);
 	if (store_open(path, 1, &st, &e) != 0) {
 		fprintf(stderr, "bench_signer: store: %s\n", e.msg);
 		goto out;
 	}
 	for (i = 0; i < 2; i++)
-		if (make_ca(&cas[i]) != 0)
+		if (hsmfx_ca(&fx, st, &cas[i]) != 0)
 			goto out;
 	op_id = add_person("Oscar Operator", "operator", hash_op, cas[0].id);
 	o1_id = add_person("Olga Officer", "officer", hash_o1, cas[0].id);
@@ -720,17 +543,12 @@ main(void)
 out:
 	for (i = 0; i < KEYPOOL; i++)
 		EVP_PKEY_free(devkeys[i]);
-	for (i = 0; i < 2; i++) {
-		X509_free(cas[i].cert);
-		hsm_key_free(cas[i].key);
-	}
-	hsm_pool_close(pool);
+	for (i = 0; i < 2; i++)
+		hsmfx_ca_free(&cas[i]);
 	store_close(st);
 	profile_free(&tls);
 	profile_free(&docsis);
-	secret_free(pin);
 	secret_free(data_key);
-	if (tmpdir[0] != '\0')
-		(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	hsmfx_close(&fx);
 	return rc;
 }

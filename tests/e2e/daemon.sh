@@ -124,6 +124,58 @@ approve_token() {
 	    --module "$MODULE" --pin "file:$W/pins/$2" --cert "$O/$2.pem"
 }
 
+# csr_bundle NAME COUNT CHAIN LOG [san]: $W/NAME.cms, a tls-device CSR
+# bundle made with stock zip and openssl cms and signed by frank (an
+# operator with a key file): COUNT P-256 requests for
+# gw-I.devices.example.com (CSR_HOST=NAME: NAME-I...) (keys in $W/NAME/kI.pem; with san, each names
+# its host in a subjectAltName too), pem-zip output with chain CHAIN and a
+# LOG results log.
+csr_bundle() {
+	mkdir -p "$W/$1/csr"
+	for k in $(seq "$2"); do
+		# ${5:+...}: the -addext pair only when san is asked for.
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -keyout "$W/$1/k$k.pem" -subj "/CN=${CSR_HOST:-gw}-$k.devices.example.com" \
+		    ${5:+-addext} ${5:+"subjectAltName=DNS:${CSR_HOST:-gw}-$k.devices.example.com"} \
+		    -out "$W/$1/csr/gw-$k.csr" 2>/dev/null
+	done
+	cat >"$W/$1/manifest.yaml" <<YAML
+airlock_bundle: 1
+kind: request
+id: $(python3 -c 'import uuid; print(uuid.uuid4())')
+created: $(date -u +%Y-%m-%dT%H:%M:%SZ)
+batch:
+  name: Gateways
+profile: tls-device
+input:
+  mode: csr
+  directory: csr/
+output:
+  format: pem-zip
+  chain: $3
+  results_log: $4
+YAML
+	(cd "$W/$1" && zip -q -X -r "../$1.zip" manifest.yaml csr)
+	openssl cms -sign -binary -nodetach -md sha256 -in "$W/$1.zip" -outform DER \
+	    -signer "$O/frank.pem" -inkey "$E/people/frank.key.pem" \
+	    -passin "file:$W/pins/frank" -out "$W/$1.cms" || fail "openssl cms -sign"
+}
+
+# submit FILE NAME ID: FILE goes into inbox/ as NAME and is accepted as
+# batch ID, waiting for approval.
+submit() {
+	cp "$1" "$W/media/inbox/$2"
+	wait_for 20 batch_state "$3" pending-approval
+}
+
+# issued ID SECONDS: batch ID is signed within SECONDS and its export is
+# on the medium; sets X to the export's directory.
+issued() {
+	wait_for "$2" batch_state "$1" completed
+	wait_for 30 sh -c "ls '$W'/media/outbox/batch-$1-*/MANIFEST"
+	X=$(dirname "$(ls "$W"/media/outbox/batch-"$1"-*/MANIFEST | head -n 1)")
+}
+
 # A self-signed RSA certificate to receive SMPB packages (the requester's).
 recipient() {
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/recipient.key" \

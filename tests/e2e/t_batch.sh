@@ -23,8 +23,7 @@ expect_ok "$AIRLOCK" bundle create --profile docsis-3.1-cm --name "Line 4 modems
     --mac-range 00:11:22:00:00:10:20 --format smpb --recipient "$W/recipient.pem" \
     --signer-token "pkcs11:token=dave;object=dave-2026" --module "$MODULE" \
     --pin "file:$W/pins/dave" --signer-cert "$O/dave.pem" --out "$W/b1.cms"
-cp "$W/b1.cms" "$W/media/inbox/modems.cms"
-wait_for 20 batch_state 1 pending-approval
+submit "$W/b1.cms" modems.cms 1
 [ ! -e "$W/media/inbox/modems.cms" ] || fail "accepted bundle left in inbox"
 "$AIRLOCK" batch show 1 >"$W/show1"
 grep -q "Dave Example" "$W/show1" || fail "show: requester"
@@ -38,9 +37,7 @@ grep -q "1 more needed" "$W/last.out" || fail "first approval"
 expect_fail "already gave a decision" approve_token 1 alice
 batch_state 1 pending-approval || fail "one officer approved it"
 expect_ok approve_token 1 bob
-wait_for 120 batch_state 1 completed
-wait_for 30 sh -c "ls '$W'/media/outbox/*/MANIFEST"
-X=$(dirname "$(ls "$W"/media/outbox/*/MANIFEST | head -n 1)")
+issued 1 120
 
 step "the export: manifest signature, SMPB opened with stock openssl"
 openssl cms -verify -binary -inform DER -in "$X/MANIFEST.p7s" -content "$X/MANIFEST" \
@@ -97,39 +94,12 @@ expect_ok "$AIRLOCK" batch results 1 --format csv --out "$W/r1.csv"
 [ "$(grep -c ',ISSUED,' "$W/r1.csv")" -eq 20 ] || { cat "$W/r1.csv"; fail "results: 20 ISSUED"; }
 
 step "a CSR bundle made with stock zip and openssl cms (frank's key file)"
-mkdir -p "$W/b2/csr"
-for i in 1 2 3; do
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$W/b2/k$i.pem" -subj "/CN=gw-$i.devices.example.com" \
-	    -addext "subjectAltName=DNS:gw-$i.devices.example.com" -out "$W/b2/csr/gw-$i.csr" 2>/dev/null
-done
-cat >"$W/b2/manifest.yaml" <<YAML
-airlock_bundle: 1
-kind: request
-id: $(python3 -c 'import uuid; print(uuid.uuid4())')
-created: $(date -u +%Y-%m-%dT%H:%M:%SZ)
-batch:
-  name: Gateways
-profile: tls-device
-input:
-  mode: csr
-  directory: csr/
-output:
-  format: pem-zip
-  chain: with-root-and-intermediate
-  results_log: json
-YAML
-(cd "$W/b2" && zip -q -X -r ../b2.zip manifest.yaml csr)
-openssl cms -sign -binary -nodetach -md sha256 -in "$W/b2.zip" -outform DER \
-    -signer "$O/frank.pem" -inkey "$E/people/frank.key.pem" \
-    -passin "file:$W/pins/frank" -out "$W/b2.cms" || fail "openssl cms -sign"
-cp "$W/b2.cms" "$W/media/inbox/gateways.cms"
-wait_for 20 batch_state 2 pending-approval
+csr_bundle b2 3 with-root-and-intermediate json san
+submit "$W/b2.cms" gateways.cms 2
 expect_ok approve_token 2 erin
 expect_ok "$AIRLOCK" batch approve 2 --key "$E/people/gina.key.pem" \
     --key-pass "file:$W/pins/gina" --cert "$O/gina.pem"
-wait_for 60 batch_state 2 completed
-wait_for 30 sh -c "ls '$W'/media/outbox/batch-2*/MANIFEST"
+issued 2 60
 "$AIRLOCK" batch results 2 --format json | python3 -c '
 import json, sys
 r = json.load(sys.stdin)

@@ -22,49 +22,23 @@ crl_decide() {
 crl_state() {
 	"$AIRLOCK" crl show "$1" | grep -q "^CRL request #$1: $2"
 }
-# latest_crl NUMBER: outbox/ holds device-ca CRL NUMBER; prints its directory.
+# latest_crl NUMBER: outbox/ holds device-ca CRL NUMBER, complete (its
+# MANIFEST, written last, is there); prints its directory.
 latest_crl() {
+	[ -f "$W/media/outbox/crl-device-ca-$1/MANIFEST" ] || return 1
 	ls -d "$W"/media/outbox/crl-device-ca-"$1" 2>/dev/null | head -n 1
 }
 
 step "a CSR batch of four certificates (frank's key file, stock zip + openssl cms)"
-mkdir -p "$W/b/csr"
-for i in 1 2 3 4; do
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$W/b/k$i.pem" -subj "/CN=gw-$i.devices.example.com" \
-	    -out "$W/b/csr/gw-$i.csr" 2>/dev/null
-done
-cat >"$W/b/manifest.yaml" <<YAML
-airlock_bundle: 1
-kind: request
-id: $(python3 -c 'import uuid; print(uuid.uuid4())')
-created: $(date -u +%Y-%m-%dT%H:%M:%SZ)
-batch:
-  name: Gateways
-profile: tls-device
-input:
-  mode: csr
-  directory: csr/
-output:
-  format: pem-zip
-  chain: separate
-  results_log: csv
-YAML
-(cd "$W/b" && zip -q -X -r ../b.zip manifest.yaml csr)
-openssl cms -sign -binary -nodetach -md sha256 -in "$W/b.zip" -outform DER \
-    -signer "$O/frank.pem" -inkey "$E/people/frank.key.pem" \
-    -passin "file:$W/pins/frank" -out "$W/b.cms" || fail "openssl cms -sign"
-cp "$W/b.cms" "$W/media/inbox/gateways.cms"
-wait_for 20 batch_state 1 pending-approval
+csr_bundle b 4 separate csv
+submit "$W/b.cms" gateways.cms 1
 expect_ok approve_token 1 alice
 expect_ok approve_token 1 bob
-wait_for 60 batch_state 1 completed
+issued 1 60
 "$AIRLOCK" batch results 1 --format csv --out "$W/r1.csv"
 serial() { awk -F, -v n="$1" 'NR == n + 1 {print $3}' "$W/r1.csv"; }
 S1=$(serial 1); S2=$(serial 2); S3=$(serial 3); S4=$(serial 4)
 [ -n "$S4" ] || { cat "$W/r1.csv"; fail "no serials in the results"; }
-wait_for 30 sh -c "ls '$W'/media/outbox/batch-1*/MANIFEST"
-X=$(dirname "$(ls "$W"/media/outbox/batch-1*/MANIFEST | head -n 1)")
 
 step "a routine CRL: requested at the console, two approvals, signed, exported"
 expect_ok "$AIRLOCK" crl request --ca device-ca
@@ -129,16 +103,20 @@ gina_revoke() {
 	"$AIRLOCK" revoke "$@" --signer-key "$E/people/gina.key.pem" \
 	    --key-pass "file:$W/pins/gina" --signer-cert "$O/gina.pem"
 }
-# crl_for_revocation: the CRL request the worker opened; prints its id.
+# open_crl: the CRL request the worker opened; prints its id.
 open_crl() {
 	"$AIRLOCK" crl list --state pending-approval | awk '$1 ~ /^[0-9]+$/ && $2 == "pending-approval" {print $1}' | tail -n 1
 }
 
-# publish_crl: waits for the CRL request an applied revocation opened, has
-# alice and bob approve it, waits for the CRL on the medium; sets R and N.
-publish_crl() {
+# opened_crl: waits for the CRL request an applied revocation opened; sets R.
+opened_crl() {
 	wait_for 30 sh -c "[ -n \"\$('$AIRLOCK' crl list --state pending-approval | awk '\$2 == \"pending-approval\"')\" ]"
 	R=$(open_crl)
+}
+
+# publish_crl: has alice and bob approve CRL request R, waits for the CRL
+# on the medium; sets N.
+publish_crl() {
 	expect_ok crl_decide approve "$R" alice
 	expect_ok crl_decide approve "$R" bob
 	wait_for 30 crl_state "$R" issued
@@ -165,16 +143,11 @@ expect_ok rev_decide approve 1 alice
 "$AIRLOCK" cert show "$S1" | grep -qi "valid" || fail "one approval revoked it"
 expect_ok rev_decide approve 1 bob
 wait_for 30 sh -c "'$AIRLOCK' cert show '$S1' | grep -qi revoked"
-	wait_for 30 sh -c "[ -n \"\$('$AIRLOCK' crl list --state pending-approval | awk '\$2 == \"pending-approval\"')\" ]"
-R=$(open_crl)
+opened_crl
 "$AIRLOCK" crl show "$R" | grep -q "Cause:          revocation #1" || fail "the CRL request names the revocation"
 "$AIRLOCK" crl show "$R" | grep -q "New CRL holds:  1 entry" || fail "crl show: one entry"
-expect_ok crl_decide approve "$R" alice
-expect_ok crl_decide approve "$R" bob
-wait_for 30 crl_state "$R" issued
-N=$("$AIRLOCK" crl show "$R" | awk '/Issued:/ {print $NF}')
+publish_crl
 [ "$N" -ge 4 ] || fail "CRL number $N after numbers 1..3"
-wait_for 30 latest_crl "$N"
 C=$(latest_crl "$N")
 
 step "the CRL, checked by openssl, certtool and Python cryptography"
@@ -219,6 +192,7 @@ wait_for 20 rev_state 2 pending-approval
 expect_ok rev_decide approve 2 alice
 expect_ok rev_decide approve 2 erin
 wait_for 30 sh -c "'$AIRLOCK' cert show '$S3' | grep -qi hold"
+opened_crl
 publish_crl
 python3 - "$(latest_crl "$N")/device-ca-$N.crl" "$S3" <<'PY'
 import sys
@@ -233,6 +207,7 @@ expect_ok gina_revoke --serial "$S3" --reason removeFromCRL --message "checks pa
 expect_ok rev_decide approve 3 alice
 expect_ok rev_decide approve 3 bob
 wait_for 30 sh -c "'$AIRLOCK' cert show '$S3' | grep -Eq 'Status: +valid'"
+opened_crl
 publish_crl
 python3 - "$(latest_crl "$N")/device-ca-$N.crl" "$S3" <<'PY'
 import sys

@@ -38,6 +38,7 @@
 #include "pki/oids.h"
 #include "pki/pkiutil.h"
 #include "pkitest.h"
+#include "hsmfx.h"
 #include "testutil.h"
 #include "util/fileio.h"
 #include "util/timeutil.h"
@@ -46,7 +47,6 @@
 #define NOW (T2026 + (time_t)100 * 86400)
 #define ID "7f1c2d9e-1b2c-4d5e-8f90-0a1b2c3d4e5f"
 #define PASSPHRASE "operator passphrase"
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-operator"
 #define USER_PIN "87654321"
 
@@ -727,35 +727,23 @@ test_token_signer(void **state)
 	struct hsm_pool *pool = NULL;
 	struct hsm_key *k = NULL;
 	struct hsm_uri u;
-	const char *b = getenv("AIRLOCK_BUILD");
-	char tokdir[PATH_MAX], cert_path[PATH_MAX + 32];
+	struct hsmfx fx;
+	char cert_path[PATH_MAX + 32];
 	struct opened x;
-	secret_t *pin;
 	X509 *cert;
 	buf_t bundle;
 	err_t e;
 
 	(void)state;
-	if (system("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
-	    access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "skipped: softhsm2-util or %s missing\n", MODULE);
+	if (!hsmfx_have("test_bundle_make"))
 		skip();
-	}
-	if (b != NULL) {
-		char helper[PATH_MAX + 64];
-
-		snprintf(helper, sizeof(helper), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(helper);
-	}
-	assert_int_equal(testutil_tmpdir(tokdir, sizeof(tokdir), "bm-hsm"), 0);
-	assert_int_equal(testutil_softhsm_token(tokdir, TOKEN, "12345678",
-	    USER_PIN), 0);
-	assert_int_equal(secret_new(&pin), 0);
-	assert_int_equal(secret_set(pin, USER_PIN, strlen(USER_PIN)), 0);
+	assert_int_equal(hsmfx_open(&fx, "test_bundle_make", TOKEN, "12345678",
+	    USER_PIN, 0), 0);
 	err_clear(&e);
+	/* The module as hsm_pool_open's argument, not in the URI. */
 	hsm_uri_init(&u);
 	snprintf(u.token, sizeof(u.token), TOKEN);
-	if (hsm_pool_open(MODULE, &u, 1, pin, &pool, &e) != 0 ||
+	if (hsm_pool_open(HSMFX_MODULE, &u, 1, fx.pin, &pool, &e) != 0 ||
 	    hsm_keygen(pool, &spec, &k, &e) != 0)
 		fail_msg("token: %s", e.msg);
 	/* The people CA certifies the key the token made. */
@@ -764,28 +752,28 @@ test_token_signer(void **state)
 	assert_non_null(cert);
 	hsm_key_free(k);
 	hsm_pool_close(pool);
-	snprintf(cert_path, sizeof(cert_path), "%s/tina.pem", tokdir);
+	snprintf(cert_path, sizeof(cert_path), "%s/tina.pem", fx.dir);
 	write_cert(cert_path, cert);
 
 	/* Refusals before and at the token. */
 	assert_int_equal(bundle_make_signer_token("pkcs11:token=" TOKEN,
-	    MODULE, pin, cert_path, NOW, &s, &e), ERR_INVALID);
+	    HSMFX_MODULE, fx.pin, cert_path, NOW, &s, &e), ERR_INVALID);
 	assert_contains(e.msg, "names no key");
 	assert_int_equal(bundle_make_signer_token("pkcs11:object=operator",
-	    MODULE, pin, cert_path, NOW, &s, &e), ERR_INVALID);
+	    HSMFX_MODULE, fx.pin, cert_path, NOW, &s, &e), ERR_INVALID);
 	assert_contains(e.msg, "names no token");
 	assert_int_equal(bundle_make_signer_token("pkcs11:token=" TOKEN
-	    ";object=operator", NULL, pin, cert_path, NOW, &s, &e),
+	    ";object=operator", NULL, fx.pin, cert_path, NOW, &s, &e),
 	    ERR_INVALID);
 	assert_contains(e.msg, "no PKCS#11 module");
 	/* The token's key is not the software operator's certificate. */
 	assert_int_equal(bundle_make_signer_token("pkcs11:token=" TOKEN
-	    ";object=operator", MODULE, pin, op_path, NOW, &s, &e),
+	    ";object=operator", HSMFX_MODULE, fx.pin, op_path, NOW, &s, &e),
 	    ERR_POLICY);
 	assert_null(s.key);
 
 	if (bundle_make_signer_token("pkcs11:token=" TOKEN ";object=operator",
-	    MODULE, pin, cert_path, NOW, &s, &e) != 0)
+	    HSMFX_MODULE, fx.pin, cert_path, NOW, &s, &e) != 0)
 		fail_msg("token signer: %s", e.msg);
 	assert_int_equal(bundle_make_parse_range("00:11:22:33:44:00:10",
 	    &o.range, NULL), 0);
@@ -804,8 +792,7 @@ test_token_signer(void **state)
 	buf_free(&bundle);
 	bundle_make_signer_free(&s);
 	X509_free(cert);
-	secret_free(pin);
-	(void)testutil_rmtree(tokdir);
+	hsmfx_close(&fx);
 }
 
 /* --- revocation requests ------------------------------------------------ */

@@ -38,18 +38,19 @@ struct ctx {
 	enum event_outcome outcome;
 };
 
-static void
+static int
 on_event(void *c, const struct event *ev)
 {
 	struct ctx *x = c;
 
 	x->events++;
 	snprintf(x->action, sizeof(x->action), "%s", ev->action);
-	snprintf(x->object, sizeof(x->object), "%s", ev->object ? ev->object :
-	    "");
+	snprintf(x->object, sizeof(x->object), "%s", ev->objects ?
+	    ev->objects : "");
 	snprintf(x->details, sizeof(x->details), "%s", ev->details ?
 	    ev->details : "");
 	x->outcome = ev->outcome;
+	return 0;
 }
 
 static int
@@ -285,7 +286,9 @@ test_smpb(void **state)
 	assert_int_equal(x->events, 1);
 	assert_string_equal(x->action, "export-written");
 	assert_int_equal(x->outcome, EVENT_OK);
-	snprintf(want, sizeof(want), "export 1 of batch %lld",
+	/* The audit log's objects: ids as key=value (export 1 is the
+	 * batch's first). */
+	snprintf(want, sizeof(want), "export=1 batch=%lld number=1",
 	    (long long)batch);
 	assert_string_equal(x->object, want);
 	assert_contains(x->details, res.subdir);
@@ -584,8 +587,8 @@ test_medium_retry(void **state)
 		fail_msg("export_run: %s", e.msg);
 	snprintf(path, sizeof(path), "batch-%lld-Batch-2", (long long)batch);
 	assert_string_equal(res.subdir, path);
-	snprintf(path, sizeof(path), "export 2 of batch %lld",
-	    (long long)batch);
+	snprintf(path, sizeof(path), "export=%lld batch=%lld number=2",
+	    (long long)id2, (long long)batch);
 	assert_string_equal(x->object, path);
 	check_manifest(x, id2, &res);
 }
@@ -726,7 +729,7 @@ test_wrong_inputs(void **state)
 	/* No such export; missing options. */
 	o.export_id = 4242;
 	assert_int_equal(export_run(&o, &res, &e), ERR_NOTFOUND);
-	assert_contains(x->object, "export #4242");
+	assert_contains(x->object, "export=4242");
 	o.export_id = id;
 	o.export_cert = NULL;
 	assert_int_equal(export_run(&o, &res, &e), ERR_INVALID);

@@ -29,52 +29,23 @@
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_proto.h"
+#include "hsmfx.h"
 #include "testutil.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-test"
 #define USER_PIN "87654321"
 
-static char tmpdir[PATH_MAX];
-static int have_softhsm;
+static struct hsmfx fx;
+/* Opened by test_open_pool, which tests hsm_pool_open itself. */
 static struct hsm_pool *pool;
-static secret_t *pin;
-
-static int
-run(const char *cmd)
-{
-	return system(cmd);
-}
 
 static int
 setup_token(void **state)
 {
-	const char *b = getenv("AIRLOCK_BUILD");
-	err_t err;
-
 	(void)state;
-	if (run("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
-	    access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_hsm: softhsm2-util or %s missing; "
-		    "skipping HSM tests\n", MODULE);
+	if (!hsmfx_have("test_hsm"))
 		return 0;
-	}
-	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "hsm-test") != 0)
-		return -1;
-	if (testutil_softhsm_token(tmpdir, TOKEN, "12345678", USER_PIN) != 0)
-		return -1;
-	if (b != NULL) {
-		char path[PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(path);
-	}
-	if (secret_new(&pin) != 0 || secret_set(pin, USER_PIN,
-	    strlen(USER_PIN)) != 0)
-		return -1;
-	have_softhsm = 1;
-	err_clear(&err);
-	return 0;
+	return hsmfx_open(&fx, "test_hsm", TOKEN, "12345678", USER_PIN, 0);
 }
 
 static int
@@ -82,25 +53,15 @@ teardown_token(void **state)
 {
 	(void)state;
 	hsm_pool_close(pool);
-	secret_free(pin);
-	if (tmpdir[0] != '\0')
-		(void)testutil_rmtree(tmpdir);
+	hsmfx_close(&fx);
 	return 0;
 }
-
-#define NEED_HSM() do {							\
-	if (!have_softhsm) {						\
-		fprintf(stderr, "skipped: softhsm2-util missing\n");	\
-		skip();							\
-	}								\
-} while (0)
 
 static void
 token_uri(struct hsm_uri *u, const char *label)
 {
-	hsm_uri_init(u);
+	hsmfx_uri(&fx, u);
 	snprintf(u->token, sizeof(u->token), "%s", label);
-	snprintf(u->module_path, sizeof(u->module_path), "%s", MODULE);
 }
 
 /* Opens the shared pool first: later tests use it. */
@@ -112,10 +73,10 @@ test_open_pool(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	token_uri(&u, TOKEN);
 	err_clear(&err);
-	if (hsm_pool_open(NULL, &u, 2, pin, &pool, &err) != 0)
+	if (hsm_pool_open(NULL, &u, 2, fx.pin, &pool, &err) != 0)
 		fail_msg("hsm_pool_open: %s", err.msg);
 	assert_int_equal(hsm_pool_token_info(pool, &ti, &err), 0);
 	assert_string_equal(ti.label, TOKEN);
@@ -131,7 +92,7 @@ test_wrong_pin(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	token_uri(&u, TOKEN);
 	assert_int_equal(secret_new(&bad), 0);
 	assert_int_equal(secret_set(bad, "11111111", 8), 0);
@@ -150,9 +111,9 @@ test_unknown_token(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	token_uri(&u, "no-such-token");
-	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, fx.pin, &p, &err),
 	    ERR_NOTFOUND);
 	assert_null(p);
 	assert_non_null(strstr(err.msg, "no-such-token"));
@@ -167,15 +128,15 @@ test_bad_open_args(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	hsm_uri_init(&u);
-	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	snprintf(u.module_path, sizeof(u.module_path), "%s", HSMFX_MODULE);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, fx.pin, &p, &err),
 	    ERR_INVALID);
 	token_uri(&u, TOKEN);
-	assert_int_equal(hsm_pool_open("libsofthsm2.so", &u, 1, pin, &p, &err),
-	    ERR_INVALID);
-	assert_int_equal(hsm_pool_open(NULL, &u, 0, pin, &p, &err),
+	assert_int_equal(hsm_pool_open("libsofthsm2.so", &u, 1, fx.pin, &p,
+	    &err), ERR_INVALID);
+	assert_int_equal(hsm_pool_open(NULL, &u, 0, fx.pin, &p, &err),
 	    ERR_INVALID);
 }
 
@@ -184,24 +145,16 @@ test_bad_helper_path(void **state)
 {
 	struct hsm_pool *p = NULL;
 	struct hsm_uri u;
-	const char *b = getenv("AIRLOCK_BUILD");
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	token_uri(&u, TOKEN);
 	hsm_set_helper_path("/nonexistent/airlock-hsm");
-	assert_int_equal(hsm_pool_open(NULL, &u, 1, pin, &p, &err),
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, fx.pin, &p, &err),
 	    ERR_NOTFOUND);
 	assert_non_null(strstr(err.msg, "/nonexistent/airlock-hsm"));
-	if (b != NULL) {
-		char path[PATH_MAX + 32];
-
-		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(path);
-	} else {
-		hsm_set_helper_path(NULL);
-	}
+	hsmfx_helper();
 }
 
 static void
@@ -211,7 +164,7 @@ test_random(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	assert_int_equal(hsm_random(pool, a, sizeof(a), &err), 0);
 	assert_int_equal(hsm_random(pool, b, sizeof(b), &err), 0);
 	assert_memory_not_equal(a, b, sizeof(a));
@@ -290,7 +243,7 @@ test_keygen_sign(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	rsa = gen(HSM_KEY_RSA, 2048, 0, "rsa2048", 0);
 	p256 = gen(HSM_KEY_EC, 0, NID_X9_62_prime256v1, "p256", 0);
 	p384 = gen(HSM_KEY_EC, 0, NID_secp384r1, "p384",
@@ -354,7 +307,7 @@ test_keygen_refusals(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	assert_int_equal(hsm_keygen(pool, &s, &k, &err), 0);
 	assert_int_equal(hsm_keygen(pool, &s, &k2, &err), ERR_EXISTS);
 	assert_null(k2);
@@ -384,7 +337,7 @@ test_transport_key(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	k = gen(HSM_KEY_RSA, 3072, 0, "transport",
 	    HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
 	assert_int_equal(EVP_PKEY_get_bits(hsm_key_public(k)), 3072);
@@ -439,7 +392,7 @@ test_parallel(void **state)
 	EVP_PKEY *signer;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	k = gen(HSM_KEY_EC, 0, NID_X9_62_prime256v1, "parallel", 0);
 	signer = hsm_key_signer(k);
 	assert_non_null(signer);
@@ -465,7 +418,7 @@ test_sign_raw(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	hsm_uri_init(&u);
 	snprintf(u.object, sizeof(u.object), "p256");
 	assert_int_equal(hsm_find_key(pool, &u, &k, &err), 0);
@@ -482,18 +435,11 @@ test_public_only(void **state)
 {
 	struct hsm_pool *p = NULL;
 	struct hsm_key *k = NULL;
-	struct hsm_uri u;
-	err_t err;
 
 	(void)state;
-	NEED_HSM();
-	token_uri(&u, TOKEN);
-	if (hsm_pool_open(NULL, &u, 1, NULL, &p, &err) != 0)
-		fail_msg("open without PIN: %s", err.msg);
-	hsm_uri_init(&u);
-	snprintf(u.object, sizeof(u.object), "p256");
-	if (hsm_find_key(p, &u, &k, &err) != 0)
-		fail_msg("find public: %s", err.msg);
+	HSMFX_NEED(&fx);
+	if (hsmfx_public(&fx, "p256", &p, &k) != 0)
+		fail_msg("no public-only view of p256");
 	assert_null(hsm_key_signer(k));
 	hsm_key_free(k);
 	hsm_pool_close(p);
@@ -506,32 +452,19 @@ test_public_only(void **state)
 static int
 helper_feed(const void *bytes, size_t len)
 {
-	const char *b = getenv("AIRLOCK_BUILD");
-	char path[PATH_MAX + 32], c;
-	int sv[2], st;
+	char c;
+	int fd, st;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(sv[1], 3);
-		dup2(devnull, 2);
-		execl(path, "airlock-hsm", (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	assert_int_equal(write(sv[0], bytes, len), (ssize_t)len);
-	(void)shutdown(sv[0], SHUT_WR);
+	assert_true((fd = hsmfx_spawn_helper(&pid)) >= 0);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	(void)shutdown(fd, SHUT_WR);
 	/*
 	 * No reply: the helper closes the channel (a reset when it left
 	 * bytes unread).
 	 */
-	assert_true(read(sv[0], &c, 1) <= 0);
-	close(sv[0]);
+	assert_true(read(fd, &c, 1) <= 0);
+	close(fd);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);

@@ -33,16 +33,13 @@
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_proto.h"
+#include "hsmfx.h"
 #include "testutil.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-dec-test"
 #define USER_PIN "87654321"
 
-static char tmpdir[PATH_MAX];
-static int have_softhsm;
-static struct hsm_pool *pool;
-static secret_t *pin;
+static struct hsmfx fx;
 /* The transport key (decrypt only), a CA-like key (sign only), a key
  * with both usages, and the transport certificate. */
 static struct hsm_key *tkey, *skey, *bkey;
@@ -79,7 +76,7 @@ gen_rsa(const char *label, unsigned usage)
 	struct hsm_key *k = NULL;
 	err_t err;
 
-	if (hsm_keygen(pool, &s, &k, &err) != 0)
+	if (hsm_keygen(fx.pool, &s, &k, &err) != 0)
 		fail_msg("hsm_keygen %s: %s", label, err.msg);
 	return k;
 }
@@ -87,36 +84,16 @@ gen_rsa(const char *label, unsigned usage)
 static int
 setup_token(void **state)
 {
-	char path[PATH_MAX + 64];
-	const char *b = getenv("AIRLOCK_BUILD");
-	struct hsm_uri u;
-	err_t err;
-
 	(void)state;
-	if (system("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
-	    access(MODULE, R_OK) != 0 || b == NULL) {
-		fprintf(stderr, "test_hsm_decrypt: softhsm2-util, %s or "
-		    "$AIRLOCK_BUILD missing; skipping\n", MODULE);
+	if (!hsmfx_have("test_hsm_decrypt"))
+		return 0;
+	if (getenv("AIRLOCK_BUILD") == NULL) {
+		fprintf(stderr, "test_hsm_decrypt: $AIRLOCK_BUILD missing; "
+		    "skipping\n");
 		return 0;
 	}
-	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "hsm-dec-test") != 0)
-		return -1;
-	if (testutil_softhsm_token(tmpdir, TOKEN, "12345678", USER_PIN) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-	hsm_set_helper_path(path);
-	if (secret_new(&pin) != 0 || secret_set(pin, USER_PIN,
-	    strlen(USER_PIN)) != 0)
-		return -1;
-	hsm_uri_init(&u);
-	snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	if (hsm_pool_open(NULL, &u, 2, pin, &pool, &err) != 0) {
-		fprintf(stderr, "hsm_pool_open: %s\n", err.msg);
-		return -1;
-	}
-	have_softhsm = 1;
-	return 0;
+	return hsmfx_open(&fx, "test_hsm_decrypt", TOKEN, "12345678",
+	    USER_PIN, 2);
 }
 
 static int
@@ -127,19 +104,9 @@ teardown_token(void **state)
 	hsm_key_free(tkey);
 	hsm_key_free(skey);
 	hsm_key_free(bkey);
-	hsm_pool_close(pool);
-	secret_free(pin);
-	if (tmpdir[0] != '\0')
-		(void)testutil_rmtree(tmpdir);
+	hsmfx_close(&fx);
 	return 0;
 }
-
-#define NEED_HSM() do {							\
-	if (!have_softhsm) {						\
-		fprintf(stderr, "skipped: no SoftHSM token\n");		\
-		skip();							\
-	}								\
-} while (0)
 
 /* Keys first: later tests use them. */
 static void
@@ -149,7 +116,7 @@ test_keys_and_usages(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	tkey = gen_rsa("transport", HSM_USAGE_DECRYPT);
 	skey = gen_rsa("ca", HSM_USAGE_SIGN);
 	bkey = gen_rsa("both", HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
@@ -271,7 +238,7 @@ test_cms_pkcs1(void **state)
 	size_t i;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	for (i = 0; i < sizeof(msg); i++)
 		msg[i] = (unsigned char)(i * 7 + 1);
 	cms = envelope(tcert, msg, sizeof(msg), 0);
@@ -294,7 +261,7 @@ test_cms_oaep(void **state)
 	int i;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	dec = hsm_key_decrypter(tkey);
 	assert_non_null(dec);
 	/* Twice, so the second goes through a session that already worked. */
@@ -350,7 +317,7 @@ test_cms_garbage(void **state)
 	int oaep;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	dec = hsm_key_decrypter(tkey);
 	assert_non_null(dec);
 	for (oaep = 0; oaep < 2; oaep++) {
@@ -377,7 +344,7 @@ test_decrypt_raw(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	c = EVP_PKEY_CTX_new((EVP_PKEY *)(uintptr_t)hsm_key_public(tkey),
 	    NULL);
 	assert_non_null(c);
@@ -434,7 +401,7 @@ test_sign_only_key_refused(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	memset(ct, 0x11, sizeof(ct));
 	ct[0] = 0;
 	assert_int_equal(hsm_decrypt_raw(skey, EXTKEY_RSA_DECRYPT_PKCS1, ct,
@@ -465,7 +432,7 @@ test_roles_on_hsm_keys(void **state)
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&fx);
 	/* The transport key as an extkey signer still cannot sign. */
 	x = cert_for(hsm_key_public(tkey), "not signed");
 	tsign = hsm_key_signer(tkey);
@@ -521,29 +488,21 @@ test_decrypter_needs_rsa_and_login(void **state)
 	    0 };
 	struct hsm_pool *p = NULL;
 	struct hsm_key *k = NULL;
-	struct hsm_uri u;
 	unsigned char ct[64] = { 0 }, pt[64];
 	size_t n;
 	err_t err;
 
 	(void)state;
-	NEED_HSM();
-	assert_int_equal(hsm_keygen(pool, &s, &k, &err), 0);
+	HSMFX_NEED(&fx);
+	assert_int_equal(hsm_keygen(fx.pool, &s, &k, &err), 0);
 	assert_null(hsm_key_decrypter(k));
 	assert_int_equal(hsm_decrypt_raw(k, EXTKEY_RSA_DECRYPT_PKCS1, ct,
 	    sizeof(ct), pt, &n, sizeof(pt), &err), ERR_INVALID);
 	hsm_key_free(k);
 	assert_null(hsm_key_decrypter(NULL));
 
-	hsm_uri_init(&u);
-	snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	if (hsm_pool_open(NULL, &u, 1, NULL, &p, &err) != 0)
-		fail_msg("open without PIN: %s", err.msg);
-	hsm_uri_init(&u);
-	snprintf(u.object, sizeof(u.object), "transport");
-	if (hsm_find_key(p, &u, &k, &err) != 0)
-		fail_msg("find public: %s", err.msg);
+	if (hsmfx_public(&fx, "transport", &p, &k) != 0)
+		fail_msg("no public-only view of transport");
 	assert_null(hsm_key_decrypter(k));
 	hsm_key_free(k);
 	hsm_pool_close(p);
@@ -602,57 +561,44 @@ decrypt_req(buf_t *b, uint8_t mech, size_t ctlen)
 static void
 test_helper_oversize_ciphertext(void **state)
 {
-	const char *b = getenv("AIRLOCK_BUILD");
-	char path[PATH_MAX + 32], c;
+	char c;
 	buf_t req, frame, payload;
-	int sv[2], st;
+	int fd, st;
 	err_t err;
 	pid_t pid;
 
 	(void)state;
-	NEED_HSM();
-	snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(sv[1], 3);
-		dup2(devnull, 2);
-		execl(path, "airlock-hsm", (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
+	HSMFX_NEED(&fx);
+	assert_true((fd = hsmfx_spawn_helper(&pid)) >= 0);
 	buf_init(&req, HSM_PROTO_MAX);
 	buf_init(&frame, HSM_PROTO_HDR + HSM_PROTO_MAX);
-	(void)buf_put_cstring(&req, MODULE);
+	(void)buf_put_cstring(&req, HSMFX_MODULE);
 	(void)buf_put_cstring(&req, TOKEN);
 	(void)buf_put_cstring(&req, "");
 	(void)buf_put_cstring(&req, "");
 	(void)buf_put_cstring(&req, "");
 	(void)buf_put_u8(&req, 1);
 	(void)buf_put_string(&req, USER_PIN, strlen(USER_PIN));
-	send_frame(sv[0], HSM_MSG_OPEN, 1, &req);
-	assert_int_equal(read_reply(sv[0], 1, &frame, &payload), HSM_MSG_OK);
+	send_frame(fd, HSM_MSG_OPEN, 1, &req);
+	assert_int_equal(read_reply(fd, 1, &frame, &payload), HSM_MSG_OK);
 
 	/* Only CKM_RSA_PKCS and CKM_RSA_X_509: an error, not an exit. */
 	decrypt_req(&req, 3, 384);
-	send_frame(sv[0], HSM_MSG_DECRYPT, 2, &req);
-	assert_int_equal(read_reply(sv[0], 2, &frame, &payload), HSM_MSG_ERR);
+	send_frame(fd, HSM_MSG_DECRYPT, 2, &req);
+	assert_int_equal(read_reply(fd, 2, &frame, &payload), HSM_MSG_ERR);
 	assert_int_equal(hsm_proto_get_error(&payload, &err), ERR_INVALID);
 	assert_non_null(strstr(err.msg, "CKM_RSA_X_509"));
 	/* The largest ciphertext the protocol allows gets an answer. */
 	decrypt_req(&req, HSM_PROTO_DECRYPT_PKCS1, HSM_PROTO_CIPHER_MAX);
-	send_frame(sv[0], HSM_MSG_DECRYPT, 3, &req);
-	assert_int_equal(read_reply(sv[0], 3, &frame, &payload), HSM_MSG_ERR);
+	send_frame(fd, HSM_MSG_DECRYPT, 3, &req);
+	assert_int_equal(read_reply(fd, 3, &frame, &payload), HSM_MSG_ERR);
 	assert_int_equal(hsm_proto_get_error(&payload, &err), ERR_INVALID);
 
 	/* One byte more is a malformed request: the helper leaves. */
 	decrypt_req(&req, HSM_PROTO_DECRYPT_PKCS1, HSM_PROTO_CIPHER_MAX + 1);
-	send_frame(sv[0], HSM_MSG_DECRYPT, 4, &req);
-	assert_true(read(sv[0], &c, 1) <= 0);
-	close(sv[0]);
+	send_frame(fd, HSM_MSG_DECRYPT, 4, &req);
+	assert_true(read(fd, &c, 1) <= 0);
+	close(fd);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);

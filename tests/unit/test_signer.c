@@ -35,9 +35,9 @@
 #include "queue/queue.h"
 #include "signer/signer.h"
 #include "store/store.h"
+#include "hsmfx.h"
 #include "testutil.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-signer-test"
 #define USER_PIN "87654321"
 
@@ -50,21 +50,12 @@
 
 static const unsigned char dummy[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 
-/* One CA in the HSM with its certificate and store row. */
-struct ca {
-	struct hsm_key *key;
-	X509 *cert;
-	int64_t id;
-};
-
 struct fx {
-	char dir[PATH_MAX];
+	struct hsmfx hsm;
 	char db[PATH_MAX + 16];
-	int have_hsm;
-	struct hsm_pool *pool;
-	secret_t *pin, *data_key;
+	secret_t *data_key;
 	struct store *st;
-	struct ca rsa, ec, short_ca;
+	struct hsmfx_ca rsa, ec, short_ca;
 	struct profile docsis, tls;
 	int64_t op_id, o1_id, o2_id;
 	unsigned bundles;
@@ -74,94 +65,22 @@ struct fx {
 
 static struct fx F;
 
-#define NEED_HSM() do {							\
-	if (!F.have_hsm) {						\
-		fprintf(stderr, "skipped: softhsm2-util missing\n");	\
-		skip();							\
-	}								\
-} while (0)
-
 /* --- fixture ------------------------------------------------------------ */
 
+/* One CA in the HSM, O=Example Devices Inc, CN=name, in the store. */
 static int
 make_ca(const char *label, const struct hsm_keyspec *spec, time_t nb,
-    time_t na, const char *name, struct ca *out)
+    time_t na, const char *name, struct hsmfx_ca *out)
 {
-	struct certspec cs;
-	struct store_ca row = { 0 };
-	EVP_PKEY *signer = NULL;
-	unsigned char rnd[16], sn[16], *der = NULL;
-	char subject[512], ski[128], sha[65];
-	int64_t vnb, vna;
-	size_t snlen;
-	diag_t d;
-	err_t e;
-	int len, r = -1;
-	struct hsm_keyspec ks = *spec;
-
-	ks.label = label;
-	err_clear(&e);
-	if (hsm_keygen(F.pool, &ks, &out->key, &e) != 0) {
-		fprintf(stderr, "hsm_keygen: %s\n", e.msg);
-		return -1;
-	}
-	memset(&cs, 0, sizeof(cs));
-	certspec_ext_init(&cs.ext);
-	cs.subject.attrs = calloc(2, sizeof(*cs.subject.attrs));
-	cs.subject.attrs[0].nid = NID_organizationName;
-	cs.subject.attrs[0].value = strdup("Example Devices Inc");
-	cs.subject.attrs[1].nid = NID_commonName;
-	cs.subject.attrs[1].value = strdup(name);
-	cs.subject.n = 2;
-	cs.not_before = nb;
-	cs.not_after = na;
-	cs.ext.has_basic_constraints = 1;
-	cs.ext.bc_ca = 1;
-	cs.ext.bc_path_len = 0;
-	cs.ext.bc_critical = 1;
-	cs.ext.has_key_usage = 1;
-	cs.ext.key_usage = CERTSPEC_KU_KEY_CERT_SIGN | CERTSPEC_KU_CRL_SIGN |
+	out->spec = *spec;
+	out->spec.label = label;
+	out->org = "Example Devices Inc";
+	out->cn = name;
+	out->not_before = nb;
+	out->not_after = na;
+	out->key_usage = CERTSPEC_KU_KEY_CERT_SIGN | CERTSPEC_KU_CRL_SIGN |
 	    CERTSPEC_KU_DIGITAL_SIGNATURE;
-	diag_init(&d);
-	RAND_bytes(rnd, sizeof(rnd));
-	certbuild_serial(rnd, sizeof(rnd), sn, &snlen);
-	signer = hsm_key_signer(out->key);
-	if (signer == NULL ||
-	    certbuild_new(&cs, hsm_key_public(out->key), NULL, sn, snlen,
-	    &out->cert, &e) != 0 ||
-	    pkisign_cert(out->cert, signer, pkisign_md_for_key(
-	    hsm_key_public(out->key), NULL), NULL, NULL, &d, &e) != 0) {
-		fprintf(stderr, "CA %s: %s\n", name, e.msg);
-		goto done;
-	}
-	len = i2d_X509(out->cert, &der);
-	if (len <= 0 || certinfo_subject_text(out->cert, subject,
-	    sizeof(subject)) != 0 || certinfo_ski_hex(out->cert, ski,
-	    sizeof(ski)) != 0 || pki_cert_sha256_hex(out->cert, sha) != 0 ||
-	    certinfo_validity(out->cert, &vnb, &vna) != 0)
-		goto done;
-	row.name = label;
-	row.key_uri = "pkcs11:object=test";
-	row.cert_der = der;
-	row.cert_der_len = (size_t)len;
-	row.subject = subject;
-	row.ski = ski;
-	row.sha256 = sha;
-	row.not_before = vnb;
-	row.not_after = vna;
-	row.purpose = "devices";
-	row.created = 1000;
-	if (store_ca_add(F.st, &row, &out->id, &e) != 0) {
-		fprintf(stderr, "store_ca_add: %s\n", e.msg);
-		goto done;
-	}
-	r = 0;
-done:
-	OPENSSL_free(der);
-	EVP_PKEY_free(signer);
-	certspec_free(&cs);
-	diag_free(&d);
-	return r;
+	return hsmfx_ca(&F.hsm, F.st, out);
 }
 
 static int64_t
@@ -203,11 +122,9 @@ load_profile(const char *name, struct profile *out)
 static int
 setup(void **state)
 {
-	const char *b = getenv("AIRLOCK_BUILD");
 	struct hsm_keyspec rsa = { HSM_KEY_RSA, 2048, 0, NULL, 0 };
 	struct hsm_keyspec ec = { HSM_KEY_EC, 0, NID_X9_62_prime256v1, NULL,
 	    0 };
-	struct hsm_uri u;
 	unsigned char dk[VAULT_KEY_LEN];
 	err_t e;
 	int i;
@@ -215,34 +132,14 @@ setup(void **state)
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.now = time(NULL);
-	if (system("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
-	    access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_signer: softhsm2-util or %s missing; "
-		    "skipping\n", MODULE);
+	if (!hsmfx_have("test_signer"))
 		return 0;
-	}
-	if (testutil_tmpdir(F.dir, sizeof(F.dir), "signer") != 0 ||
-	    testutil_softhsm_token(F.dir, TOKEN, "12345678", USER_PIN) != 0)
-		return -1;
-	if (b != NULL) {
-		char path[PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(path);
-	}
-	if (secret_new(&F.pin) != 0 || secret_set(F.pin, USER_PIN,
-	    strlen(USER_PIN)) != 0 || secret_new(&F.data_key) != 0)
+	if (hsmfx_open(&F.hsm, "test_signer", TOKEN, "12345678", USER_PIN,
+	    2) != 0 || secret_new(&F.data_key) != 0)
 		return -1;
 	RAND_bytes(dk, sizeof(dk));
 	secret_set(F.data_key, dk, sizeof(dk));
-	hsm_uri_init(&u);
-	snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	if (hsm_pool_open(NULL, &u, 2, F.pin, &F.pool, &e) != 0) {
-		fprintf(stderr, "hsm_pool_open: %s\n", e.msg);
-		return -1;
-	}
-	snprintf(F.db, sizeof(F.db), "%s/state.db", F.dir);
+	snprintf(F.db, sizeof(F.db), "%s/state.db", F.hsm.dir);
 	if (store_open(F.db, 1, &F.st, &e) != 0) {
 		fprintf(stderr, "store_open: %s\n", e.msg);
 		return -1;
@@ -265,15 +162,7 @@ setup(void **state)
 	for (i = 0; i < 2; i++)
 		F.rsa2048[i] = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
 		    (size_t)2048);
-	F.have_hsm = 1;
 	return 0;
-}
-
-static void
-free_ca(struct ca *c)
-{
-	X509_free(c->cert);
-	hsm_key_free(c->key);
 }
 
 static int
@@ -282,10 +171,9 @@ teardown(void **state)
 	int i;
 
 	(void)state;
-	free_ca(&F.rsa);
-	free_ca(&F.ec);
-	free_ca(&F.short_ca);
-	hsm_pool_close(F.pool);
+	hsmfx_ca_free(&F.rsa);
+	hsmfx_ca_free(&F.ec);
+	hsmfx_ca_free(&F.short_ca);
 	store_close(F.st);
 	profile_free(&F.docsis);
 	profile_free(&F.tls);
@@ -293,10 +181,8 @@ teardown(void **state)
 		EVP_PKEY_free(F.p256[i]);
 	for (i = 0; i < 2; i++)
 		EVP_PKEY_free(F.rsa2048[i]);
-	secret_free(F.pin);
 	secret_free(F.data_key);
-	if (F.dir[0] != '\0')
-		(void)testutil_rmtree(F.dir);
+	hsmfx_close(&F.hsm);
 	return 0;
 }
 
@@ -460,7 +346,7 @@ issuing_batch(struct lines *L, const char *mode, const char *profile,
 
 static void
 opts_for(struct signer_opts *o, int64_t batch, const struct profile *p,
-    struct ca *ca)
+    struct hsmfx_ca *ca)
 {
 	memset(o, 0, sizeof(*o));
 	o->st = F.st;
@@ -468,7 +354,7 @@ opts_for(struct signer_opts *o, int64_t batch, const struct profile *p,
 	o->profile = p;
 	o->issuer = ca->cert;
 	o->issuer_key = ca->key;
-	o->pool = F.pool;
+	o->pool = F.hsm.pool;
 	o->now = F.now;
 }
 
@@ -549,7 +435,7 @@ got_free(struct got *g)
 
 /* X509_verify under the CA and a chain check as `openssl verify` does. */
 static X509 *
-check_cert(const unsigned char *der, size_t len, struct ca *ca)
+check_cert(const unsigned char *der, size_t len, struct hsmfx_ca *ca)
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -578,7 +464,7 @@ check_cert(const unsigned char *der, size_t len, struct ca *ca)
 
 /* Checks every issued line of g and that serials differ. */
 static void
-check_issued(struct got *g, struct ca *ca, size_t want_issued)
+check_issued(struct got *g, struct hsmfx_ca *ca, size_t want_issued)
 {
 	size_t i, j, issued = 0;
 
@@ -603,7 +489,7 @@ check_issued(struct got *g, struct ca *ca, size_t want_issued)
 /* --- tests -------------------------------------------------------------- */
 
 static void
-csr_batch(struct ca *ca, const char *sigalg)
+csr_batch(struct hsmfx_ca *ca, const char *sigalg)
 {
 	struct signer_opts o;
 	struct signer_progress pr;
@@ -670,7 +556,7 @@ static void
 test_csr_rsa_ca(void **state)
 {
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	csr_batch(&F.rsa, "sha256WithRSAEncryption");
 }
 
@@ -678,7 +564,7 @@ static void
 test_csr_ec_ca(void **state)
 {
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	csr_batch(&F.ec, "ecdsa-with-SHA256");
 }
 
@@ -698,7 +584,7 @@ test_ski_right(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	add_csr(&L, F.p256[0], "ski.devices.example.com", NULL);
 	id = issuing_batch(&L, "csr", "tls-device", F.rsa.id);
 	opts_for(&o, id, &F.tls, &F.rsa);
@@ -732,7 +618,7 @@ test_mac_range_generated(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	for (i = 0; i < 8; i++)
 		add_mac(&L);
 	id = issuing_batch(&L, "mac-range", "docsis-3.1-cm", F.rsa.id);
@@ -797,7 +683,7 @@ test_line_refused(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	add_csr(&L, F.p256[0], "a.devices.example.com",
 	    "a.devices.example.com");
 	add_csr(&L, F.p256[1], "b.devices.example.com", "b.elsewhere.test");
@@ -830,7 +716,7 @@ test_issuer_expires(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	add_csr(&L, F.p256[0], "x.devices.example.com", NULL);
 	add_csr(&L, F.p256[1], "y.devices.example.com", NULL);
 	id = issuing_batch(&L, "csr", "tls-device", F.short_ca.id);
@@ -871,7 +757,7 @@ test_stop_and_continue(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	for (i = 0; i < 10; i++) {
 		char cn[64];
 
@@ -926,7 +812,7 @@ test_resume_reserved(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	for (i = 0; i < 4; i++) {
 		char cn[64];
 
@@ -1001,7 +887,7 @@ test_not_issuing(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	add_csr(&L, F.p256[0], "n.devices.example.com", NULL);
 	id = issuing_batch(&L, "csr", "tls-device", F.rsa.id);
 	opts_for(&o, id, &F.tls, &F.rsa);

@@ -35,9 +35,9 @@
 #include "queue/crl.h"
 #include "signer/crl.h"
 #include "store/store.h"
+#include "hsmfx.h"
 #include "testutil.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "airlock-crl-test"
 #define USER_PIN "87654321"
 
@@ -51,35 +51,13 @@ struct ca {
 };
 
 static struct {
-	char dir[PATH_MAX];
-	int have_hsm;
-	struct hsm_pool *pool;
-	secret_t *pin;
+	struct hsmfx hsm;
 	struct store *st;
 	struct ca rsa, ec;
 	EVP_PKEY *exp_key;
 	X509 *exp_cert;
 	time_t now;
 } F;
-
-#define NEED_HSM() do {							\
-	if (!F.have_hsm) {						\
-		fprintf(stderr, "skipped: softhsm2-util missing\n");	\
-		skip();							\
-	}								\
-} while (0)
-
-static int
-have(const char *tool)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	if (system(cmd) == 0)
-		return 1;
-	fprintf(stderr, "  skipped: %s is not installed\n", tool);
-	return 0;
-}
 
 static int
 sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -91,7 +69,7 @@ sh(const char *fmt, ...)
 	int n, rc;
 	va_list ap;
 
-	n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", F.dir);
+	n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", F.hsm.dir);
 	va_start(ap, fmt);
 	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -105,7 +83,7 @@ write_pem(const char *name, X509 *x)
 	char path[PATH_MAX + 64];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", F.dir, name);
+	snprintf(path, sizeof(path), "%s/%s", F.hsm.dir, name);
 	assert_non_null(f = fopen(path, "w"));
 	PEM_write_X509(f, x);
 	fclose(f);
@@ -139,55 +117,30 @@ static struct crlpolicy_entry policy = {
 static int
 make_ca(const char *name, const struct hsm_keyspec *spec, struct ca *out)
 {
-	struct hsm_keyspec ks = *spec;
-	struct store_ca row = { 0 };
+	struct hsmfx_ca c = {
+		.spec = *spec, .org = "Airlock Test", .cn = name,
+		.not_before = F.now - 86400, .not_after = F.now + 3650L * 86400,
+		.key_usage = CERTSPEC_KU_KEY_CERT_SIGN | CERTSPEC_KU_CRL_SIGN |
+		    CERTSPEC_KU_DIGITAL_SIGNATURE,
+	};
 	struct certspec cs;
 	EVP_PKEY *signer = NULL, *leaf_key;
-	unsigned char rnd[16], sn[16], *der = NULL;
-	char ski[128], sha[65];
-	size_t snlen;
+	unsigned char rnd[16];
 	diag_t d;
 	err_t e;
-	int len, i, r = -1;
+	int i, r = -1;
 
-	out->name = name;
-	ks.label = name;
-	if (hsm_keygen(F.pool, &ks, &out->key, &e) != 0) {
-		fprintf(stderr, "hsm_keygen: %s\n", e.msg);
+	c.spec.label = name;
+	if (hsmfx_ca(&F.hsm, F.st, &c) != 0)
 		return -1;
-	}
-	pkitest_spec(&cs, name, F.now - 86400, F.now + 3650L * 86400, 1, 0);
+	out->name = name;
+	out->key = c.key;
+	out->cert = c.cert;
+	out->id = c.id;
+	memset(&cs, 0, sizeof(cs));
 	diag_init(&d);
-	RAND_bytes(rnd, sizeof(rnd));
-	certbuild_serial(rnd, sizeof(rnd), sn, &snlen);
-	if ((signer = hsm_key_signer(out->key)) == NULL ||
-	    certbuild_new(&cs, hsm_key_public(out->key), NULL, sn, snlen,
-	    &out->cert, &e) != 0 ||
-	    pkisign_cert(out->cert, signer, EVP_sha256(), NULL, NULL, &d,
-	    &e) != 0) {
-		fprintf(stderr, "CA %s: %s\n", name, e.msg);
+	if ((signer = hsm_key_signer(out->key)) == NULL)
 		goto done;
-	}
-	certspec_free(&cs);
-	len = i2d_X509(out->cert, &der);
-	if (len <= 0 || certinfo_ski_hex(out->cert, ski, sizeof(ski)) != 0 ||
-	    pki_cert_sha256_hex(out->cert, sha) != 0)
-		goto done;
-	row.name = name;
-	row.key_uri = "pkcs11:object=test";
-	row.cert_der = der;
-	row.cert_der_len = (size_t)len;
-	row.subject = name;
-	row.ski = ski;
-	row.sha256 = sha;
-	row.not_before = F.now - 86400;
-	row.not_after = F.now + 3650L * 86400;
-	row.purpose = "devices";
-	row.created = 1000;
-	if (store_ca_add(F.st, &row, &out->id, &e) != 0) {
-		fprintf(stderr, "store_ca_add: %s\n", e.msg);
-		goto done;
-	}
 	/* Three leaves, each with a serial of its own. */
 	for (i = 0; i < 3; i++) {
 		unsigned char serial[16];
@@ -218,7 +171,6 @@ make_ca(const char *name, const struct hsm_keyspec *spec, struct ca *out)
 	r = 0;
 done:
 	certspec_free(&cs);
-	OPENSSL_free(der);
 	EVP_PKEY_free(signer);
 	diag_free(&d);
 	return r;
@@ -227,44 +179,22 @@ done:
 static int
 setup(void **state)
 {
-	const char *b = getenv("AIRLOCK_BUILD");
 	struct hsm_keyspec rsa = { HSM_KEY_RSA, 2048, 0, NULL, 0 };
 	struct hsm_keyspec ec = { HSM_KEY_EC, 0, NID_X9_62_prime256v1, NULL,
 	    0 };
 	struct certspec cs;
-	struct hsm_uri u;
 	char db[PATH_MAX + 16];
 	err_t e;
 
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.now = time(NULL);
-	if (system("command -v softhsm2-util >/dev/null 2>&1") != 0 ||
-	    access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_signer_crl: softhsm2-util or %s missing; "
-		    "skipping\n", MODULE);
+	if (!hsmfx_have("test_signer_crl"))
 		return 0;
-	}
-	if (testutil_tmpdir(F.dir, sizeof(F.dir), "signercrl") != 0 ||
-	    testutil_softhsm_token(F.dir, TOKEN, "12345678", USER_PIN) != 0)
+	if (hsmfx_open(&F.hsm, "test_signer_crl", TOKEN, "12345678",
+	    USER_PIN, 2) != 0)
 		return -1;
-	if (b != NULL) {
-		char path[PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%s/bin/airlock-hsm", b);
-		hsm_set_helper_path(path);
-	}
-	if (secret_new(&F.pin) != 0 || secret_set(F.pin, USER_PIN,
-	    strlen(USER_PIN)) != 0)
-		return -1;
-	hsm_uri_init(&u);
-	snprintf(u.token, sizeof(u.token), "%s", TOKEN);
-	snprintf(u.module_path, sizeof(u.module_path), "%s", MODULE);
-	if (hsm_pool_open(NULL, &u, 2, F.pin, &F.pool, &e) != 0) {
-		fprintf(stderr, "hsm_pool_open: %s\n", e.msg);
-		return -1;
-	}
-	snprintf(db, sizeof(db), "%s/state.db", F.dir);
+	snprintf(db, sizeof(db), "%s/state.db", F.hsm.dir);
 	if (store_open(db, 1, &F.st, &e) != 0 ||
 	    make_ca("rsa-ca", &rsa, &F.rsa) != 0 ||
 	    make_ca("ec-ca", &ec, &F.ec) != 0)
@@ -276,9 +206,8 @@ setup(void **state)
 	if (F.exp_cert == NULL)
 		return -1;
 	write_pem("export.pem", F.exp_cert);
-	if (mkdir(F.dir, 0700) != 0 && sh("mkdir -p outbox") != 0)
+	if (mkdir(F.hsm.dir, 0700) != 0 && sh("mkdir -p outbox") != 0)
 		return -1;
-	F.have_hsm = 1;
 	return 0;
 }
 
@@ -301,11 +230,8 @@ teardown(void **state)
 	free_ca(&F.ec);
 	X509_free(F.exp_cert);
 	EVP_PKEY_free(F.exp_key);
-	hsm_pool_close(F.pool);
 	store_close(F.st);
-	secret_free(F.pin);
-	if (F.dir[0] != '\0')
-		(void)testutil_rmtree(F.dir);
+	hsmfx_close(&F.hsm);
 	return 0;
 }
 
@@ -329,7 +255,7 @@ export_it(struct ca *ca, int64_t number, struct export_crl_result *res)
 	char outbox[PATH_MAX + 16];
 	err_t e;
 
-	snprintf(outbox, sizeof(outbox), "%s/outbox", F.dir);
+	snprintf(outbox, sizeof(outbox), "%s/outbox", F.hsm.dir);
 	memset(&eo, 0, sizeof(eo));
 	eo.st = F.st;
 	eo.ca_id = ca->id;
@@ -383,7 +309,7 @@ issue_and_check(struct ca *ca)
 	write_pem("revoked.pem", ca->leaf[0]);
 	write_pem("held.pem", ca->leaf[1]);
 	write_pem("good.pem", ca->leaf[2]);
-	if (have("openssl")) {
+	if (testutil_have("openssl")) {
 		assert_int_equal(sh("openssl crl -inform DER -in %s.crl "
 		    "-CAfile ca.pem -noout -verify 2>&1 | grep -q 'verify OK'",
 		    f), 0);
@@ -407,10 +333,10 @@ issue_and_check(struct ca *ca)
 		    "'s/^([0-9a-f]{64})  [0-9]+  /\\1  /' MANIFEST | "
 		    "sha256sum -c --strict --quiet -", d), 0);
 	}
-	if (have("certtool"))
+	if (testutil_have("certtool"))
 		assert_int_equal(sh("certtool --crl-info --inder --infile "
 		    "%s.crl | grep -q 'Revoked certificates (2)'", f), 0);
-	if (have("python3") && sh("python3 -c 'import cryptography' "
+	if (testutil_have("python3") && sh("python3 -c 'import cryptography' "
 	    "2>/dev/null") == 0) {
 		/* Reasons and the invalidity date, read independently. */
 		assert_int_equal(sh("python3 -c '\n"
@@ -445,7 +371,7 @@ static void
 test_rsa_ca(void **state)
 {
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	issue_and_check(&F.rsa);
 }
 
@@ -453,7 +379,7 @@ static void
 test_ec_ca(void **state)
 {
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	issue_and_check(&F.ec);
 }
 
@@ -468,7 +394,7 @@ test_request_and_refusals(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	/* A CRL left unexported, then a newer one. */
 	opts_for(&F.ec, &o);
 	if (signer_crl_issue(&o, &r, &e) != 0)
@@ -528,7 +454,7 @@ test_empty(void **state)
 	err_t e;
 
 	(void)state;
-	NEED_HSM();
+	HSMFX_NEED(&F.hsm);
 	memset(&empty, 0, sizeof(empty));
 	assert_int_equal(make_ca("empty-ca", &ec, &empty), 0);
 	opts_for(&empty, &o);
@@ -541,13 +467,44 @@ test_empty(void **state)
 	export_it(&empty, 1, &x);
 	write_pem("ca.pem", empty.cert);
 	snprintf(f, sizeof(f), "outbox/%s/empty-ca-1.crl", x.subdir);
-	if (have("openssl"))
+	if (testutil_have("openssl"))
 		assert_int_equal(sh("openssl crl -inform DER -in %s -CAfile "
 		    "ca.pem -noout -verify 2>&1 | grep -q 'verify OK'", f), 0);
-	if (have("certtool"))
+	if (testutil_have("certtool"))
 		assert_int_equal(sh("certtool --crl-info --inder --infile %s "
 		    "| grep -q 'No revoked certificates'", f), 0);
 	free_ca(&empty);
+}
+
+/*
+ * A CRL that fails the lint is not signed, and err names the check; a
+ * check on the CA itself fails before a number is taken.
+ */
+static void
+test_lint_refuses(void **state)
+{
+	struct signer_crl_opts o;
+	struct signer_crl_result r;
+	int64_t before;
+	err_t e;
+
+	(void)state;
+	HSMFX_NEED(&F.hsm);
+	opts_for(&F.ec, &o);
+	if (signer_crl_issue(&o, &r, &e) != 0)
+		fail_msg("%s", e.msg);
+	before = r.number;
+	/* thisUpdate after the CA certificate's notAfter. */
+	o.now = F.now + 3651L * 86400;
+	assert_int_equal(signer_crl_issue(&o, &r, &e), ERR_POLICY);
+	assert_contains(e.msg, "CA ec-ca: CRL refused before signing (no "
+	    "number taken)");
+	assert_contains(e.msg, "crl-issuer-validity");
+	/* No number was used up: the next CRL has the one after before. */
+	opts_for(&F.ec, &o);
+	if (signer_crl_issue(&o, &r, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(r.number, before + 1);
 }
 
 int
@@ -558,6 +515,7 @@ main(void)
 		cmocka_unit_test(test_ec_ca),
 		cmocka_unit_test(test_request_and_refusals),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_lint_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -135,14 +135,14 @@ testutil_srcdir(char *out, size_t outsz)
 static inline int64_t
 testutil_sql_int(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *stmt;
 	int64_t v;
 
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
 	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
 	return v;
 }
 
@@ -183,35 +183,6 @@ testutil_diag_text(const diag_t *d)
 		    sizeof(text) - used - 1;
 	}
 	return text;
-}
-
-/*
- * A fresh SoftHSM token tree in dir (made by testutil_tmpdir): writes
- * dir/softhsm2.conf, points SOFTHSM2_CONF at it (the airlock-hsm helper
- * inherits it), and initialises one token. The PINs are a throwaway test
- * token's, so passing them on softhsm2-util's command line is harmless.
- * 0 or -1.
- */
-static inline int
-testutil_softhsm_token(const char *dir, const char *label, const char *so_pin,
-    const char *pin)
-{
-	char path[PATH_MAX + 64], cmd[2 * PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/tokens", dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = "
-	    "file\nlog.level = ERROR\n", dir);
-	fclose(f);
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label "
-	    "'%s' --so-pin '%s' --pin '%s' >/dev/null", label, so_pin, pin);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 /*
