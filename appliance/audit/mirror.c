@@ -22,24 +22,6 @@ struct audit_mirror {
 	int64_t seq;		/* the last record the file holds */
 };
 
-/* Writes all of p; a short write is retried, an error is ERR_IO. */
-static int
-mirror_write(struct audit_mirror *m, const char *p, size_t n, err_t *err)
-{
-	while (n > 0) {
-		ssize_t w = write(m->fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return err_set(err, ERR_IO, "cannot write %s: %s",
-			    m->path, w < 0 ? strerror(errno) : "short write");
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The seq of a canonical line that is a record, else 0. */
 static int64_t
 mirror_line_seq(const char *line, size_t len)
@@ -52,6 +34,31 @@ mirror_line_seq(const char *line, size_t len)
 	for (i = 2; i < len && line[i] >= '0' && line[i] <= '9'; i++)
 		v = v * 10 + (line[i] - '0');
 	return v;
+}
+
+/*
+ * Appends a canonical line (all of it: a short write is retried, an error
+ * is ERR_IO) and, for a record, notes its seq as the file's last.
+ */
+static int
+mirror_write(struct audit_mirror *m, const char *p, size_t n, err_t *err)
+{
+	int64_t seq = mirror_line_seq(p, n);
+
+	while (n > 0) {
+		ssize_t w = write(m->fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return err_set(err, ERR_IO, "cannot write %s: %s",
+			    m->path, w < 0 ? strerror(errno) : "short write");
+		p += w;
+		n -= (size_t)w;
+	}
+	if (seq != 0)
+		m->seq = seq;
+	return 0;
 }
 
 /* --- open: compare the file with the store ---------------------------- */
@@ -124,12 +131,8 @@ mirror_cmp_line(void *ctx, const char *line, size_t len, err_t *err)
 		}
 		c->state = MIRROR_APPENDING;
 	}
-	if (c->state == MIRROR_APPENDING) {
-		if ((r = mirror_write(c->m, line, len, err)) != 0)
-			return r;
-		if (seq != 0)
-			c->m->seq = seq;
-	}
+	if (c->state == MIRROR_APPENDING)
+		return mirror_write(c->m, line, len, err);
 	return 0;
 }
 
@@ -293,13 +296,10 @@ static int
 mirror_append_line(void *ctx, const char *line, size_t len, err_t *err)
 {
 	struct mirror_append *a = ctx;
-	int64_t seq = mirror_line_seq(line, len);
 	int r;
 
 	if ((r = mirror_write(a->m, line, len, err)) != 0)
 		return r;
-	if (seq != 0)
-		a->m->seq = seq;
 	a->lines++;
 	return 0;
 }

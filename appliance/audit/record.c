@@ -848,6 +848,33 @@ audit_line_hash(const char *line, size_t len, char out[AUDIT_HASH_HEX],
 
 /* --- OBJECTS ------------------------------------------------------------ */
 
+/* How OBJECTS spells c inside a value ("%25", "%20"), or NULL: as is. */
+static const char *
+rec_objects_escape(char c)
+{
+	return c == '%' ? "%25" : c == ' ' ? "%20" : NULL;
+}
+
+const char *
+audit_objects_value(const char *value, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	if (outsz == 0)
+		return out;
+	for (; value != NULL && *value != '\0'; value++) {
+		const char *esc = rec_objects_escape(*value);
+		size_t n = esc != NULL ? 3 : 1;
+
+		if (o + n >= outsz)
+			break;
+		memcpy(out + o, esc != NULL ? esc : value, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int
 audit_objects_add(buf_t *out, const char *key, const char *value)
 {
@@ -861,12 +888,10 @@ audit_objects_add(buf_t *out, const char *key, const char *value)
 	rec_put(out, key, strlen(key), &rc);
 	rec_put(out, "=", 1, &rc);
 	for (i = 0; value[i] != '\0'; i++) {
-		if (value[i] == '%')
-			rec_put(out, "%25", 3, &rc);
-		else if (value[i] == ' ')
-			rec_put(out, "%20", 3, &rc);
-		else
-			rec_put(out, value + i, 1, &rc);
+		const char *esc = rec_objects_escape(value[i]);
+
+		rec_put(out, esc != NULL ? esc : value + i, esc != NULL ? 3 : 1,
+		    &rc);
 	}
 	/* A token cut short would read as another value: none at all. */
 	if (rc != 0)

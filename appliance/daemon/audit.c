@@ -136,13 +136,17 @@ daemon_checkpoint(struct daemon *d, struct store *st, const char *reason)
 static int
 daemon_audit_put(void *ctx, const char *line, size_t len, err_t *err)
 {
-	buf_t *b = ctx;
-
-	if (buf_put(b, line, len) != 0)
-		return err_set(err, ERR_LIMIT, "the audit log since the last "
-		    "export exceeds %u bytes: export it with `airlock audit "
-		    "export` first", (unsigned)EXPORT_FILE_MAX);
+	if (buf_put(ctx, line, len) != 0)
+		return err_set(err, ERR_LIMIT, "the audit log to write exceeds "
+		    "%u bytes in one file", (unsigned)EXPORT_FILE_MAX);
 	return 0;
+}
+
+int
+daemon_audit_text(struct store *st, int64_t from, int64_t to, buf_t *out,
+    err_t *err)
+{
+	return audit_log_text(st, from, to, daemon_audit_put, out, err);
 }
 
 /* The last record that reached a medium (0: none yet). */
@@ -191,8 +195,7 @@ daemon_audit_segment(struct daemon *d, struct store *st,
 	buf_init(&text, EXPORT_FILE_MAX);
 	snprintf(name, sizeof(name), "audit-%lld-%lld.log", (long long)from,
 	    (long long)*to_seq);
-	if ((r = audit_log_text(st, from, *to_seq, daemon_audit_put, &text,
-	    err)) == 0)
+	if ((r = daemon_audit_text(st, from, *to_seq, &text, err)) == 0)
 		r = export_files_add(files, name, text.data, text.len, 0, err);
 	buf_free(&text);
 	return r;

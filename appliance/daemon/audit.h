@@ -44,6 +44,13 @@ int daemon_audit_segment(struct daemon *d, struct store *st,
  */
 void daemon_audit_status(struct daemon *d, struct store *st, buf_t *out);
 
+/*
+ * Appends the canonical text of records from .. to (log.h) to out, whose
+ * cap is at most EXPORT_FILE_MAX: one file of an export. 0 or ERR_*.
+ */
+int daemon_audit_text(struct store *st, int64_t from, int64_t to,
+    buf_t *out, err_t *err);
+
 /* Records that the log up to to_seq reached a medium. */
 int daemon_audit_exported(struct store *st, int64_t to_seq, err_t *err);
 

@@ -73,16 +73,6 @@ cmd_audit_text(struct daemon *d, const struct ctl_msg *req,
 	buf_free(&t);
 }
 
-/* Appends a line of the canonical text to a buffer. */
-static int
-cmd_audit_put(void *ctx, const char *line, size_t len, err_t *err)
-{
-	if (buf_put(ctx, line, len) != 0)
-		return err_set(err, ERR_LIMIT, "the audit log exceeds %u bytes "
-		    "in one file", (unsigned)EXPORT_FILE_MAX);
-	return 0;
-}
-
 /* The whole log and the audit certificate, as export files. */
 static int
 cmd_audit_files(struct daemon *d, int64_t upto, struct export_files *files,
@@ -94,8 +84,7 @@ cmd_audit_files(struct daemon *d, int64_t upto, struct export_files *files,
 	int r;
 
 	buf_init(&text, EXPORT_FILE_MAX);
-	if ((r = audit_log_text(d->st, 1, upto, cmd_audit_put, &text,
-	    err)) != 0 ||
+	if ((r = daemon_audit_text(d->st, 1, upto, &text, err)) != 0 ||
 	    (r = export_files_add(files, "audit.log", text.data, text.len, 0,
 	    err)) != 0)
 		goto out;
