@@ -20,6 +20,12 @@ struct audit_mirror {
 	char *path;
 	int fd;			/* O_APPEND */
 	int64_t seq;		/* the last record the file holds */
+	off_t size;		/* bytes of whole lines written */
+	off_t rec_off;		/* where record seq's line starts */
+	/* A write failed (disk full, I/O): what follows record seq in the
+	 * file may lack a checkpoint line, so the next sync writes again
+	 * from record seq on (mirror_repair). */
+	int stale;
 };
 
 /* The seq of a canonical line that is a record, else 0. */
@@ -38,26 +44,62 @@ mirror_line_seq(const char *line, size_t len)
 
 /*
  * Appends a canonical line (all of it: a short write is retried, an error
- * is ERR_IO) and, for a record, notes its seq as the file's last.
+ * is ERR_IO) and, for a record, notes its seq as the file's last. A
+ * failed write takes back what part of the line it wrote and leaves the
+ * mirror stale.
  */
 static int
 mirror_write(struct audit_mirror *m, const char *p, size_t n, err_t *err)
 {
 	int64_t seq = mirror_line_seq(p, n);
+	off_t start = m->size;
+	size_t total = n;
 
 	while (n > 0) {
 		ssize_t w = write(m->fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			int saved = w < 0 ? errno : 0;
+
+			/* Best effort: mirror_repair cuts the file again. */
+			m->stale = 1;
+			if (ftruncate(m->fd, m->size) != 0)
+				m->stale = 1;
 			return err_set(err, ERR_IO, "cannot write %s: %s",
-			    m->path, w < 0 ? strerror(errno) : "short write");
+			    m->path, saved != 0 ? strerror(saved) :
+			    "short write");
+		}
 		p += w;
 		n -= (size_t)w;
 	}
-	if (seq != 0)
+	m->size += (off_t)total;
+	if (seq != 0) {
 		m->seq = seq;
+		m->rec_off = start;
+	}
+	return 0;
+}
+
+/*
+ * After a failed write: the file is cut back to the start of record
+ * seq's line and written again from there, so that a checkpoint whose
+ * row was recorded but whose line was lost takes its place before the
+ * records that follow it, as the canonical text has it.
+ */
+static int
+mirror_repair(struct audit_mirror *m, err_t *err)
+{
+	if (!m->stale)
+		return 0;
+	if (ftruncate(m->fd, m->rec_off) != 0)
+		return err_set(err, ERR_IO, "cannot truncate %s: %s", m->path,
+		    strerror(errno));
+	m->size = m->rec_off;
+	if (m->seq > 0)
+		m->seq--;
+	m->stale = 0;
 	return 0;
 }
 
@@ -114,9 +156,12 @@ mirror_cmp_line(void *ctx, const char *line, size_t len, err_t *err)
 		return r;
 	if (c->state == MIRROR_READING) {
 		if (mirror_cmp_read(c, line, len)) {
-			c->good += (off_t)len;
-			if (seq != 0)
+			if (seq != 0) {
 				c->m->seq = seq;
+				c->m->rec_off = c->good;
+			}
+			c->good += (off_t)len;
+			c->m->size = c->good;
 			return 0;
 		}
 		if (c->state == MIRROR_DIFFERS)
@@ -129,6 +174,7 @@ mirror_cmp_line(void *ctx, const char *line, size_t len, err_t *err)
 				    "%s: %s", c->m->path, strerror(errno));
 			c->cut = 1;
 		}
+		c->m->size = c->good;
 		c->state = MIRROR_APPENDING;
 	}
 	if (c->state == MIRROR_APPENDING)
@@ -174,6 +220,8 @@ mirror_set_aside(struct audit_mirror *m, time_t now, char *aside,
 		return err_set(err, ERR_IO, "cannot create %s: %s", m->path,
 		    strerror(errno));
 	m->seq = 0;
+	m->size = 0;
+	m->rec_off = 0;
 	return 0;
 }
 
@@ -310,6 +358,8 @@ mirror_sync_locked(struct audit_mirror *m, struct store *st, err_t *err)
 	struct mirror_append a = { m, 0 };
 	int r;
 
+	if ((r = mirror_repair(m, err)) != 0)
+		return r;
 	if ((r = audit_log_text(st, m->seq + 1, 0, mirror_append_line, &a,
 	    err)) != 0)
 		return r;

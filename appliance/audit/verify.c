@@ -753,8 +753,8 @@ audit_reader_next(struct audit_reader *r, const char **line, size_t *len,
 
 /* Verifies one file with v; 0 when it could be read to the end. */
 static int
-vf_file(struct audit_verifier *v, const char *path, diag_t *problems,
-    err_t *err)
+vf_file(struct audit_verifier *v, const char *path, const char *shown,
+    diag_t *problems, err_t *err)
 {
 	struct audit_reader *rd;
 	unsigned long lineno = 0;
@@ -765,7 +765,7 @@ vf_file(struct audit_verifier *v, const char *path, diag_t *problems,
 
 	if ((rc = audit_reader_open(path, &rd, err)) != 0)
 		return rc;
-	if ((rc = audit_verify_set_name(v, path)) != 0) {
+	if ((rc = audit_verify_set_name(v, shown)) != 0) {
 		audit_reader_close(rd);
 		return err_set(err, rc, "out of memory");
 	}
@@ -780,7 +780,7 @@ vf_file(struct audit_verifier *v, const char *path, diag_t *problems,
 			rc = audit_verify_problem(v, lineno, e.msg, problems);
 		else {
 			audit_reader_close(rd);
-			return err_set(err, rc, "%s: %s", path, e.msg);
+			return err_set(err, rc, "%s: %s", shown, e.msg);
 		}
 		if (rc == ERR_INVALID)
 			break;	/* the problem says which limit */
@@ -883,6 +883,15 @@ audit_verify_file(const char *path, EVP_PKEY *pub, const char *key_sha256,
     const char *follows_path, struct audit_verify_result *res,
     diag_t *problems, err_t *err)
 {
+	return audit_verify_file_as(path, path, pub, key_sha256, follows_path,
+	    res, problems, err);
+}
+
+int
+audit_verify_file_as(const char *path, const char *shown, EVP_PKEY *pub,
+    const char *key_sha256, const char *follows_path,
+    struct audit_verify_result *res, diag_t *problems, err_t *err)
+{
 	struct audit_verifier *v = NULL, *ev = NULL;
 	struct audit_verify_result eres;
 	int rc;
@@ -891,7 +900,8 @@ audit_verify_file(const char *path, EVP_PKEY *pub, const char *key_sha256,
 	if (follows_path != NULL) {
 		if ((rc = audit_verify_new(pub, key_sha256, &ev, err)) != 0)
 			return rc;
-		if ((rc = vf_file(ev, follows_path, problems, err)) != 0 ||
+		if ((rc = vf_file(ev, follows_path, follows_path, problems,
+		    err)) != 0 ||
 		    (rc = audit_verify_end(ev, &eres, problems)) != 0) {
 			audit_verify_free(ev);
 			return rc == ERR_NOMEM ? err_set(err, rc, "out of "
@@ -899,7 +909,7 @@ audit_verify_file(const char *path, EVP_PKEY *pub, const char *key_sha256,
 		}
 	}
 	if ((rc = audit_verify_new(pub, key_sha256, &v, err)) != 0 ||
-	    (rc = vf_file(v, path, problems, err)) != 0 ||
+	    (rc = vf_file(v, path, shown, problems, err)) != 0 ||
 	    (rc = audit_verify_end(v, res, problems)) != 0) {
 		audit_verify_free(v);
 		audit_verify_free(ev);
@@ -908,7 +918,7 @@ audit_verify_file(const char *path, EVP_PKEY *pub, const char *key_sha256,
 	if (ev != NULL) {
 		unsigned long before = v->problems;
 
-		vf_extends(v, res, path, ev, &eres, follows_path, problems);
+		vf_extends(v, res, shown, ev, &eres, follows_path, problems);
 		res->problems += v->problems - before + eres.problems;
 		res->ok = res->problems == 0;
 	}

@@ -119,6 +119,12 @@ int audit_verify_file(const char *path, EVP_PKEY *pub,
     const char *key_sha256, const char *follows_path,
     struct audit_verify_result *res, diag_t *problems, err_t *err);
 
+/* The same, with the log named shown in what it says (a copy fetched
+ * from the appliance is named for what it is, not its temporary path). */
+int audit_verify_file_as(const char *path, const char *shown, EVP_PKEY *pub,
+    const char *key_sha256, const char *follows_path,
+    struct audit_verify_result *res, diag_t *problems, err_t *err);
+
 /*
  * Appends the summary of res for the log called name: what it holds, the
  * warnings (an unsigned tail, a first PREV that could not be checked,

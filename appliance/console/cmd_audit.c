@@ -77,9 +77,25 @@ ca_usage(FILE *f)
 	    "[--format text|csv|json]\n"
 	    "       airlock audit report approvals|issuance|rejections|crls "
 	    "LOG [FILTERS]\n"
+	    "       airlock audit export [--socket PATH]\n"
+	    "Without LOG, verify, show and report read the appliance's own "
+	    "log through\n"
+	    "airlockd (--socket PATH or AIRLOCK_SOCKET names its socket).\n"
 	    "T is YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD. show and report do not "
 	    "verify the log:\n"
 	    "run verify first. See docs/formats/audit.md.\n");
+}
+
+/*
+ * What messages call the log: its path, or for the copy fetched from
+ * the appliance (cmd_audit_daemon) what it is, not the temporary file.
+ */
+static const char *ca_shown_name;
+
+static const char *
+ca_name(const char *path)
+{
+	return ca_shown_name != NULL ? ca_shown_name : path;
 }
 
 /*
@@ -181,15 +197,46 @@ fail:
 	return 1;
 }
 
+/*
+ * Takes --socket PATH (or --socket=PATH) out of argv, as every verb that
+ * talks to the daemon takes it; the rest keeps its order. The new argc,
+ * or -1 when --socket lacks its PATH.
+ */
+static int
+ca_take_socket(int argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--socket") == 0) {
+			if (i + 1 >= argc)
+				return -1;
+			cmd_socket_path = argv[++i];
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			cmd_socket_path = argv[i] + 9;
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 int
 cmd_audit_daemon(int argc, char **argv)
 {
 	char path[4200], **av;
 	int i, r;
 
+	if ((argc = ca_take_socket(argc, argv)) < 0) {
+		fprintf(stderr, "airlock: --socket needs the daemon's socket "
+		    "path\n");
+		return 2;
+	}
 	if (argc > 1 && strcmp(argv[1], "export") == 0) {
 		if (argc != 2) {
-			fprintf(stderr, "usage: airlock audit export\n");
+			fprintf(stderr, "usage: airlock audit export "
+			    "[--socket PATH]\n");
 			return 2;
 		}
 		return cmd_simple("audit-export", NULL, NULL, NULL, NULL, NULL);
@@ -209,7 +256,9 @@ cmd_audit_daemon(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		av[i] = argv[i];
 	av[argc] = path;
+	ca_shown_name = "the appliance's audit log";
 	r = cmd_audit(argc + 1, av);
+	ca_shown_name = NULL;
 	free(av);
 	unlink(path);
 	return r;
@@ -280,7 +329,8 @@ ca_verify(int argc, char **argv)
 		return 2;
 	}
 	diag_init(&d);
-	rc = audit_verify_file(path, pub, sha, follows, &res, &d, &e);
+	rc = audit_verify_file_as(path, ca_name(path), pub, sha, follows, &res,
+	    &d, &e);
 	X509_free(cert);
 	if (rc != 0) {
 		diag_print(&d, stdout, "");
@@ -292,7 +342,7 @@ ca_verify(int argc, char **argv)
 	diag_free(&d);
 	if (!quiet) {
 		buf_init(&out, 64 * 1024);
-		(void)audit_verify_summary(&res, path, &out);
+		(void)audit_verify_summary(&res, ca_name(path), &out);
 		(void)ca_flush(&out);
 		buf_free(&out);
 	}
@@ -409,13 +459,14 @@ ca_each(const char *path, const struct audit_filter *f, ca_record_fn fn,
 			rc = audit_line_parse(copy, len, &kind, &r, &cp, &e);
 		}
 		if (rc == ERR_IO) {
-			fprintf(stderr, "airlock: %s: %s\n", path, e.msg);
+			fprintf(stderr, "airlock: %s: %s\n", ca_name(path),
+			    e.msg);
 			skipped++;
 			break;
 		}
 		if (rc != 0) {
-			fprintf(stderr, "airlock: %s:%lu: skipped: %s\n", path,
-			    lineno, e.msg);
+			fprintf(stderr, "airlock: %s:%lu: skipped: %s\n",
+			    ca_name(path), lineno, e.msg);
 			skipped++;
 			continue;
 		}
@@ -423,7 +474,7 @@ ca_each(const char *path, const struct audit_filter *f, ca_record_fn fn,
 			continue;
 		if (fn(ctx, &r, out) != 0) {
 			fprintf(stderr, "airlock: %s:%lu: no room for the "
-			    "output\n", path, lineno);
+			    "output\n", ca_name(path), lineno);
 			skipped++;
 			break;
 		}
@@ -440,6 +491,12 @@ ca_each(const char *path, const struct audit_filter *f, ca_record_fn fn,
 static void
 ca_not_verified(const char *path)
 {
+	if (ca_shown_name != NULL) {
+		fprintf(stderr, "airlock: %s is shown as it is, not verified; "
+		    "check it with: airlock audit verify --cert "
+		    "AUDIT-CERT.pem\n", ca_shown_name);
+		return;
+	}
 	fprintf(stderr, "airlock: %s is shown as it is, not verified; check "
 	    "it with: airlock audit verify %s --cert AUDIT-CERT.pem\n", path,
 	    path);

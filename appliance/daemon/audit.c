@@ -132,21 +132,37 @@ daemon_checkpoint(struct daemon *d, struct store *st, const char *reason)
 	return 0;
 }
 
-/* Appends a line of the canonical text to a buffer. */
 static int
-daemon_audit_put(void *ctx, const char *line, size_t len, err_t *err)
+daemon_audit_file_line(void *ctx, const char *line, size_t len, err_t *err)
 {
-	if (buf_put(ctx, line, len) != 0)
-		return err_set(err, ERR_LIMIT, "the audit log to write exceeds "
-		    "%u bytes in one file", (unsigned)EXPORT_FILE_MAX);
-	return 0;
+	struct daemon_audit_file *f = ctx;
+
+	return f->put(f->wctx, line, len, err);
 }
 
-int
-daemon_audit_text(struct store *st, int64_t from, int64_t to, buf_t *out,
-    err_t *err)
+static int
+daemon_audit_file_fn(void *ctx, export_put_fn put, void *wctx, err_t *err)
 {
-	return audit_log_text(st, from, to, daemon_audit_put, out, err);
+	struct daemon_audit_file *f = ctx;
+
+	f->put = put;
+	f->wctx = wctx;
+	return audit_log_text(f->st, f->from, f->to, daemon_audit_file_line,
+	    f, err);
+}
+
+void
+daemon_audit_file(struct daemon_audit_file *f, struct store *st,
+    const char *name, int64_t from, int64_t to)
+{
+	memset(f, 0, sizeof(*f));
+	f->st = st;
+	f->from = from;
+	f->to = to;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->stream.name = f->name;
+	f->stream.fn = daemon_audit_file_fn;
+	f->stream.ctx = f;
 }
 
 /* The last record that reached a medium (0: none yet). */
@@ -172,11 +188,10 @@ daemon_audit_exported_seq(struct store *st, int64_t *seq, err_t *err)
 
 int
 daemon_audit_segment(struct daemon *d, struct store *st,
-    struct export_files *files, int64_t *to_seq, err_t *err)
+    struct daemon_audit_file *seg, int64_t *to_seq, err_t *err)
 {
 	char name[96];
 	int64_t from;
-	buf_t text;
 	int r;
 
 	*to_seq = 0;
@@ -192,13 +207,10 @@ daemon_audit_segment(struct daemon *d, struct store *st,
 		*to_seq = 0;
 		return 0;
 	}
-	buf_init(&text, EXPORT_FILE_MAX);
 	snprintf(name, sizeof(name), "audit-%lld-%lld.log", (long long)from,
 	    (long long)*to_seq);
-	if ((r = daemon_audit_text(st, from, *to_seq, &text, err)) == 0)
-		r = export_files_add(files, name, text.data, text.len, 0, err);
-	buf_free(&text);
-	return r;
+	daemon_audit_file(seg, st, name, from, *to_seq);
+	return 0;
 }
 
 int

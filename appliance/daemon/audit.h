@@ -10,6 +10,7 @@
 
 #include "daemon/daemon.h"
 #include "export/package.h"
+#include "export/writer.h"
 #include "util/err.h"
 
 /*
@@ -30,13 +31,29 @@ int daemon_checkpoint(struct daemon *d, struct store *st,
     const char *reason);
 
 /*
- * For an export about to be written: makes a checkpoint, then adds to
- * files the log since the last export ("audit-FROM-TO.log", canonical
- * text with its checkpoints). *to_seq gets TO, for daemon_audit_exported
- * once the export is on the medium. 0 or ERR_*.
+ * Records from .. to of the log (canonical text with its checkpoints)
+ * as an export's streamed file (export/writer.h): stream is ready to
+ * pass on, and reads the store while the file is written.
+ */
+struct daemon_audit_file {
+	struct export_stream stream;
+	struct store *st;
+	int64_t from, to;
+	export_put_fn put;
+	void *wctx;
+	char name[96];
+};
+void daemon_audit_file(struct daemon_audit_file *f, struct store *st,
+    const char *name, int64_t from, int64_t to);
+
+/*
+ * For an export about to be written: makes a checkpoint, then sets seg
+ * to the log since the last export ("audit-FROM-TO.log"). *to_seq gets
+ * TO, for daemon_audit_exported once the export is on the medium; 0 when
+ * there is nothing to carry (then seg is not to be passed). 0 or ERR_*.
  */
 int daemon_audit_segment(struct daemon *d, struct store *st,
-    struct export_files *files, int64_t *to_seq, err_t *err);
+    struct daemon_audit_file *seg, int64_t *to_seq, err_t *err);
 
 /*
  * The audit lines of `airlock status`: records, the last checkpoint, the
@@ -44,12 +61,6 @@ int daemon_audit_segment(struct daemon *d, struct store *st,
  */
 void daemon_audit_status(struct daemon *d, struct store *st, buf_t *out);
 
-/*
- * Appends the canonical text of records from .. to (log.h) to out, whose
- * cap is at most EXPORT_FILE_MAX: one file of an export. 0 or ERR_*.
- */
-int daemon_audit_text(struct store *st, int64_t from, int64_t to,
-    buf_t *out, err_t *err);
 
 /* Records that the log up to to_seq reached a medium. */
 int daemon_audit_exported(struct store *st, int64_t to_seq, err_t *err);

@@ -73,21 +73,14 @@ cmd_audit_text(struct daemon *d, const struct ctl_msg *req,
 	buf_free(&t);
 }
 
-/* The whole log and the audit certificate, as export files. */
+/* The audit certificate, as the export's file beside the log. */
 static int
-cmd_audit_files(struct daemon *d, int64_t upto, struct export_files *files,
-    err_t *err)
+cmd_audit_cert_file(struct daemon *d, struct export_files *files, err_t *err)
 {
-	buf_t text;
 	BIO *bio = NULL;
 	BUF_MEM *mem;
 	int r;
 
-	buf_init(&text, EXPORT_FILE_MAX);
-	if ((r = daemon_audit_text(d->st, 1, upto, &text, err)) != 0 ||
-	    (r = export_files_add(files, "audit.log", text.data, text.len, 0,
-	    err)) != 0)
-		goto out;
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_X509(bio, d->audit_key.cert) != 1) {
 		r = err_set_ossl(err, ERR_CRYPTO, "write the audit certificate");
@@ -98,7 +91,6 @@ cmd_audit_files(struct daemon *d, int64_t upto, struct export_files *files,
 	    0, err);
 out:
 	BIO_free(bio);
-	buf_free(&text);
 	return r;
 }
 
@@ -107,6 +99,7 @@ cmd_audit_export(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	struct export_files files;
+	struct daemon_audit_file log;
 	char outbox[4096], base[64], subdir[256], sha[65], who[32], obj[320];
 	int64_t upto;
 	buf_t t;
@@ -137,10 +130,11 @@ cmd_audit_export(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	}
 	upto = audit_mirror_seq(d->audit);
 	snprintf(base, sizeof(base), "audit-%lld", (long long)upto);
-	if ((r = cmd_audit_files(d, upto, &files, &e)) != 0 ||
-	    (r = export_write_signed(outbox, base, &files, d->export_key.pkey,
-	    d->export_key.cert, d->people_cas, subdir, sizeof(subdir), sha,
-	    &e)) != 0)
+	daemon_audit_file(&log, d->st, "audit.log", 1, upto);
+	if ((r = cmd_audit_cert_file(d, &files, &e)) != 0 ||
+	    (r = export_write_signed_stream(outbox, base, &files, &log.stream,
+	    d->export_key.pkey, d->export_key.cert, d->people_cas, subdir,
+	    sizeof(subdir), sha, &e)) != 0)
 		goto out;
 	(void)daemon_audit_exported(d->st, upto, &e);
 	snprintf(obj, sizeof(obj), "dir=%.250s", subdir);

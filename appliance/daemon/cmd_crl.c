@@ -57,14 +57,19 @@ cmd_crl_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		if (name != NULL ? strcmp(ca->name, name) != 0 :
 		    !daemon_crl_signs_for(d->st, ca))
 			continue;
-		if ((r = daemon_crl_open_request(d->st, ca, "console", who,
-		    &id, &e)) != 0)
+		if ((r = daemon_step_begin(d, &e)) != 0)
 			goto out;
-		snprintf(object, sizeof(object), "crl-request=%lld ca=%s",
-		    (long long)id, audit_objects_value(ca->name, cav,
-		    sizeof(cav)));
-		event_emit(daemon_event, daemon_sink(d), "crl-requested",
-		    EVENT_OK, NULL, who, object, "CA %s", ca->name);
+		if ((r = daemon_crl_open_request(d->st, ca, "console", who,
+		    &id, &e)) == 0) {
+			snprintf(object, sizeof(object), "crl-request=%lld "
+			    "ca=%s", (long long)id, audit_objects_value(
+			    ca->name, cav, sizeof(cav)));
+			r = daemon_recorded(d, event_emit(daemon_event,
+			    daemon_sink(d), "crl-requested", EVENT_OK, NULL,
+			    who, object, "CA %s", ca->name), &e);
+		}
+		if ((r = daemon_step_end(d, r, &e)) != 0)
+			goto out;
 		(void)buf_printf(&t, "CRL request #%lld for CA %s: pending "
 		    "approval by two officers (airlock crl show %lld).\n",
 		    (long long)id, ca->name, (long long)id);

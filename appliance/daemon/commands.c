@@ -219,8 +219,14 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		(void)cmd_fail(reply, r, &e);
 		return;
 	}
-	event_emit(daemon_event, daemon_sink(d), "activation", EVENT_OK, NULL,
-	    who, object, "keys checked against their certificates");
+	/* Signing with no record of who switched it on is not allowed. */
+	if ((r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
+	    "activation", EVENT_OK, NULL, who, object, "keys checked against "
+	    "their certificates"), &e)) != 0) {
+		daemon_deactivate(d);
+		(void)cmd_fail(reply, r, &e);
+		return;
+	}
 	pthread_rwlock_rdlock(&d->keys_lock);
 	(void)daemon_checkpoint(d, d->st, "activation");
 	pthread_rwlock_unlock(&d->keys_lock);
@@ -781,7 +787,7 @@ cmd_export_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
 	int64_t batch, id;
-	char digest[65], object[64], who[32];
+	char digest[65], who[32];
 	buf_t t;
 	err_t e;
 	int r;
@@ -791,17 +797,26 @@ cmd_export_request(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		(void)cmd_fail(reply, ERR_INVALID, &e);
 		return;
 	}
-	if ((r = queue_export_request(d->st, batch, time(NULL), &id,
-	    &e)) != 0 || (r = queue_export_digest(d->st, id, digest,
-	    &e)) != 0) {
+	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	if ((r = daemon_step_begin(d, &e)) != 0) {
 		(void)cmd_fail(reply, r, &e);
 		return;
 	}
-	snprintf(object, sizeof(object), "export=%lld batch=%lld",
-	    (long long)id, (long long)batch);
-	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
-	event_emit(daemon_event, daemon_sink(d), "export-requested", EVENT_OK,
-	    NULL, who, object, "digest %s", digest);
+	if ((r = queue_export_request(d->st, batch, time(NULL), &id,
+	    &e)) == 0 && (r = queue_export_digest(d->st, id, digest,
+	    &e)) == 0) {
+		char object[64];
+
+		snprintf(object, sizeof(object), "export=%lld batch=%lld",
+		    (long long)id, (long long)batch);
+		r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
+		    "export-requested", EVENT_OK, NULL, who, object,
+		    "digest %s", digest), &e);
+	}
+	if ((r = daemon_step_end(d, r, &e)) != 0) {
+		(void)cmd_fail(reply, r, &e);
+		return;
+	}
 	buf_init(&t, 1024);
 	(void)buf_printf(&t, "Export %lld of batch %lld requested: it needs the "
 	    "approval of two officers (airlock export approve %lld).\n",
@@ -972,6 +987,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	X509 *cert = NULL;
 	char object[96], objects[128], fp[65];
 	int64_t id;
+	int step = 0;
 	buf_t t;
 	err_t e;
 	int r;
@@ -997,6 +1013,14 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	    (r = approval_signed_set(&as, stmt, stmt_len, sig, sig_len, cert,
 	    &e)) != 0)
 		goto refused;
+	/*
+	 * From the state read here to the decision recorded, one step: the
+	 * approval, the object's move and their audit records are kept or
+	 * lost together.
+	 */
+	if ((r = daemon_step_begin(d, &e)) != 0)
+		goto out;
+	step = 1;
 	if ((r = cmd_object_get(d, kind, id, &o, &e)) != 0)
 		goto out;
 	if (!o.pending) {
@@ -1057,9 +1081,11 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	}
 	snprintf(objects + strlen(objects), sizeof(objects) - strlen(objects),
 	    " decision=%s", qa.decision);
-	event_emit(daemon_event, daemon_sink(d), "approval", EVENT_OK, fp,
-	    person.name, objects, "%s over digest %s%s%s", qa.decision,
-	    s.digest, qa.reason ? ": " : "", qa.reason ? qa.reason : "");
+	if ((r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
+	    "approval", EVENT_OK, fp, person.name, objects, "%s over digest "
+	    "%s%s%s", qa.decision, s.digest, qa.reason ? ": " : "",
+	    qa.reason ? qa.reason : ""), &e)) != 0)
+		goto out;
 	/* Count the votes as recorded, then let the queue decide. */
 	memset(&votes, 0, sizeof(votes));
 	votes.d = d;
@@ -1081,21 +1107,31 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 			goto out;
 		snprintf(ev, sizeof(ev), "%s-%s", kind_name, approved ?
 		    "approved" : "rejected");
-		event_emit(daemon_event, daemon_sink(d), ev, EVENT_OK, NULL,
-		    NULL, objects, "%s", approved ? "quorum reached" :
-		    votes.v[res.rejection].reason);
+		if ((r = daemon_recorded(d, event_emit(daemon_event,
+		    daemon_sink(d), ev, EVENT_OK, NULL, NULL, objects, "%s",
+		    approved ? "quorum reached" :
+		    votes.v[res.rejection].reason), &e)) != 0)
+			goto out;
 		(void)buf_printf(&t, "Recorded %s's %s. %s is now %s.\n",
 		    person.name, qa.decision, object, what);
-		daemon_wake(d);
 	}
+	step = 0;
+	if ((r = daemon_step_end(d, 0, &e)) != 0)
+		goto out;
+	daemon_wake(d);
 	(void)cmd_text_reply(reply, &t);
 	goto done;
 refused:
-	/* A refused approval is a security event: record who tried. */
+	/* Nothing of the attempt is kept but its record: who tried. */
+	if (step)
+		(void)daemon_step_end(d, r, &e);
+	step = 0;
 	event_emit(daemon_event, daemon_sink(d), "approval", EVENT_REFUSED,
 	    cert != NULL ? fp : NULL, NULL, kind_name ? objects : NULL, "%s",
 	    e.msg);
 out:
+	if (step)
+		(void)daemon_step_end(d, r, &e);
 	(void)cmd_fail(reply, r, &e);
 done:
 	approval_signed_free(&as);

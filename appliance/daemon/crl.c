@@ -250,42 +250,54 @@ daemon_crl_revocations(struct daemon *d, struct store *st, time_t now)
 	for (i = 0; i < ids.n && !d->stop; i++) {
 		snprintf(object, sizeof(object), "revocation=%lld",
 		    (long long)ids.v[i]);
+		int r;
+
 		memset(&out, 0, sizeof(out));
 		diag_init(&notes);
-		if (queue_revocation_apply(st, ids.v[i], now, &out, &notes,
-		    &e) != 0) {
-			event_emit(daemon_event, daemon_sink(d), "revocation-apply",
-			    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
-			diag_free(&notes);
-			continue;
-		}
-		event_emit(daemon_event, daemon_sink(d), "revocation-applied", EVENT_OK,
-		    NULL, NULL, object, "%zu certificate%s changed, %zu "
-		    "skipped%s", out.changed, out.changed == 1 ? "" : "s",
-		    out.skipped, diag_count(&notes) > 0 ? " (see airlock "
-		    "revocation show)" : "");
-		(void)daemon_checkpoint(d, st, "revocation");
+		/* The change, its record and the CRL requests it calls for:
+		 * one step, tried again whole if any part fails. */
+		if ((r = daemon_step_begin(d, &e)) == 0 &&
+		    (r = queue_revocation_apply(st, ids.v[i], now, &out,
+		    &notes, &e)) == 0)
+			r = daemon_recorded(d, event_emit(daemon_event,
+			    daemon_sink(d), "revocation-applied", EVENT_OK,
+			    NULL, NULL, object, "%zu certificate%s changed, "
+			    "%zu skipped%s", out.changed, out.changed == 1 ?
+			    "" : "s", out.skipped, diag_count(&notes) > 0 ?
+			    " (see airlock revocation show)" : ""), &e);
 		snprintf(cause, sizeof(cause), "revocation #%lld",
 		    (long long)ids.v[i]);
-		for (k = 0; k < out.n_cas; k++) {
+		for (k = 0; r == 0 && k < out.n_cas; k++) {
 			struct daemon_ca *ca = daemon_ca_by_id(d,
 			    out.ca_ids[k]);
 
-			if (ca == NULL || daemon_crl_open_request(st, ca,
-			    cause, "airlockd", &crl_id, &e) != 0) {
-				event_emit(daemon_event, daemon_sink(d), "crl-request",
-				    EVENT_FAILED, NULL, NULL, object,
-				    "CA #%lld: %s", (long long)out.ca_ids[k],
-				    ca == NULL ? "not loaded" : e.msg);
+			if (ca == NULL) {
+				/* The CA left the configuration: say so,
+				 * and let an officer request its CRL. */
+				event_emit(daemon_event, daemon_sink(d),
+				    "crl-request", EVENT_FAILED, NULL, NULL,
+				    object, "CA #%lld: not loaded",
+				    (long long)out.ca_ids[k]);
 				continue;
 			}
+			if ((r = daemon_crl_open_request(st, ca, cause,
+			    "airlockd", &crl_id, &e)) != 0)
+				break;
 			snprintf(crl_obj, sizeof(crl_obj), "crl-request=%lld "
 			    "ca=%s %s", (long long)crl_id, audit_objects_value(
 			    ca->name, cav, sizeof(cav)), object);
+			r = daemon_recorded(d, event_emit(daemon_event,
+			    daemon_sink(d), "crl-requested", EVENT_OK, NULL,
+			    NULL, crl_obj, "CA %s, after revocation #%lld: "
+			    "needs two approvals", ca->name,
+			    (long long)ids.v[i]), &e);
+		}
+		if (daemon_step_end(d, r, &e) != 0) {
 			event_emit(daemon_event, daemon_sink(d),
-			    "crl-requested", EVENT_OK, NULL, NULL, crl_obj,
-			    "CA %s, after revocation #%lld: needs two "
-			    "approvals", ca->name, (long long)ids.v[i]);
+			    "revocation-apply", EVENT_FAILED, NULL, NULL,
+			    object, "%s", e.msg);
+		} else {
+			(void)daemon_checkpoint(d, st, "revocation");
 		}
 		queue_revocation_outcome_free(&out);
 		diag_free(&notes);
@@ -302,7 +314,7 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 	struct signer_crl_result res;
 	struct queue_crl_request cr;
 	struct daemon_ca *ca;
-	char object[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
+	char object[64 + AUDIT_VALUE_MAX];
 	size_t i;
 	err_t e;
 
@@ -331,20 +343,13 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 		o.ca_key = ca->key;
 		o.policy = crlpolicy_for(&d->crl_policy, ca->name);
 		o.now = now;
+		o.event = daemon_event;
+		o.event_ctx = daemon_sink(d);
 		if (signer_crl_issue(&o, &res, &e) != 0) {
 			event_emit(daemon_event, daemon_sink(d), "crl-issue", EVENT_FAILED,
 			    NULL, NULL, object, "CA %s: %s", ca->name, e.msg);
 			continue;
 		}
-		snprintf(object + strlen(object), sizeof(object) -
-		    strlen(object), " ca=%s crl=%lld", audit_objects_value(
-		    ca->name, cav, sizeof(cav)), (long long)res.number);
-		event_emit(daemon_event, daemon_sink(d), "crl-issued",
-		    EVENT_OK, NULL, NULL, object, "CA %s: CRL number %lld, %zu entr%s, next update "
-		    "in %lld days, sha256 %s", ca->name,
-		    (long long)res.number, res.entries, res.entries == 1 ?
-		    "y" : "ies", (long long)((res.next_update -
-		    res.this_update) / 86400), res.sha256);
 		(void)daemon_checkpoint(d, st, "crl");
 	}
 }
@@ -375,7 +380,7 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 	struct export_crl_opts o;
 	struct export_crl_result res;
 	struct daemon_ca *ca;
-	struct export_files audit;
+	struct daemon_audit_file audit;
 	int64_t audit_to;
 	char object[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
 	size_t i;
@@ -402,14 +407,14 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 		o.export_cert = d->export_key.cert;
 		o.extra = d->people_cas;
 		o.now = now;
-		export_files_init(&audit);
-		o.audit = &audit;
+		o.event = daemon_event;
+		o.event_ctx = daemon_sink(d);
 		r = daemon_audit_segment(d, st, &audit, &audit_to, &e);
+		o.audit = audit_to > 0 ? &audit.stream : NULL;
 		if (r == 0)
 			r = export_crl(&o, &res, &e);
 		if (r == 0 && daemon_audit_exported(st, audit_to, &e) != 0)
 			fprintf(stderr, "airlockd: %s\n", e.msg);
-		export_files_free(&audit);
 		if (r != 0) {
 			/* The medium failed or was pulled: later, again. */
 			d->crl_export_retry_at = now + DAEMON_CRL_BACKOFF;
@@ -419,10 +424,6 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 			    DAEMON_CRL_BACKOFF);
 			return;
 		}
-		event_emit(daemon_event, daemon_sink(d), "crl-exported", EVENT_OK, NULL,
-		    NULL, object, "outbox/%s, %zu files%s, manifest sha256 %s",
-		    res.subdir, res.files, res.latest ? " (with the latest "
-		    "copies)" : "", res.manifest_sha256);
 	}
 }
 

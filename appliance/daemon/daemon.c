@@ -255,13 +255,14 @@ daemon_event(void *ctx, const struct event *e)
 	ae.objects = e->objects;
 	ae.details = e->details;
 	r = audit_log_append(k->st, &ae, now, NULL, &ae_err);
-	if (r != 0)
-		fprintf(stderr, "airlockd: AUDIT LOG FAILURE: %s: the step "
-		    "below is not in the audit log\n", ae_err.msg);
-	else if (d->audit != NULL && !store_in_transaction(k->st) &&
-	    audit_mirror_sync(d->audit, k->st, &ae_err) != 0)
-		fprintf(stderr, "airlockd: audit log text copy: %s\n",
-		    ae_err.msg);
+	if (r != 0) {
+		k->failure = ae_err;
+		fprintf(stderr, "airlockd: AUDIT LOG FAILURE: %s: the event "
+		    "below is not in the audit log, and a step that needs its "
+		    "record is not taken\n", ae_err.msg);
+	} else {
+		daemon_sink_committed(k);
+	}
 	if (e->bulk && r == 0)
 		return 0;
 	timeutil_format(now, when);
@@ -287,6 +288,45 @@ daemon_event(void *ctx, const struct event *e)
 		d->n_events++;
 	pthread_mutex_unlock(&d->lock);
 	return r;
+}
+
+int
+daemon_step_begin(struct daemon *d, err_t *e)
+{
+	return store_begin(daemon_sink(d)->st, e);
+}
+
+void
+daemon_sink_committed(void *ctx)
+{
+	struct daemon_sink *k = ctx;
+	err_t e;
+
+	if (k->d->audit != NULL && !store_in_transaction(k->st) &&
+	    audit_mirror_sync(k->d->audit, k->st, &e) != 0)
+		fprintf(stderr, "airlockd: audit log text copy: %s\n", e.msg);
+}
+
+int
+daemon_step_end(struct daemon *d, int r, err_t *e)
+{
+	struct daemon_sink *k = daemon_sink(d);
+
+	if (r != 0)
+		store_rollback(k->st);
+	else
+		r = store_commit(k->st, e);
+	daemon_sink_committed(k);
+	return r;
+}
+
+int
+daemon_recorded(struct daemon *d, int ev, err_t *e)
+{
+	if (ev == 0)
+		return 0;
+	return err_set(e, ERR_IO, "the audit log could not record the step, "
+	    "so it was not taken: %s", daemon_sink(d)->failure.msg);
 }
 
 int
@@ -348,4 +388,5 @@ daemon_intake_config(struct daemon *d, struct store *st,
 	    X509_get0_pubkey(d->transport_key.cert) : NULL;
 	c->event = daemon_event;
 	c->event_ctx = st == d->st ? &d->sink : &d->worker_sink;
+	c->committed = daemon_sink_committed;
 }

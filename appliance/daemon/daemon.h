@@ -54,6 +54,7 @@ struct daemon_ca {
 struct daemon_sink {
 	struct daemon *d;
 	struct store *st;
+	err_t failure;		/* why the last record was not appended */
 };
 
 struct daemon_appkey {
@@ -134,6 +135,29 @@ int daemon_event(void *ctx, const struct event *e);
  */
 struct daemon_sink *daemon_sink(struct daemon *d);
 void daemon_sink_bind(struct daemon_sink *k);
+
+/*
+ * A step and its audit records, kept or lost together. daemon_step_begin
+ * opens a transaction (a savepoint inside one) on the calling thread's
+ * connection; the step's own writes and its events then join it.
+ * daemon_step_end commits when r is 0 and rolls back otherwise, then
+ * brings the text mirror up to date; it returns r, or the commit's
+ * error.
+ */
+int daemon_step_begin(struct daemon *d, err_t *e);
+
+/*
+ * For a step committed elsewhere (ctx is a struct daemon_sink): brings
+ * the audit log's text copy up to what the sink's connection sees.
+ */
+void daemon_sink_committed(void *ctx);
+int daemon_step_end(struct daemon *d, int r, err_t *e);
+
+/*
+ * For a step's event: ev is what event_emit returned. 0 when the record
+ * was appended; otherwise the step must not happen, and e says why.
+ */
+int daemon_recorded(struct daemon *d, int ev, err_t *e);
 
 
 /*

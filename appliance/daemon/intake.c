@@ -156,13 +156,37 @@ intake_file_type(mode_t m)
 	return "not a regular file";
 }
 
-static void
+/* 0 when the audit log took the record. */
+static int
 intake_emit(struct intake *in, const char *action, enum event_outcome oc,
     const char *actor_sha256, const char *actor_name, const char *object,
     const char *details)
 {
-	event_emit(in->c.event, in->c.event_ctx, action, oc, actor_sha256,
-	    actor_name, object, "%s", details);
+	return event_emit(in->c.event, in->c.event_ctx, action, oc,
+	    actor_sha256, actor_name, object, "%s", details);
+}
+
+/*
+ * Ends a step begun with store_begin whose record is the event
+ * intake_emit returned ev for: committed when r and ev are 0, otherwise
+ * rolled back, so that a bundle is never taken or refused without its
+ * record.
+ */
+static int
+intake_step_end(struct intake *in, int r, int ev, const char *action,
+    err_t *err)
+{
+	if (r == 0 && ev != 0)
+		r = err_set(err, ERR_IO, "the audit log could not take the "
+		    "'%s' record (the journal says why); the file stays in "
+		    "inbox/ and is judged again", action);
+	if (r != 0) {
+		store_rollback(in->c.st);
+		return r;
+	}
+	if ((r = store_commit(in->c.st, err)) == 0 && in->c.committed != NULL)
+		in->c.committed(in->c.event_ctx);
+	return r;
 }
 
 /*
@@ -527,23 +551,44 @@ intake_reason_text(const char *name, time_t received,
 }
 
 /*
- * Quarantines the file with its .reason and reports it; res says what
- * became of it. action is "bundle-rejected" or "bundle-replayed".
+ * Records the refusal (qb, when not NULL: the bundle row) with its audit
+ * record in one transaction, then quarantines the file with its .reason;
+ * res says what became of it. action is "bundle-rejected" or
+ * "bundle-replayed". A crash between the two leaves the file in inbox/,
+ * where the next scan finds it recorded and finishes the move.
  */
 static int
 intake_reject(struct intake *in, const struct intake_src *src,
     time_t received, const struct intake_refusal *f, const char *action,
-    struct intake_result *res, err_t *err)
+    const struct queue_bundle *qb, struct intake_result *res, err_t *err)
 {
 	char obj[4 * NAME_MAX + 32];
 	char details[ERR_MSG_MAX + 700], first[ERR_MSG_MAX + 600];
 	buf_t text;
-	int r;
+	int r, ev = 0;
 
 	if ((r = intake_reason_text(src->name, received, f, &text)) != 0) {
 		buf_free(&text);
 		return err_set(err, r, "out of memory writing the reason");
 	}
+	if (diag_count(f->diag) > 0)
+		diag_format(f->diag, 0, first, sizeof(first));
+	else
+		snprintf(first, sizeof(first), "refused");
+	intake_objects(src, NULL, f->sha256, obj, sizeof(obj));
+	snprintf(details, sizeof(details), "stage %s: %s (problems: %zu; "
+	    "digest %s)", f->stage, first, diag_count(f->diag),
+	    f->sha256 != NULL ? f->sha256 : "-");
+	if ((r = store_begin(in->c.st, err)) != 0)
+		goto out;
+	if (qb != NULL && (r = queue_bundle_add(in->c.st, qb, NULL, err)) ==
+	    ERR_EXISTS)
+		r = 0;	/* a digest already recorded is not recorded again */
+	if (r == 0)
+		ev = intake_emit(in, action, EVENT_REFUSED, f->signer_sha256,
+		    f->signer_name, obj, details);
+	if ((r = intake_step_end(in, r, ev, action, err)) != 0)
+		goto out;
 	if (intake_in_memory(src)) {
 		/* Nothing to move: the caller shows the same text. */
 		r = src->reason_text == NULL ? 0 : buf_put(src->reason_text,
@@ -555,24 +600,15 @@ intake_reject(struct intake *in, const struct intake_src *src,
 		r = intake_quarantine(in, src->mfd, src->ifd, src->name, &text,
 		    final, sizeof(final), err);
 	}
-	buf_free(&text);
 	if (r != 0)
-		return r;
-	if (diag_count(f->diag) > 0)
-		diag_format(f->diag, 0, first, sizeof(first));
-	else
-		snprintf(first, sizeof(first), "refused");
+		goto out;
 	res->outcome = INTAKE_REJECTED;
 	diag_format(f->diag, 0, res->reason, sizeof(res->reason));
 	if (diag_count(f->diag) == 0)
 		snprintf(res->reason, sizeof(res->reason), "refused");
-	intake_objects(src, NULL, f->sha256, obj, sizeof(obj));
-	snprintf(details, sizeof(details), "stage %s: %s (problems: %zu; "
-	    "digest %s)", f->stage, first, diag_count(f->diag),
-	    f->sha256 != NULL ? f->sha256 : "-");
-	intake_emit(in, action, EVENT_REFUSED, f->signer_sha256,
-	    f->signer_name, obj, details);
-	return 0;
+out:
+	buf_free(&text);
+	return r;
 }
 
 /* --- the records ------------------------------------------------------------- */
@@ -651,23 +687,26 @@ intake_keep_copy(struct intake *in, const char *sha256, const void *data,
 }
 
 /*
- * Records a refused bundle. The id only once the signature verified and
- * while no other bundle holds it (queue.h); a digest already recorded is
- * not recorded again.
+ * The row of a refused bundle, into qb (reason is its storage). The id
+ * only once the signature verified and while no other bundle holds it
+ * (queue.h). 1 when there is nothing to record (no digest: over the
+ * size limit), 0 when qb is filled, or an ERR_*.
  */
 static int
-intake_record_refusal(struct intake *in, const char *name, time_t received,
-    const struct bundle *b, const struct intake_refusal *f, err_t *err)
+intake_refusal_row(struct intake *in, const char *name, time_t received,
+    const struct bundle *b, const struct intake_refusal *f,
+    struct queue_bundle *qb, char *reason, size_t reasonsz, err_t *err)
 {
-	struct queue_bundle qb = { 0 };
 	enum queue_bundle_status status = QUEUE_BUNDLE_UNSEEN;
-	char reason[ERR_MSG_MAX + 64], first[ERR_MSG_MAX];
+	char first[ERR_MSG_MAX];
 	const char *uuid = NULL;
-	int r;
 
+	memset(qb, 0, sizeof(*qb));
 	if (f->sha256 == NULL)
-		return 0;	/* over the limit: no digest to record it by */
+		return 1;
 	if (f->signer_sha256 != NULL && b->man.id[0] != '\0') {
+		int r;
+
 		if ((r = queue_bundle_seen(in->c.st, b->man.id, f->sha256,
 		    &status, NULL, err)) != 0)
 			return r;
@@ -678,17 +717,16 @@ intake_record_refusal(struct intake *in, const char *name, time_t received,
 		diag_format(f->diag, 0, first, sizeof(first));
 	else
 		snprintf(first, sizeof(first), "refused");
-	snprintf(reason, sizeof(reason), "%s: %s", f->stage, first);
-	qb.uuid = uuid;
-	qb.sha256 = f->sha256;
-	qb.file_name = name;
-	qb.signer_sha256 = f->signer_sha256;
-	qb.person_id = f->signer_sha256 != NULL ? b->signer.person_id : 0;
-	qb.received_at = received;
-	qb.status = QUEUE_BUNDLE_REJECTED;
-	qb.reason = reason;
-	r = queue_bundle_add(in->c.st, &qb, NULL, err);
-	return r == ERR_EXISTS ? 0 : r;
+	snprintf(reason, reasonsz, "%s: %s", f->stage, first);
+	qb->uuid = uuid;
+	qb->sha256 = f->sha256;
+	qb->file_name = name;
+	qb->signer_sha256 = f->signer_sha256;
+	qb->person_id = f->signer_sha256 != NULL ? b->signer.person_id : 0;
+	qb->received_at = received;
+	qb->status = QUEUE_BUNDLE_REJECTED;
+	qb->reason = reason;
+	return 0;
 }
 
 /* Collects the lines whose name or MAC the profile already holds. */
@@ -858,7 +896,7 @@ intake_known_file(struct intake *in, const struct intake_src *src,
 			(void)diag_add(&d, NULL, 0, NULL, "%s", k.reason);
 		}
 		r = intake_reject(in, src, k.received_at, &f,
-		    "bundle-rejected", res, err);
+		    "bundle-rejected", NULL, res, err);
 		diag_free(&d);
 		return r;
 	}
@@ -874,7 +912,7 @@ intake_known_file(struct intake *in, const struct intake_src *src,
 		(void)diag_add(&d, NULL, 0, NULL, "this file (digest %s) was "
 		    "already received on %s and refused (%s)", sha256, when,
 		    k.reason);
-	r = intake_reject(in, src, now, &f, "bundle-replayed", res, err);
+	r = intake_reject(in, src, now, &f, "bundle-replayed", NULL, res, err);
 	diag_free(&d);
 	return r;
 }
@@ -938,26 +976,32 @@ intake_accept_revocation(struct intake *in, const struct intake_src *src,
 	rn.created = now;
 	rn.targets = v->targets.v;
 	rn.n_targets = v->targets.n;
+	if ((r = store_begin(in->c.st, err)) != 0)
+		return r;
 	r = queue_revocation_intake(in->c.st, &qb, &rn, NULL, &id, diag, err);
-	if (r == ERR_POLICY && diag_count(diag) > 0)
+	if (r == ERR_POLICY && diag_count(diag) > 0) {
+		store_rollback(in->c.st);
 		return 1;
+	}
 	if (r == ERR_INVALID || r == ERR_LIMIT || r == ERR_POLICY) {
+		store_rollback(in->c.st);
 		(void)diag_add(diag, NULL, 0, NULL, "the appliance's records "
 		    "refuse the request: %s", err->msg);
 		return 1;
 	}
-	if (r != 0 || (r = intake_remove(src, "revocation request", id,
-	    err)) != 0)
-		return r;
-	res->outcome = INTAKE_ACCEPTED;
-	res->revocation_id = id;
 	snprintf(obj, sizeof(obj), "revocation=%lld bundle=%s", (long long)id,
 	    b->env.bundle_sha256);
 	snprintf(details, sizeof(details), "bundle %s, digest %s, reason %s, "
 	    "%zu targets", b->man.id, b->env.bundle_sha256, v->reason,
 	    v->targets.n);
-	intake_emit(in, "revocation-requested", EVENT_OK,
-	    b->env.signer_sha256, b->signer.name, obj, details);
+	if ((r = intake_step_end(in, r, r != 0 ? 0 : intake_emit(in,
+	    "revocation-requested", EVENT_OK, b->env.signer_sha256,
+	    b->signer.name, obj, details), "revocation-requested",
+	    err)) != 0 || (r = intake_remove(src, "revocation request", id,
+	    err)) != 0)
+		return r;
+	res->outcome = INTAKE_ACCEPTED;
+	res->revocation_id = id;
 	return 0;
 }
 
@@ -1034,32 +1078,35 @@ intake_accept(struct intake *in, const struct intake_src *src, time_t now,
 	nb.quorum = (unsigned)b->profile->quorum;
 	nb.created = now;
 	nb.key_types = b->key_types[0] != '\0' ? b->key_types : NULL;
+	/* The bundle, its batch and the record of both: one step. */
+	if ((r = store_begin(in->c.st, err)) != 0)
+		goto done;
 	r = queue_intake(in->c.st, &qb, &nb, bundle_line_get, b, NULL,
 	    &batch_id, err);
 	if (r == ERR_INVALID || r == ERR_LIMIT) {
+		store_rollback(in->c.st);
 		/* The records refuse what the checks let through: say so. */
 		(void)diag_add(diag, NULL, 0, NULL, "the appliance's records "
 		    "refuse the batch: %s", err->msg);
 		r = 1;
 		goto done;
 	}
-	if (r != 0 || (r = intake_remove(src, "batch", batch_id, err)) != 0)
-		goto done;
-	res->outcome = INTAKE_ACCEPTED;
-	res->batch_id = batch_id;
 	snprintf(obj, sizeof(obj), "%lld", (long long)batch_id);
-	if ((r = audit_objects_add(&objs, "batch", obj)) != 0 ||
-	    (r = audit_objects_add(&objs, "bundle", b->env.bundle_sha256)) != 0 ||
-	    (r = audit_objects_add(&objs, "profile", b->profile->name)) != 0 ||
-	    (r = buf_put_u8(&objs, 0)) != 0) {
+	if (r == 0 && (audit_objects_add(&objs, "batch", obj) != 0 ||
+	    audit_objects_add(&objs, "bundle", b->env.bundle_sha256) != 0 ||
+	    audit_objects_add(&objs, "profile", b->profile->name) != 0 ||
+	    buf_put_u8(&objs, 0) != 0))
 		r = err_set(err, ERR_NOMEM, "out of memory");
-		goto done;
-	}
 	snprintf(details, sizeof(details), "bundle %s, digest %s, %zu lines, "
 	    "profile %s, key types %s", b->man.id, b->env.bundle_sha256,
 	    b->n_lines, b->profile->name, b->key_types);
-	intake_emit(in, "bundle-accepted", EVENT_OK, b->env.signer_sha256,
-	    b->signer.name, (const char *)objs.data, details);
+	if ((r = intake_step_end(in, r, r != 0 ? 0 : intake_emit(in,
+	    "bundle-accepted", EVENT_OK, b->env.signer_sha256, b->signer.name,
+	    (const char *)objs.data, details), "bundle-accepted", err)) != 0 ||
+	    (r = intake_remove(src, "batch", batch_id, err)) != 0)
+		goto done;
+	res->outcome = INTAKE_ACCEPTED;
+	res->batch_id = batch_id;
 done:
 	buf_free(&objs);
 	secret_free(dk);
@@ -1074,16 +1121,19 @@ intake_refuse(struct intake *in, const struct intake_src *src,
     time_t received, const struct bundle *b, struct intake_refusal *f,
     const char *action, int record, struct intake_result *res, err_t *err)
 {
-	int r;
+	struct queue_bundle qb;
+	char reason[ERR_MSG_MAX + 64];
+	int r = 1;
 
 	if (f->signer_sha256 != NULL && f->signer_sha256[0] == '\0')
 		f->signer_sha256 = NULL;
 	if (f->signer_sha256 == NULL)
 		f->signer_name = NULL;
-	if (record && (r = intake_record_refusal(in, src->name, received, b,
-	    f, err)) != 0)
+	if (record && (r = intake_refusal_row(in, src->name, received, b, f,
+	    &qb, reason, sizeof(reason), err)) < 0)
 		return r;
-	return intake_reject(in, src, received, f, action, res, err);
+	return intake_reject(in, src, received, f, action, r == 0 ? &qb :
+	    NULL, res, err);
 }
 
 /* The replay of a known bundle id, recorded without the id (queue.h). */
@@ -1117,10 +1167,7 @@ intake_replayed_id(struct intake *in, const struct intake_src *src,
 	qb.received_at = now;
 	qb.status = QUEUE_BUNDLE_REJECTED;
 	qb.reason = reason;
-	r = queue_bundle_add(in->c.st, &qb, NULL, err);
-	if (r == 0 || r == ERR_EXISTS)
-		r = intake_reject(in, src, now, &f, "bundle-replayed", res,
-		    err);
+	r = intake_reject(in, src, now, &f, "bundle-replayed", &qb, res, err);
 	diag_free(&d);
 	return r;
 }

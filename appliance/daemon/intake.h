@@ -99,6 +99,9 @@ struct intake_config {
 	EVP_PKEY *transport_pub;	/* seals secrets (the cert's key) */
 	event_fn event;
 	void *event_ctx;
+	/* Called with event_ctx after each step and its events commit (the
+	 * daemon brings the audit log's text copy up to date); may be NULL. */
+	void (*committed)(void *event_ctx);
 };
 
 struct intake;

@@ -106,11 +106,9 @@ worker_progress(void *ctx, const struct signer_progress *p)
 {
 	struct worker *w = ctx;
 	struct daemon *d = w->d;
-	err_t e;
 
 	/* The group's certificate records are committed: into the copy. */
-	if (audit_mirror_sync(d->audit, w->st, &e) != 0)
-		fprintf(stderr, "airlockd: audit log text copy: %s\n", e.msg);
+	daemon_sink_committed(&d->worker_sink);
 	worker_state(d, "issuing batch %lld: %lld of %lld lines issued, "
 	    "%lld failed", (long long)p->batch_id, (long long)p->issued,
 	    (long long)p->lines, (long long)p->failed);
@@ -128,6 +126,7 @@ worker_issue(struct worker *w, int64_t id)
 	enum queue_batch_state final;
 	secret_t *data_key = NULL;
 	char object[64];
+	int64_t eid;
 	err_t e;
 	int r;
 
@@ -185,26 +184,26 @@ worker_issue(struct worker *w, int64_t id)
 		queue_batch_free(&b);
 		return;
 	}
-	if (queue_batch_finish(w->st, id, &final, &e) != 0) {
-		event_emit(daemon_event, daemon_sink(d), "batch-issue", EVENT_FAILED, NULL,
-		    NULL, object, "%s", e.msg);
+	/* The batch's end, its record and its first export: one step. */
+	if ((r = daemon_step_begin(d, &e)) == 0 &&
+	    (r = queue_batch_finish(w->st, id, &final, &e)) == 0)
+		r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
+		    "batch-issued", final == QUEUE_FAILED ? EVENT_FAILED :
+		    EVENT_OK, NULL, NULL, object, "%s: %lld issued, %lld "
+		    "failed of %lld lines (profile %s, CA %s)",
+		    queue_state_name(final), (long long)res.issued,
+		    (long long)res.failed, (long long)b.line_count, b.profile,
+		    ca->name), &e);
+	if (r == 0 && final != QUEUE_FAILED)
+		r = queue_export_first(w->st, id, &eid, &e);
+	r = daemon_step_end(d, r, &e);
+	if (r != 0) {
+		event_emit(daemon_event, daemon_sink(d), "batch-issue",
+		    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
 		queue_batch_free(&b);
 		return;
 	}
-	event_emit(daemon_event, daemon_sink(d), "batch-issued", final == QUEUE_FAILED ?
-	    EVENT_FAILED : EVENT_OK, NULL, NULL, object, "%s: %lld issued, "
-	    "%lld failed of %lld lines (profile %s, CA %s)",
-	    queue_state_name(final), (long long)res.issued,
-	    (long long)res.failed, (long long)b.line_count, b.profile,
-	    ca->name);
 	(void)daemon_checkpoint(d, w->st, "batch-completed");
-	if (final == QUEUE_COMPLETED || final == QUEUE_PARTIALLY_COMPLETED) {
-		int64_t eid;
-
-		if (queue_export_first(w->st, id, &eid, &e) != 0)
-			event_emit(daemon_event, daemon_sink(d), "export-request",
-			    EVENT_FAILED, NULL, NULL, object, "%s", e.msg);
-	}
 	queue_batch_free(&b);
 }
 
@@ -267,14 +266,13 @@ worker_export(struct worker *w, int64_t eid)
 	struct export_run_opts o;
 	struct export_run_result res;
 	secret_t *data_key = NULL, *password = NULL;
-	struct export_files audit;
+	struct daemon_audit_file audit;
 	int64_t audit_to = 0;
 	char outbox[4096], object[96];
 	err_t e;
 	int r;
 
 	err_clear(&e);
-	export_files_init(&audit);
 	snprintf(object, sizeof(object), "export=%lld", (long long)eid);
 	if (time(NULL) < w->export_retry_at)
 		return;
@@ -311,7 +309,6 @@ worker_export(struct worker *w, int64_t eid)
 	o.data_key = data_key;
 	o.p12_password = password;
 	o.now = time(NULL);
-	o.audit = &audit;
 	o.event = daemon_event;
 	o.event_ctx = &d->worker_sink;
 	worker_state(d, "writing export %lld of batch %lld",
@@ -324,13 +321,13 @@ worker_export(struct worker *w, int64_t eid)
 		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
 		goto out;
 	}
+	o.audit = audit_to > 0 ? &audit.stream : NULL;
 	r = export_run(&o, &res, &e);
 	if (r != 0)
 		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
 	else if (daemon_audit_exported(w->st, audit_to, &e) != 0)
 		fprintf(stderr, "airlockd: %s\n", e.msg);
 out:
-	export_files_free(&audit);
 	secret_free(data_key);
 	secret_free(password);
 	queue_batch_free(&b);

@@ -8,12 +8,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "audit/record.h"
 #include "export/item.h"
 #include "export/manifest.h"
 #include "export/package.h"
 #include "export/writer.h"
 #include "pki/sigcheck.h"
 #include "queue/crl.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 void
@@ -74,6 +76,27 @@ export_crl_add(struct export_files *files, const char *stem, const char *tag,
 	return export_files_add(files, name, pem->data, pem->len, 0, err);
 }
 
+static int
+export_crl_event(const struct export_crl_opts *o,
+    const struct export_crl_result *out, err_t *err)
+{
+	char objects[32 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
+	const char *ca = o->ca_name != NULL ? o->ca_name : "?";
+
+	if (o->event == NULL)
+		return 0;
+	snprintf(objects, sizeof(objects), "ca=%s crl=%lld",
+	    audit_objects_value(ca, cav, sizeof(cav)), (long long)o->number);
+	if (event_emit(o->event, o->event_ctx, "crl-exported", EVENT_OK, NULL,
+	    NULL, objects, "outbox/%s, %zu files%s, manifest sha256 %s",
+	    out->subdir, out->files, out->latest ? " (with the latest "
+	    "copies)" : "", out->manifest_sha256) != 0)
+		return err_set(err, ERR_IO, "CRL %lld of CA %s written to "
+		    "outbox/%s but not recorded: the audit log could not take "
+		    "its record", (long long)o->number, ca, out->subdir);
+	return 0;
+}
+
 int
 export_crl(const struct export_crl_opts *o, struct export_crl_result *res,
     err_t *err)
@@ -121,16 +144,22 @@ export_crl(const struct export_crl_opts *o, struct export_crl_result *res,
 		goto out;
 	buf_free(&der);
 	buf_free(&pem);
-	if ((rc = export_files_add_all(&files, o->audit, err)) != 0)
-		goto out;
 	snprintf(base, sizeof(base), "crl-%s-%lld", stem, (long long)o->number);
-	if ((rc = export_write_signed(o->outbox_dir, base, &files,
-	    o->export_key, o->export_cert, o->extra, out.subdir,
+	if ((rc = export_write_signed_stream(o->outbox_dir, base, &files,
+	    o->audit, o->export_key, o->export_cert, o->extra, out.subdir,
 	    sizeof(out.subdir), out.manifest_sha256, err)) != 0)
 		goto out;
-	out.files = files.n + 2;
-	rc = queue_crl_exported(o->st, o->ca_id, o->number, out.subdir,
-	    (int64_t)o->now, err);
+	out.files = files.n + 2 + (o->audit != NULL);
+	/* The record of the export and its audit record, together. */
+	if ((rc = store_begin(o->st, err)) != 0)
+		goto out;
+	if ((rc = queue_crl_exported(o->st, o->ca_id, o->number, out.subdir,
+	    (int64_t)o->now, err)) == 0)
+		rc = export_crl_event(o, &out, err);
+	if (rc != 0)
+		store_rollback(o->st);
+	else
+		rc = store_commit(o->st, err);
 out:
 	sigcheck_free(chk);
 	export_files_free(&files);

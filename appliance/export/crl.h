@@ -32,8 +32,10 @@
 #include <openssl/x509.h>
 
 #include "export/package.h"
+#include "export/writer.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/event.h"
 
 struct export_crl_opts {
 	struct store *st;
@@ -46,10 +48,15 @@ struct export_crl_opts {
 	X509 *export_cert;
 	STACK_OF(X509) *extra;		/* more certificates for the
 					 * manifest signature; may be NULL */
-	/* Files every export carries besides its own (the audit log since
-	 * the last export); may be NULL. */
-	const struct export_files *audit;
+	/* The file every export carries besides its own (the audit log
+	 * since the last export), streamed; may be NULL. */
+	const struct export_stream *audit;
 	time_t now;
+	/* Gets "crl-exported" inside the transaction that records the
+	 * export; when it fails the export is not recorded and is written
+	 * again later. NULL: no event. */
+	event_fn event;
+	void *event_ctx;
 };
 
 struct export_crl_result {

@@ -14,38 +14,51 @@
 #include "util/text.h"
 
 int
+export_manifest_entry(buf_t *out, const char *name, const char sha256_hex[65],
+    uint64_t size, err_t *err)
+{
+	char n[24];
+
+	/*
+	 * A name that sha256sum would escape, or that could start a second
+	 * line, would make the list ambiguous.
+	 */
+	if (!text_clean(name) || strchr(name, '\\') != NULL ||
+	    strchr(name, '/') != NULL)
+		return err_set(err, ERR_INVALID, "export file '%s' has a name "
+		    "that cannot be listed", name);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)size);
+	buf_put(out, sha256_hex, strlen(sha256_hex));
+	buf_put(out, "  ", 2);
+	buf_put(out, n, strlen(n));
+	buf_put(out, "  ", 2);
+	buf_put(out, name, strlen(name));
+	buf_put_u8(out, '\n');
+	if (!buf_ok(out))
+		return err_set(err, ERR_LIMIT, "the manifest does not fit in "
+		    "%zu bytes", out->max);
+	return 0;
+}
+
+int
 export_manifest_text(const struct export_files *files, buf_t *out,
     err_t *err)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 1], size[24];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
 	size_t i;
 
 	for (i = 0; i < files->n; i++) {
 		const struct export_file *f = &files->f[i];
+		int rc;
 
-		/*
-		 * A name that sha256sum would escape, or that could start a
-		 * second line, would make the list ambiguous.
-		 */
-		if (!text_clean(f->name) || strchr(f->name, '\\') != NULL ||
-		    strchr(f->name, '/') != NULL)
-			return err_set(err, ERR_INVALID, "file %zu has a name "
-			    "that cannot be listed", i + 1);
 		SHA256(f->data.data != NULL ? f->data.data :
 		    (const unsigned char *)"", f->data.len, md);
 		buf_hex(md, sizeof(md), hex, sizeof(hex));
-		snprintf(size, sizeof(size), "%zu", f->data.len);
-		buf_put(out, hex, strlen(hex));
-		buf_put(out, "  ", 2);
-		buf_put(out, size, strlen(size));
-		buf_put(out, "  ", 2);
-		buf_put(out, f->name, strlen(f->name));
-		buf_put_u8(out, '\n');
+		if ((rc = export_manifest_entry(out, f->name, hex,
+		    (uint64_t)f->data.len, err)) != 0)
+			return rc;
 	}
-	if (!buf_ok(out))
-		return err_set(err, ERR_LIMIT, "the manifest does not fit in "
-		    "%zu bytes", out->max);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #ifndef AIRLOCK_EXPORT_MANIFEST_H
 #define AIRLOCK_EXPORT_MANIFEST_H
 
+#include <stdint.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -28,6 +29,11 @@
  */
 int export_manifest_text(const struct export_files *files, buf_t *out,
     err_t *err);
+
+/* Appends one line: for a file written in parts (writer.h), whose digest
+ * and size were taken as it was written. Errors as above. */
+int export_manifest_entry(buf_t *out, const char *name,
+    const char sha256_hex[65], uint64_t size, err_t *err);
 
 /*
  * Signs text[0..len) with key (any EVP_PKEY, the HSM's through an extkey)

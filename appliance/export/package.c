@@ -209,23 +209,6 @@ export_files_add(struct export_files *fs, const char *name,
 	return files_append(fs, name, data, len, secret, err);
 }
 
-int
-export_files_add_all(struct export_files *fs, const struct export_files *from,
-    err_t *err)
-{
-	size_t i;
-
-	for (i = 0; from != NULL && i < from->n; i++) {
-		int rc = export_files_add(fs, from->f[i].name,
-		    from->f[i].data.data, from->f[i].data.len,
-		    from->f[i].secret, err);
-
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /*
  * Appends by joining stem and ext. Linear duplicate checks would make a
  * 500,000-device batch quadratic, so package_stems checks item names once

@@ -96,10 +96,6 @@ void export_files_free(struct export_files *fs);
 int export_files_add(struct export_files *fs, const char *name,
     const void *data, size_t len, int secret, err_t *err);
 
-/* Appends a copy of every file of from (may be NULL); as above. */
-int export_files_add_all(struct export_files *fs,
-    const struct export_files *from, err_t *err);
-
 /*
  * Builds the files of format o->format for items[0..n) (failed items are
  * only logged) into out, which must be initialised and is left empty on

@@ -510,8 +510,7 @@ run_build(struct run *r, struct export_run_result *res, err_t *err)
 		    r->crl_len, 0, err)) != 0)
 			goto out;
 	}
-	if ((ret = export_files_add_all(&files, o->audit, err)) != 0 ||
-	    (ret = store_ca_list(o->st, run_people_cb, r, err)) != 0)
+	if ((ret = store_ca_list(o->st, run_people_cb, r, err)) != 0)
 		goto out;
 	if (r->people_ca != NULL && ((extra = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(extra, r->people_ca))) {
@@ -519,11 +518,11 @@ run_build(struct run *r, struct export_run_result *res, err_t *err)
 		goto out;
 	}
 	run_subdir_base(r, base, sizeof(base));
-	if ((ret = export_write_signed(o->outbox_dir, base, &files,
-	    o->export_key, o->export_cert, extra, res->subdir,
+	if ((ret = export_write_signed_stream(o->outbox_dir, base, &files,
+	    o->audit, o->export_key, o->export_cert, extra, res->subdir,
 	    sizeof(res->subdir), res->manifest_sha256, err)) != 0)
 		goto out;
-	res->files = files.n + 2;
+	res->files = files.n + 2 + (o->audit != NULL);
 out:
 	sk_X509_free(extra);
 	export_files_free(&files);
@@ -558,6 +557,19 @@ run_prepare(struct run *r, err_t *err)
 	return run_lines(r, err);
 }
 
+/* The export's objects in the audit log (docs/formats/audit.md). */
+static void
+run_object(const struct export_run_opts *o, const struct run *r, char *out,
+    size_t outsz)
+{
+	if (r->exp.number > 0)
+		snprintf(out, outsz, "export=%lld batch=%lld number=%lld",
+		    (long long)o->export_id, (long long)r->exp.batch_id,
+		    (long long)r->exp.number);
+	else
+		snprintf(out, outsz, "export=%lld", (long long)o->export_id);
+}
+
 int
 export_run(const struct export_run_opts *o, struct export_run_result *res,
     err_t *err)
@@ -589,25 +601,29 @@ export_run(const struct export_run_opts *o, struct export_run_result *res,
 		 * the store fails here the export stays approved and a retry
 		 * writes a second, equal copy under the next subdir name.
 		 */
+		run_object(o, &r, object, sizeof(object));
+		if ((ret = store_begin(o->st, err)) != 0)
+			goto out;
 		if ((ret = queue_export_transition(o->st, r.exp.id,
 		    QUEUE_EXPORT_APPROVED, QUEUE_EXPORT_WRITTEN, res->subdir,
-		    res->manifest_sha256, (int64_t)o->now, err)) != 0)
+		    res->manifest_sha256, (int64_t)o->now, err)) == 0 &&
+		    event_emit(o->event, o->event_ctx, "export-written",
+		    EVENT_OK, NULL, NULL, object, "subdir %s, manifest sha256 "
+		    "%s, %zu files", res->subdir, res->manifest_sha256,
+		    res->files) != 0)
+			ret = err_set(err, ERR_IO, "the audit log could not "
+			    "take the export's record");
+		if (ret != 0)
+			store_rollback(o->st);
+		else
+			ret = store_commit(o->st, err);
+		if (ret != 0)
 			err_prefix(err, "written to %s but not recorded",
 			    res->subdir);
 	}
 out:
-	if (r.exp.number > 0)
-		snprintf(object, sizeof(object), "export=%lld batch=%lld "
-		    "number=%lld", (long long)o->export_id,
-		    (long long)r.exp.batch_id, (long long)r.exp.number);
-	else
-		snprintf(object, sizeof(object), "export=%lld",
-		    (long long)o->export_id);
-	if (ret == 0)
-		event_emit(o->event, o->event_ctx, "export-written", EVENT_OK,
-		    NULL, NULL, object, "subdir %s, manifest sha256 %s, %zu "
-		    "files", res->subdir, res->manifest_sha256, res->files);
-	else
+	run_object(o, &r, object, sizeof(object));
+	if (ret != 0)
 		event_emit(o->event, o->event_ctx, "export-failed",
 		    EVENT_FAILED, NULL, NULL, object, "%s", err != NULL ?
 		    err->msg : err_code_name(ret));

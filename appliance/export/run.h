@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "export/package.h"
+#include "export/writer.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/event.h"
@@ -51,9 +52,9 @@ struct export_run_opts {
 	const secret_t *data_key;	/* NULL when no key was generated */
 	const secret_t *p12_password;	/* pkcs12 only */
 	time_t now;
-	/* Files every export carries besides its own (the audit log since
-	 * the last export); may be NULL. */
-	const struct export_files *audit;
+	/* The file every export carries besides its own (the audit log
+	 * since the last export), streamed; may be NULL. */
+	const struct export_stream *audit;
 	event_fn event;			/* "export-written" / "export-failed" */
 	void *event_ctx;
 };

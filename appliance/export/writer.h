@@ -55,4 +55,29 @@ int export_write_signed(const char *dir, const char *base,
     STACK_OF(X509) *extra, char *subdir, size_t subdirsz,
     char manifest_sha256[65], err_t *err);
 
+/*
+ * A file too large to hold in memory (the whole audit log), made by its
+ * producer in parts: fn is called once and hands every byte, in order,
+ * to put(wctx, ...), returning what put returned on failure.
+ */
+typedef int (*export_put_fn)(void *wctx, const void *p, size_t n,
+    err_t *err);
+struct export_stream {
+	const char *name;
+	int secret;
+	int (*fn)(void *ctx, export_put_fn put, void *wctx, err_t *err);
+	void *ctx;
+};
+
+/*
+ * export_write_signed with one streamed file besides files (NULL: none):
+ * it is written first (temporary name, fsync, rename) while its SHA-256
+ * and size are taken, and listed in MANIFEST after files. Memory does
+ * not grow with its size.
+ */
+int export_write_signed_stream(const char *dir, const char *base,
+    const struct export_files *files, const struct export_stream *stream,
+    EVP_PKEY *key, X509 *cert, STACK_OF(X509) *extra, char *subdir,
+    size_t subdirsz, char manifest_sha256[65], err_t *err);
+
 #endif

@@ -5,12 +5,14 @@
 #include <openssl/err.h>
 #include <openssl/sha.h>
 
+#include "audit/record.h"
 #include "pki/crlder.h"
 #include "pki/lint.h"
 #include "pki/pkisign.h"
 #include "pki/sigcheck.h"
 #include "queue/crl.h"
 #include "signer/line.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 /* Feeds the store's rows to the encoder. */
@@ -124,6 +126,30 @@ signer_crl_preflight(const struct signer_crl_opts *o,
 	return r;
 }
 
+static int
+signer_crl_event(const struct signer_crl_opts *o,
+    const struct signer_crl_result *res, err_t *err)
+{
+	char objects[64 + AUDIT_VALUE_MAX], cav[AUDIT_VALUE_MAX];
+	const char *ca = o->ca_name != NULL ? o->ca_name : "?";
+
+	if (o->event == NULL)
+		return 0;
+	snprintf(objects, sizeof(objects), "crl-request=%lld ca=%s crl=%lld",
+	    (long long)o->request_id, audit_objects_value(ca, cav,
+	    sizeof(cav)), (long long)res->number);
+	if (event_emit(o->event, o->event_ctx, "crl-issued", EVENT_OK, NULL,
+	    NULL, objects, "CA %s: CRL number %lld, %zu entr%s, next update "
+	    "in %lld days, sha256 %s", ca, (long long)res->number,
+	    res->entries, res->entries == 1 ? "y" : "ies",
+	    (long long)((res->next_update - res->this_update) / 86400),
+	    res->sha256) != 0)
+		return err_set(err, ERR_IO, "CA %s: CRL %lld is not recorded: "
+		    "the audit log could not take its record", ca,
+		    (long long)res->number);
+	return 0;
+}
+
 int
 signer_crl_issue(const struct signer_crl_opts *o,
     struct signer_crl_result *out, err_t *err)
@@ -194,10 +220,18 @@ signer_crl_issue(const struct signer_crl_opts *o,
 	res.this_update = co.this_update;
 	res.next_update = co.next_update;
 	res.der_len = crl.len;
-	/* 4. Recorded, and the request issued, in one transaction. */
-	r = queue_crl_record(o->st, o->request_id, o->ca_id, number,
+	/* 4. Recorded, the request issued and the event, in one
+	 * transaction. */
+	if ((r = store_begin(o->st, err)) != 0)
+		goto out;
+	if ((r = queue_crl_record(o->st, o->request_id, o->ca_id, number,
 	    (int64_t)co.this_update, (int64_t)co.next_update, crl.data,
-	    crl.len, res.sha256, (int64_t)res.entries, err);
+	    crl.len, res.sha256, (int64_t)res.entries, err)) == 0)
+		r = signer_crl_event(o, &res, err);
+	if (r != 0)
+		store_rollback(o->st);
+	else
+		r = store_commit(o->st, err);
 out:
 	crlder_free(enc);
 	sigcheck_free(chk);

@@ -42,6 +42,7 @@
 #include "policy/crlpolicy.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/event.h"
 
 struct signer_crl_opts {
 	struct store *st;
@@ -53,6 +54,11 @@ struct signer_crl_opts {
 	const struct crlpolicy_entry *policy;	/* crlpolicy_for(ca_name) */
 	const EVP_MD *md;		/* NULL: SHA-256 */
 	time_t now;			/* thisUpdate */
+	/* Gets the "crl-issued" event inside the transaction that records
+	 * the CRL: when it fails, nothing is recorded (the number stays
+	 * used up) and the request is tried again. NULL: no event. */
+	event_fn event;
+	void *event_ctx;
 };
 
 struct signer_crl_result {

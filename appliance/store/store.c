@@ -11,11 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define STORE_BUSY_MS 60000
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	int version;
 	sqlite3_stmt *cached[STORE_CACHED_MAX];
+	/* Open store_begin levels: 1 is the transaction, more are
+	 * savepoints inside it. */
+	int depth;
 };
 
 /*
@@ -783,18 +788,53 @@ store_in_transaction(struct store *s)
 	return !sqlite3_get_autocommit(s->db);
 }
 
+/*
+ * SQLite ends a transaction by itself on some errors (disk full, I/O,
+ * out of memory); the levels we counted then no longer exist.
+ */
+static void
+store_depth_sync(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		s->depth = 0;
+}
+
 int
 store_begin(struct store *s, err_t *err)
 {
-	return store_exec(s, "BEGIN IMMEDIATE", err);
+	int r;
+
+	store_depth_sync(s);
+	if (s->depth == 0) {
+		if ((r = store_exec(s, "BEGIN IMMEDIATE", err)) != 0)
+			return r;
+	} else {
+		char sql[48];
+
+		snprintf(sql, sizeof(sql), "SAVEPOINT airlock_%d", s->depth);
+		if ((r = store_exec(s, sql, err)) != 0)
+			return r;
+	}
+	s->depth++;
+	return 0;
 }
 
 int
 store_commit(struct store *s, err_t *err)
 {
+	char sql[48];
 	int r;
 
-	if ((r = store_exec(s, "COMMIT", err)) != 0)
+	store_depth_sync(s);
+	if (s->depth <= 1) {
+		s->depth = 0;
+		if ((r = store_exec(s, "COMMIT", err)) != 0)
+			store_rollback(s);
+		return r;
+	}
+	s->depth--;
+	snprintf(sql, sizeof(sql), "RELEASE airlock_%d", s->depth);
+	if ((r = store_exec(s, sql, err)) != 0)
 		store_rollback(s);
 	return r;
 }
@@ -802,7 +842,21 @@ store_commit(struct store *s, err_t *err)
 void
 store_rollback(struct store *s)
 {
-	if (s != NULL && !sqlite3_get_autocommit(s->db))
+	if (s == NULL)
+		return;
+	store_depth_sync(s);
+	if (s->depth > 1) {
+		char sql[80];
+
+		/* Only this level's work; the enclosing step decides. */
+		s->depth--;
+		snprintf(sql, sizeof(sql), "ROLLBACK TO airlock_%d; RELEASE "
+		    "airlock_%d", s->depth, s->depth);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+			return;
+	}
+	s->depth = 0;
+	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -859,7 +913,14 @@ store_configure(struct store *s, err_t *err)
 	int on, r;
 
 	sqlite3_extended_result_codes(s->db, 1);
-	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
+	/*
+	 * The daemon's two connections share one write lock. The worker's
+	 * longest transaction (a 500,000-line batch recorded at intake, a
+	 * large revocation applied) takes seconds; a console step waiting
+	 * for it must not fail, since a step and its audit record are
+	 * written together and nothing may be lost.
+	 */
+	if (sqlite3_busy_timeout(s->db, STORE_BUSY_MS) != SQLITE_OK)
 		return store_sqlerr(s, ERR_IO, "busy timeout", err);
 	/*
 	 * Defensive mode stops SQL from corrupting the file on purpose

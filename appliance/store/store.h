@@ -32,7 +32,7 @@ struct store;
 /*
  * Opens the database at path, creating it (mode 0600) when create is set;
  * with create 0 it must exist (ERR_NOTFOUND). Sets WAL (verified),
- * synchronous=FULL, foreign_keys=ON, secure_delete=ON and a 5 s busy
+ * synchronous=FULL, foreign_keys=ON, secure_delete=ON and a 60 s busy
  * timeout, then migrates to the latest schema. A database newer than this
  * binary is refused with ERR_INVALID naming both versions.
  */
@@ -78,13 +78,26 @@ int store_cached(struct store *s, unsigned slot, const char *sql,
 /* 1 while a transaction is open on the connection. */
 int store_in_transaction(struct store *s);
 
-/* BEGIN IMMEDIATE: takes the write lock now, not at the first write. */
+/*
+ * BEGIN IMMEDIATE: takes the write lock now, not at the first write.
+ * Inside a transaction already opened with store_begin, a SAVEPOINT: a
+ * step that records its own rows (a queue transition) can then run
+ * inside a larger one (the same step and its audit record), and is kept
+ * or lost with it.
+ */
 int store_begin(struct store *s, err_t *err);
 
-/* COMMIT; on failure the transaction is rolled back. */
+/*
+ * Ends the innermost store_begin: COMMIT, or RELEASE of its savepoint
+ * (nothing is durable before the outermost commit). On failure that
+ * level is rolled back.
+ */
 int store_commit(struct store *s, err_t *err);
 
-/* ROLLBACK when a transaction is open; otherwise nothing. */
+/*
+ * Rolls back the innermost store_begin level (the whole transaction at
+ * the outermost one, or when SQLite already ended it); otherwise nothing.
+ */
 void store_rollback(struct store *s);
 
 /* Runs SQL text that carries no values (schema, pragmas); 0 or ERR_*. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -171,6 +172,159 @@ fileio_move_noreplace(int dirfd, const char *tmp, const char *base)
 	return 0;
 }
 
+struct fileio_out {
+	int dirfd;		/* owned: a dup of the caller's */
+	int fd;
+	int replace;
+	char tmp[NAME_MAX + 1];
+	char base[NAME_MAX + 1];
+	char path[PATH_MAX];	/* for messages */
+};
+
+/* Unlinks the temporary file and frees; NULL is accepted. */
+void
+fileio_out_abort(struct fileio_out *o)
+{
+	if (o == NULL)
+		return;
+	if (o->fd != -1)
+		close(o->fd);
+	(void)unlinkat(o->dirfd, o->tmp, 0);
+	close(o->dirfd);
+	free(o);
+}
+
+/*
+ * Starts base in the open directory dirfd (path names it in messages)
+ * under a temporary name; dirfd stays the caller's.
+ */
+static int
+fileio_out_start(int dirfd, const char *base, const char *path, mode_t mode,
+    int replace, struct fileio_out **out, err_t *err)
+{
+	unsigned char rnd[8];
+	char rndhex[2 * sizeof(rnd) + 1];
+	struct fileio_out *o;
+	struct stat st;
+	int n, r;
+
+	*out = NULL;
+	/* Refuse early so that no work is done for an output already there. */
+	if (!replace && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(err, ERR_EXISTS, "%s already exists; refusing "
+		    "to overwrite it", path);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return err_set(err, ERR_IO, "%s: cannot get random bytes for "
+		    "a temporary name: %s", path, strerror(errno));
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	o->fd = -1;
+	o->replace = replace;
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	buf_hex(rnd, sizeof(rnd), rndhex, sizeof(rndhex));
+	n = snprintf(o->tmp, sizeof(o->tmp), ".%s.tmp.%ld.%s", base,
+	    (long)getpid(), rndhex);
+	if (n < 0 || (size_t)n >= sizeof(o->tmp) ||
+	    strlen(base) >= sizeof(o->base)) {
+		free(o);
+		return err_set(err, ERR_LIMIT, "%s: file name too long", path);
+	}
+	snprintf(o->base, sizeof(o->base), "%s", base);
+	if ((o->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		r = err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+		free(o);
+		return r;
+	}
+	o->fd = openat(dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode & 07777);
+	if (o->fd == -1) {
+		r = err_set(err, errno == EACCES ? ERR_PERM : ERR_IO,
+		    "%s: cannot create a temporary file: %s", path,
+		    strerror(errno));
+		close(o->dirfd);
+		free(o);
+		return r;
+	}
+	/* The umask must not change the mode the caller chose on purpose. */
+	if (fchmod(o->fd, mode & 07777) == -1) {
+		r = err_set(err, ERR_IO, "%s: cannot set mode %04o: %s", path,
+		    (unsigned)(mode & 07777), strerror(errno));
+		fileio_out_abort(o);
+		return r;
+	}
+	*out = o;
+	return 0;
+}
+
+int
+fileio_out_open(const char *path, mode_t mode, struct fileio_out **out,
+    err_t *err)
+{
+	const char *base = NULL;
+	int dirfd = -1, r;
+
+	*out = NULL;
+	if ((r = fileio_open_parent(path, &dirfd, &base, err)) != 0)
+		return r;
+	r = fileio_out_start(dirfd, base, path, mode, 0, out, err);
+	close(dirfd);
+	return r;
+}
+
+int
+fileio_out_write(struct fileio_out *o, const void *data, size_t len,
+    err_t *err)
+{
+	if (data == NULL && len > 0)
+		return err_set(err, ERR_INTERNAL, "%s: no data to write",
+		    o->path);
+	if (fileio_write_all(o->fd, data, len) == -1)
+		return err_set(err, ERR_IO, "%s: write failed: %s", o->path,
+		    strerror(errno));
+	return 0;
+}
+
+int
+fileio_out_commit(struct fileio_out *o, err_t *err)
+{
+	int r, moved;
+
+	if (fsync(o->fd) == -1) {
+		r = err_set(err, ERR_IO, "%s: fsync failed: %s", o->path,
+		    strerror(errno));
+		goto fail;
+	}
+	r = close(o->fd);
+	o->fd = -1;
+	if (r == -1) {
+		r = err_set(err, ERR_IO, "%s: close failed: %s", o->path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (o->replace)
+		moved = renameat(o->dirfd, o->tmp, o->dirfd, o->base);
+	else
+		moved = fileio_move_noreplace(o->dirfd, o->tmp, o->base);
+	if (moved == -1) {
+		if (errno == EEXIST)
+			r = err_set(err, ERR_EXISTS, "%s already exists; "
+			    "refusing to overwrite it", o->path);
+		else
+			r = err_set(err, ERR_IO, "%s: cannot move into place: "
+			    "%s", o->path, strerror(errno));
+		goto fail;
+	}
+	/* The new directory entry is durable only once the directory is. */
+	r = fsync(o->dirfd) == -1 ? err_set(err, ERR_IO, "%s: written, but "
+	    "fsync of its directory failed: %s", o->path, strerror(errno)) : 0;
+	close(o->dirfd);
+	free(o);
+	return r;
+fail:
+	fileio_out_abort(o);
+	return r;
+}
+
 /*
  * Writes base in the open directory dirfd (path names it in messages);
  * dirfd stays open: the caller owns it.
@@ -179,79 +333,19 @@ static int
 fileio_write_in(int dirfd, const char *base, const char *path,
     const void *data, size_t len, mode_t mode, int replace, err_t *err)
 {
-	char tmp[NAME_MAX + 1];
-	unsigned char rnd[8];
-	char rndhex[2 * sizeof(rnd) + 1];
-	struct stat st;
-	int fd = -1, r, n, moved;
+	struct fileio_out *o;
+	int r;
 
 	if (data == NULL && len > 0)
 		return err_set(err, ERR_INTERNAL, "%s: no data to write", path);
-	/* Refuse early so that no work is done for an output already there. */
-	if (!replace && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return err_set(err, ERR_EXISTS, "%s already exists; refusing "
-		    "to overwrite it", path);
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return err_set(err, ERR_IO, "%s: cannot get random bytes for "
-		    "a temporary name: %s", path, strerror(errno));
-	buf_hex(rnd, sizeof(rnd), rndhex, sizeof(rndhex));
-	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%s", base,
-	    (long)getpid(), rndhex);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return err_set(err, ERR_LIMIT, "%s: file name too long", path);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode & 07777);
-	if (fd == -1)
-		return err_set(err, errno == EACCES ? ERR_PERM : ERR_IO,
-		    "%s: cannot create a temporary file: %s", path,
-		    strerror(errno));
-	/* The umask must not change the mode the caller chose on purpose. */
-	if (fchmod(fd, mode & 07777) == -1) {
-		r = err_set(err, ERR_IO, "%s: cannot set mode %04o: %s", path,
-		    (unsigned)(mode & 07777), strerror(errno));
-		goto fail;
+	if ((r = fileio_out_start(dirfd, base, path, mode, replace, &o,
+	    err)) != 0)
+		return r;
+	if ((r = fileio_out_write(o, data, len, err)) != 0) {
+		fileio_out_abort(o);
+		return r;
 	}
-	if (fileio_write_all(fd, data, len) == -1) {
-		r = err_set(err, ERR_IO, "%s: write failed: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
-	if (fsync(fd) == -1) {
-		r = err_set(err, ERR_IO, "%s: fsync failed: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r == -1) {
-		r = err_set(err, ERR_IO, "%s: close failed: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
-	if (replace)
-		moved = renameat(dirfd, tmp, dirfd, base);
-	else
-		moved = fileio_move_noreplace(dirfd, tmp, base);
-	if (moved == -1) {
-		if (errno == EEXIST)
-			r = err_set(err, ERR_EXISTS, "%s already exists; "
-			    "refusing to overwrite it", path);
-		else
-			r = err_set(err, ERR_IO, "%s: cannot move into place: "
-			    "%s", path, strerror(errno));
-		goto fail;
-	}
-	/* The new directory entry is durable only once the directory is. */
-	if (fsync(dirfd) == -1)
-		return err_set(err, ERR_IO, "%s: written, but fsync of its "
-		    "directory failed: %s", path, strerror(errno));
-	return 0;
-
-fail:
-	if (fd != -1)
-		close(fd);
-	(void)unlinkat(dirfd, tmp, 0);
-	return r;
+	return fileio_out_commit(o, err);
 }
 
 static int

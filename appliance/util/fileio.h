@@ -38,6 +38,22 @@ int fileio_create(const char *path, const void *data, size_t len,
 int fileio_create_at(int dirfd, const char *name, const void *data,
     size_t len, mode_t mode, err_t *err);
 
+/*
+ * The same, a part at a time, for content too large to hold in memory:
+ * fileio_out_open starts path under a temporary name (ERR_EXISTS when
+ * path exists), fileio_out_write appends, fileio_out_commit fsyncs and
+ * moves it into place without replacing anything, then frees;
+ * fileio_out_abort (NULL accepted) removes the temporary file and frees.
+ * Nothing appears under path before the commit.
+ */
+struct fileio_out;
+int fileio_out_open(const char *path, mode_t mode, struct fileio_out **out,
+    err_t *err);
+int fileio_out_write(struct fileio_out *o, const void *data, size_t len,
+    err_t *err);
+int fileio_out_commit(struct fileio_out *o, err_t *err);
+void fileio_out_abort(struct fileio_out *o);
+
 /* Same, but replaces an existing file atomically (state files only). */
 int fileio_replace(const char *path, const void *data, size_t len,
     mode_t mode, err_t *err);

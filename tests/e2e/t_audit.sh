@@ -53,6 +53,16 @@ awk -F'\t' '$7 == "bundle-rejected" && $9 ~ /file=junk.p7m/' "$LOG" | grep -q . 
 step "a batch: the same officer twice is refused, two officers approve, it is issued"
 csr_bundle b 5 separate csv
 submit "$W/b.cms" gateways.cms 1
+# No step without its record: while the audit log refuses approvals, an
+# approval is not taken at all (nothing half-recorded), then it is.
+DB=$W/state/airlock.db
+sqlite3 "$DB" "CREATE TRIGGER e2e_refuse BEFORE INSERT ON audit_record
+    WHEN NEW.action = 'approval' AND NEW.outcome = 'ok'
+    BEGIN SELECT RAISE(ABORT, 'e2e: the audit log is refusing'); END;"
+expect_fail "audit log could not record the step" approve_token 1 alice
+sqlite3 "$DB" "DROP TRIGGER e2e_refuse"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM approval")" = 0 ] ||
+    fail "an approval was kept without its audit record"
 expect_ok approve_token 1 alice
 expect_fail "already gave a decision" approve_token 1 alice
 expect_ok approve_token 1 bob
@@ -108,8 +118,23 @@ cmp -s "$AX/audit-cert.pem" "$AC" || openssl x509 -in "$AX/audit-cert.pem" -noou
     fail "the audit certificate is not in the export"
 
 step "show and reports read the log: at the console and offline"
-"$AIRLOCK" audit show --batch 1 --format csv >"$W/show.csv" || fail "audit show (daemon)"
+"$AIRLOCK" audit show --batch 1 --format csv >"$W/show.csv" 2>"$W/show.err" ||
+    fail "audit show (daemon)"
 grep -q "certificate-issued" "$W/show.csv" || fail "audit show --batch 1 lacks the issuance"
+# The copy read through the daemon is named for what it is.
+grep -q "the appliance's audit log is shown as it is" "$W/show.err" ||
+    { cat "$W/show.err"; fail "audit show (daemon) does not name the log"; }
+grep -q "airlock-audit\." "$W/show.err" && fail "audit show names its temporary copy"
+# --socket names the daemon's socket, as for every daemon verb.
+( unset AIRLOCK_SOCKET
+  "$AIRLOCK" audit verify --socket "$W/console.sock" --cert "$AC" >"$W/vsock.out" 2>&1 ) ||
+    { cat "$W/vsock.out"; fail "audit verify --socket"; }
+grep -q "the appliance's audit log" "$W/vsock.out" || { cat "$W/vsock.out"; fail "audit verify --socket output"; }
+( unset AIRLOCK_SOCKET
+  "$AIRLOCK" audit report approvals --socket="$W/console.sock" >"$W/rsock.csv" ) ||
+    fail "audit report --socket="
+grep -q "Alice Example" "$W/rsock.csv" || fail "audit report --socket= lacks the approvals"
+expect_fail "socket" "$AIRLOCK" audit show --socket "$W/no-such.sock"
 "$AIRLOCK" audit show "$AX/audit.log" --action approval --format json >"$W/show.json"
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r) >= 4, r" \
     "$W/show.json" || fail "audit show --format json"

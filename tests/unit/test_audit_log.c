@@ -1656,6 +1656,88 @@ test_mirror_checkpoint_crash(void **state)
 	buf_free(&text);
 }
 
+/* The descriptor this process holds open on path, or -1. */
+static int
+fd_of(const char *path)
+{
+	char link[320], target[PATH_MAX];
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fd = -1;
+
+	assert_non_null(dir);
+	while ((de = readdir(dir)) != NULL) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0) {
+			fd = atoi(de->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	return fd;
+}
+
+/*
+ * The disk fills while a checkpoint is written: its row is recorded, its
+ * line is not. Once there is room again the file takes the checkpoint
+ * where the canonical text has it, before the records made since, so
+ * that the next start finds the file as it should be (nothing set aside).
+ */
+static void
+test_mirror_disk_full(void **state)
+{
+	struct fx *f = *state;
+	struct audit_mirror *m;
+	struct audit_checkpoint cp;
+	struct audit_verify_result res;
+	char note[512], sh[64], aside[400], real[PATH_MAX];
+	buf_t text;
+	int fd, saved, full, i;
+	err_t e;
+
+	for (i = 0; i < 3; i++)
+		append(f->st, "approval", NULL, NULL);
+	m = mirror_ok(f, NULL, NULL, note, sizeof(note));
+	assert_non_null(realpath(f->path, real));
+	assert_true((fd = fd_of(real)) >= 0);
+	assert_true((saved = dup(fd)) >= 0);
+	assert_true((full = open("/dev/full", O_WRONLY | O_CLOEXEC)) >= 0);
+	assert_true(dup2(full, fd) == fd);
+
+	assert_int_equal(audit_mirror_checkpoint(m, f->st, ec_key, ec_sha,
+	    "batch-completed", AUDITFX_T0 + 10, &cp, &e), ERR_IO);
+	assert_contains(e.msg, "No space left on device");
+	assert_int_equal(count_rows(f->st, "audit_checkpoint"), 1);
+	append(f->st, "approval", NULL, NULL);
+	assert_int_equal(audit_mirror_sync(m, f->st, &e), ERR_IO);
+
+	/* Room again: the next sync puts the checkpoint in its place. */
+	assert_true(dup2(saved, fd) == fd);
+	close(saved);
+	close(full);
+	append(f->st, "approval", NULL, NULL);
+	assert_int_equal(audit_mirror_sync(m, f->st, &e), 0);
+	assert_file_canonical(f->path, f->st);
+	assert_int_equal(audit_mirror_seq(m), 5);
+	audit_mirror_close(m);
+	slurp(f->path, &text);
+	shape(&text, sh, sizeof(sh));
+	assert_string_equal(sh, "R1 R2 R3 C3 R4 R5");
+	verify_ok(&text, ec_key, ec_sha, &res);
+	assert_int_equal(res.checkpoints_ok, 1);
+	buf_free(&text);
+	m = mirror_ok(f, NULL, NULL, note, sizeof(note));
+	assert_string_equal(note, "");
+	assert_int_equal(asides(f, aside, sizeof(aside)), 0);
+	audit_mirror_close(m);
+}
+
 /* A tap that gives up at its second line. */
 static int
 tap_refuse(void *ctx, const char *line, size_t len, err_t *err)
@@ -1788,6 +1870,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mirror_aside_kept, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_checkpoint_crash,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_disk_full,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_tap, setup,
 		    teardown),

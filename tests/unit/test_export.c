@@ -795,6 +795,89 @@ test_writer_modes(void **state)
 	export_files_free(&fs);
 }
 
+/* A streamed file's producer: n lines of 100 bytes, failing at fail. */
+struct lines {
+	int n, fail;
+};
+
+static int
+lines_fn(void *ctx, export_put_fn put, void *wctx, err_t *err)
+{
+	struct lines *l = ctx;
+	char line[101];
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		int r;
+
+		if (i == l->fail)
+			return err_set(err, ERR_IO, "the producer failed at "
+			    "line %d", i);
+		snprintf(line, sizeof(line), "%099d\n", i);
+		if ((r = put(wctx, line, 100, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A file written in parts is listed in the signed MANIFEST like the
+ * others; a producer that fails leaves no MANIFEST and nothing under the
+ * file's name.
+ */
+static void
+test_writer_stream(void **state)
+{
+	struct export_files fs;
+	struct lines l = { 20000, -1 };
+	struct export_stream st = { "big.log", 0, lines_fn, &l };
+	char subdir[64], sha[65], path[PATH_MAX];
+	struct stat sb;
+	err_t e;
+
+	(void)state;
+	export_files_init(&fs);
+	assert_int_equal(export_files_add(&fs, "one.txt", "1", 1, 0, &e), 0);
+	assert_int_equal(export_write_signed_stream(dir, "stream", &fs, &st,
+	    exp_key, exp_cert, NULL, subdir, sizeof(subdir), sha, &e), 0);
+	assert_string_equal(subdir, "stream");
+	snprintf(path, sizeof(path), "%s/stream/big.log", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 2000000);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	assert_int_equal(sh("cd %s/stream && grep -c '  2000000  big.log$' "
+	    "MANIFEST | grep -qx 1", dir), 0);
+	if (have("sha256sum"))
+		assert_int_equal(sh("cd %s/stream && sed -E "
+		    "'s/^([0-9a-f]{64})  [0-9]+  /\\1  /' MANIFEST | "
+		    "sha256sum -c --strict --quiet -", dir), 0);
+	if (have("openssl"))
+		assert_int_equal(sh("cd %s/stream && openssl cms -verify "
+		    "-binary -inform DER -in MANIFEST.p7s -content MANIFEST "
+		    "-noverify -out /dev/null 2>/dev/null", dir), 0);
+
+	/* The producer fails half-way: no MANIFEST, no big.log. */
+	l.fail = 10000;
+	assert_int_equal(export_write_signed_stream(dir, "stream", &fs, &st,
+	    exp_key, exp_cert, NULL, subdir, sizeof(subdir), sha, &e), ERR_IO);
+	assert_contains(e.msg, "big.log");
+	assert_string_equal(subdir, "stream.2");
+	snprintf(path, sizeof(path), "%s/stream.2/MANIFEST", dir);
+	assert_false(fileio_exists(path));
+	snprintf(path, sizeof(path), "%s/stream.2/big.log", dir);
+	assert_false(fileio_exists(path));
+	assert_int_equal(sh("ls -A %s/stream.2 | grep -q .", dir), 1);
+
+	/* A name the in-memory files already use is refused, before any
+	 * byte is produced. */
+	st.name = "one.txt";
+	assert_int_equal(export_write_signed_stream(dir, "stream", &fs, &st,
+	    exp_key, exp_cert, NULL, subdir, sizeof(subdir), sha, &e),
+	    ERR_INVALID);
+	assert_contains(e.msg, "listed twice");
+	export_files_free(&fs);
+}
+
 int
 main(void)
 {
@@ -813,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_writer_refuses),
 		cmocka_unit_test(test_writer_modes),
+		cmocka_unit_test(test_writer_stream),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

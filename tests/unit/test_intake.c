@@ -35,6 +35,7 @@ struct fx {
 	int64_t ca_id;
 	char events[64][160];	/* "action object" */
 	size_t n_events;
+	const char *refuse;	/* the audit log refuses this action */
 };
 
 static int
@@ -42,6 +43,8 @@ on_event(void *ctx, const struct event *e)
 {
 	struct fx *f = ctx;
 
+	if (f->refuse != NULL && strcmp(e->action, f->refuse) == 0)
+		return -1;
 	if (f->n_events < 64)
 		snprintf(f->events[f->n_events++], sizeof(f->events[0]),
 		    "%s %s", e->action, e->objects != NULL ? e->objects : "-");
@@ -419,6 +422,60 @@ test_accept_csr(void **state)
 	queue_batch_free(&qb);
 	assert_int_equal(count(f, "SELECT count(*) FROM line WHERE name = "
 	    "'gw-9' AND request_der IS NOT NULL"), 1);
+}
+
+/*
+ * No step without its record: when the audit log refuses the event, the
+ * bundle is neither queued nor refused, and stays in inbox/ to be judged
+ * again.
+ */
+static void
+test_record_refused_step_not_taken(void **state)
+{
+	struct fx *f = *state;
+	char id[37], *m;
+	struct bfx_blob b = range_bundle("00:11:22:33:55:00", 2, id);
+	struct bfx_blob bad;
+	struct intake_result res;
+	err_t e;
+
+	put(f, "good.p7s", &b);
+	bfx_blob_free(&b);
+	f->refuse = "bundle-accepted";
+	assert_int_equal(intake_file(f->in, "good.p7s", &res, &e), ERR_IO);
+	assert_contains(e.msg, "audit log could not take the "
+	    "'bundle-accepted' record");
+	assert_true(exists(f->inbox, "good.p7s"));
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM batch"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM line"), 0);
+
+	/* The same for a refusal: not quarantined, not recorded. */
+	m = man("no-such-profile", IN_RANGE_1, BFX_OUT_SMPB, id);
+	bad = bfx_bundle(&F, m, 1, NULL, 0, F.op, F.op_key, 0);
+	free(m);
+	put(f, "bad.p7s", &bad);
+	bfx_blob_free(&bad);
+	f->refuse = "bundle-rejected";
+	assert_int_equal(intake_file(f->in, "bad.p7s", &res, &e), ERR_IO);
+	assert_true(exists(f->inbox, "bad.p7s"));
+	assert_false(exists(f->quar, "bad.p7s"));
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle"), 0);
+
+	/* Once the log takes records again, each is judged exactly once. */
+	f->refuse = NULL;
+	res = judge(f, "good.p7s");
+	assert_int_equal(res.outcome, INTAKE_ACCEPTED);
+	assert_false(exists(f->inbox, "good.p7s"));
+	res = judge(f, "bad.p7s");
+	assert_int_equal(res.outcome, INTAKE_REJECTED);
+	assert_true(exists(f->quar, "bad.p7s"));
+	assert_int_equal(count(f, "SELECT count(*) FROM batch"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM line"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM bundle WHERE status = "
+	    "'rejected'"), 1);
+	assert_int_equal(events(f, "bundle-accepted batch="), 1);
+	assert_int_equal(events(f, "bundle-rejected file=bad.p7s"), 1);
 }
 
 /* --- refused and quarantined -------------------------------------------- */
@@ -1233,6 +1290,7 @@ main(void)
 		T(test_accept_mac_range),
 		T(test_accept_pkcs12_csv),
 		T(test_accept_csr),
+		T(test_record_refused_step_not_taken),
 		T(test_reason_file),
 		T(test_unsigned_zip),
 		T(test_signers),

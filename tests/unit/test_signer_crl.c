@@ -507,6 +507,77 @@ test_lint_refuses(void **state)
 	assert_int_equal(r.number, before + 1);
 }
 
+/* The audit log's stand-in: refuses when told, else counts. */
+struct crl_events {
+	int refuse;
+	int n;
+	char objects[256];
+};
+
+static int
+crl_event(void *ctx, const struct event *ev)
+{
+	struct crl_events *c = ctx;
+
+	if (c->refuse)
+		return -1;
+	c->n++;
+	snprintf(c->objects, sizeof(c->objects), "%s %s", ev->action,
+	    ev->objects);
+	return 0;
+}
+
+/*
+ * The "crl-issued" record is written in the transaction that records
+ * the CRL: when the audit log refuses it, the CRL is not recorded and
+ * the request stays approved, to be issued (under a new number) again.
+ */
+static void
+test_event_with_record(void **state)
+{
+	struct signer_crl_opts o;
+	struct signer_crl_result r;
+	struct queue_crl_request req;
+	struct queue_crl_info info;
+	struct crl_events ev = { 1, 0, "" };
+	int64_t id = 0, before;
+	char want[96];
+	err_t e;
+
+	(void)state;
+	HSMFX_NEED(&F.hsm);
+	assert_int_equal(queue_crl_latest(F.st, F.rsa.id, &info, &e), 0);
+	before = info.number;
+	assert_int_equal(queue_crl_request(F.st, F.rsa.id, "console",
+	    "airlockd", 2, F.now, &id, &e), 0);
+	assert_int_equal(store_exec(F.st, "UPDATE crl_request SET state = "
+	    "'approved' WHERE state = 'pending-approval'", &e), 0);
+	opts_for(&F.rsa, &o);
+	o.request_id = id;
+	o.event = crl_event;
+	o.event_ctx = &ev;
+	assert_int_equal(signer_crl_issue(&o, &r, &e), ERR_IO);
+	assert_contains(e.msg, "is not recorded: the audit log");
+	assert_int_equal(queue_crl_get(F.st, id, &req, &e), 0);
+	assert_int_equal(req.state, QUEUE_CRL_APPROVED);
+	queue_crl_free(&req);
+	assert_int_equal(queue_crl_latest(F.st, F.rsa.id, &info, &e), 0);
+	assert_int_equal(info.number, before);
+	assert_false(store_in_transaction(F.st));
+	/* The log takes records again: issued, recorded, one event. */
+	ev.refuse = 0;
+	if (signer_crl_issue(&o, &r, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(r.number, before + 2);	/* one number used up */
+	assert_int_equal(ev.n, 1);
+	snprintf(want, sizeof(want), "crl-issued crl-request=%lld ca=rsa-ca "
+	    "crl=%lld", (long long)id, (long long)r.number);
+	assert_string_equal(ev.objects, want);
+	assert_int_equal(queue_crl_get(F.st, id, &req, &e), 0);
+	assert_int_equal(req.state, QUEUE_CRL_ISSUED);
+	queue_crl_free(&req);
+}
+
 int
 main(void)
 {
@@ -516,6 +587,7 @@ main(void)
 		cmocka_unit_test(test_request_and_refusals),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_lint_refuses),
+		cmocka_unit_test(test_event_with_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -649,6 +649,71 @@ test_v2_constraints(void **state)
 	assert_int_equal(store_integrity_check(f->s, &e), 0);
 }
 
+/* Rows of the meta table whose key starts with "t-". */
+static int
+meta_rows(struct store *s)
+{
+	sqlite3_stmt *q;
+	int n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(s), "SELECT count(*) "
+	    "FROM meta WHERE key LIKE 't-%'", -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/*
+ * A step that records its own rows runs inside a larger one (a step and
+ * its audit record): the inner level is kept or lost with the outer one.
+ */
+static void
+test_nested_transactions(void **state)
+{
+	struct fx *f = *state;
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	/* Inner committed, outer rolled back: nothing is kept. */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-outer", "1", &e), 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-inner", "1", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_true(store_in_transaction(f->s));
+	store_rollback(f->s);
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(meta_rows(f->s), 0);
+
+	/* Inner rolled back, outer committed: only the outer's rows. */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-outer", "1", &e), 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-inner", "1", &e), 0);
+	store_rollback(f->s);
+	assert_true(store_in_transaction(f->s));
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(meta_rows(f->s), 1);
+
+	/* Three levels, all committed. */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-deep", "1", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_true(store_in_transaction(f->s));
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(meta_rows(f->s), 2);
+
+	/* A rollback with nothing open changes nothing. */
+	store_rollback(f->s);
+	assert_int_equal(meta_rows(f->s), 2);
+}
+
 int
 main(void)
 {
@@ -666,6 +731,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_certs_ceremonies_crls,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_transactions,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_migrates, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_v2_failed_migration, setup,
