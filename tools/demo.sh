@@ -136,6 +136,26 @@ openssl x509 -in "$demo/device.pem" -noout -subject -issuer -enddate
 openssl verify -x509_strict -CAfile "$demo/ceremony/root.pem" \
     -untrusted "$demo/ceremony/device-ca.pem" "$demo/device.pem"
 "$airlock" batch results 1 | head -n 4
+
+say "A CRL for the device CA, approved by two officers, checked with stock openssl"
+"$airlock" crl request --ca device-ca
+crl=$("$airlock" crl list --state pending-approval |
+    awk '$1 ~ /^[0-9]+$/ && $2 == "pending-approval" {print $1}' | tail -n 1)
+for o in alice bob; do
+	"$airlock" crl approve "$crl" --token "pkcs11:token=$o;object=$o-2026" \
+	    --module "$module" --pin "file:$demo/pins/$o" \
+	    --cert "$demo/ceremony/$o.pem" | tail -n 1
+done
+until ls "$demo"/media/outbox/crl-device-ca-*/MANIFEST >/dev/null 2>&1; do sleep 0.2; done
+cx=$(dirname "$(ls "$demo"/media/outbox/crl-device-ca-*/MANIFEST | head -n 1)")
+openssl crl -inform DER -in "$(ls "$cx"/device-ca-*.crl | grep -v latest | head -n 1)" \
+    -CAfile "$demo/ceremony/device-ca.pem" -noout -verify -crlnumber -nextupdate
+
+say "The auditor verifies the audit log the exports carried, offline"
+"$airlock" audit verify "$(ls "$x"/audit-*.log)" --cert "$demo/ceremony/appliance-audit-2026.pem"
+"$airlock" audit verify "$(ls "$cx"/audit-*.log)" --follows "$(ls "$x"/audit-*.log)" \
+    --cert "$demo/ceremony/appliance-audit-2026.pem"
+"$airlock" audit report approvals "$(ls "$cx"/audit-*.log)"
 kill $daemon; wait $daemon || true
 
 say "Done"
