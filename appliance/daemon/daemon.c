@@ -312,10 +312,7 @@ daemon_step_end(struct daemon *d, int r, err_t *e)
 {
 	struct daemon_sink *k = daemon_sink(d);
 
-	if (r != 0)
-		store_rollback(k->st);
-	else
-		r = store_commit(k->st, e);
+	r = store_end(k->st, r, e);
 	daemon_sink_committed(k);
 	return r;
 }

@@ -180,11 +180,7 @@ intake_step_end(struct intake *in, int r, int ev, const char *action,
 		r = err_set(err, ERR_IO, "the audit log could not take the "
 		    "'%s' record (the journal says why); the file stays in "
 		    "inbox/ and is judged again", action);
-	if (r != 0) {
-		store_rollback(in->c.st);
-		return r;
-	}
-	if ((r = store_commit(in->c.st, err)) == 0 && in->c.committed != NULL)
+	if ((r = store_end(in->c.st, r, err)) == 0 && in->c.committed != NULL)
 		in->c.committed(in->c.event_ctx);
 	return r;
 }

@@ -156,10 +156,7 @@ export_crl(const struct export_crl_opts *o, struct export_crl_result *res,
 	if ((rc = queue_crl_exported(o->st, o->ca_id, o->number, out.subdir,
 	    (int64_t)o->now, err)) == 0)
 		rc = export_crl_event(o, &out, err);
-	if (rc != 0)
-		store_rollback(o->st);
-	else
-		rc = store_commit(o->st, err);
+	rc = store_end(o->st, rc, err);
 out:
 	sigcheck_free(chk);
 	export_files_free(&files);

@@ -613,10 +613,7 @@ export_run(const struct export_run_opts *o, struct export_run_result *res,
 		    res->files) != 0)
 			ret = err_set(err, ERR_IO, "the audit log could not "
 			    "take the export's record");
-		if (ret != 0)
-			store_rollback(o->st);
-		else
-			ret = store_commit(o->st, err);
+		ret = store_end(o->st, ret, err);
 		if (ret != 0)
 			err_prefix(err, "written to %s but not recorded",
 			    res->subdir);

@@ -27,6 +27,17 @@ write_one(const char *path, const char *name, const void *data, size_t len,
 	return rc;
 }
 
+/* The manifest's own names must stay the manifest's. */
+static int
+export_name_free(const char *name, err_t *err)
+{
+	if (strncasecmp(name, EXPORT_MANIFEST_NAME,
+	    strlen(EXPORT_MANIFEST_NAME)) == 0)
+		return err_set(err, ERR_INVALID, "export file %s takes the "
+		    "manifest's name", name);
+	return 0;
+}
+
 /*
  * Checks subdir and the files' names, then makes DIR/SUBDIR (never an
  * existing one) and puts its path into path.
@@ -45,20 +56,17 @@ export_make_dir(const char *dir, const char *subdir,
 	if (strcmp(stem, subdir) != 0)
 		return err_set(err, ERR_INVALID, "export directory '%s' "
 		    "contains ':'", stem);
-	/* The manifest's own names must stay the manifest's. */
-	for (i = 0; i <= files->n; i++) {
-		const char *name = i < files->n ? files->f[i].name :
-		    stream_name;
-
-		if (name != NULL && strncasecmp(name, EXPORT_MANIFEST_NAME,
-		    strlen(EXPORT_MANIFEST_NAME)) == 0)
-			return err_set(err, ERR_INVALID, "export file %s "
-			    "takes the manifest's name", name);
-		if (name != NULL && i < files->n && stream_name != NULL &&
-		    strcmp(name, stream_name) == 0)
+	for (i = 0; i < files->n; i++) {
+		if ((rc = export_name_free(files->f[i].name, err)) != 0)
+			return rc;
+		if (stream_name != NULL &&
+		    strcmp(files->f[i].name, stream_name) == 0)
 			return err_set(err, ERR_INVALID, "export file %s is "
-			    "listed twice", name);
+			    "listed twice", stream_name);
 	}
+	if (stream_name != NULL &&
+	    (rc = export_name_free(stream_name, err)) != 0)
+		return rc;
 	if ((rc = fileio_join(path, pathsz, dir, subdir, err)) != 0)
 		return rc;
 	/* mkdir, not mkdirs: an existing directory is another export. */

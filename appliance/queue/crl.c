@@ -98,7 +98,7 @@ queue_crl_request(struct store *st, int64_t ca_id, const char *cause,
 		*id = sqlite3_last_insert_rowid(store_db(st));
 	sqlite3_finalize(s);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 #define QUEUE_CRL_COLUMNS "r.id, r.ca_id, c.name, r.cause, r.requested_by, " \
@@ -357,7 +357,7 @@ queue_crl_transition(struct store *st, int64_t id, enum queue_crl_state from,
 		    queue_crl_state_name(from));
 	sqlite3_finalize(s);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 /* --- numbers and records ------------------------------------------------- */
@@ -425,7 +425,7 @@ queue_crl_take_number(struct store *st, int64_t request_id, int64_t ca_id,
 		r = queue_sql_err(st, "take a CRL number", err);
 	sqlite3_finalize(s);
 out:
-	if ((r = queue_sql_end(st, r, err)) == 0)
+	if ((r = store_end(st, r, err)) == 0)
 		*number = n;
 	return r;
 }
@@ -567,7 +567,7 @@ queue_crl_record(struct store *st, int64_t request_id, int64_t ca_id,
 		    (long long)request_id);
 	sqlite3_finalize(s);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 #define QUEUE_CRL_INFO_COLUMNS "ca_id, number, this_update, next_update, " \
@@ -697,7 +697,7 @@ queue_crl_exported(struct store *st, int64_t ca_id, int64_t number,
 		r = queue_sql_err(st, "record the CRL's export", err);
 	sqlite3_finalize(s);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 int

@@ -148,7 +148,7 @@ queue_export_first(struct store *st, int64_t batch, int64_t *id_out,
 		r = export_insert(st, batch, 1, QUEUE_EXPORT_APPROVED,
 		    (int64_t)time(NULL), &id, err);
 out:
-	if ((r = queue_sql_end(st, r, err)) == 0 && id_out != NULL)
+	if ((r = store_end(st, r, err)) == 0 && id_out != NULL)
 		*id_out = id;
 	return r;
 }
@@ -194,7 +194,7 @@ queue_export_request(struct store *st, int64_t batch, int64_t now,
 	r = export_insert(st, batch, number, QUEUE_EXPORT_PENDING_APPROVAL,
 	    now, &id, err);
 out:
-	if ((r = queue_sql_end(st, r, err)) == 0 && id_out != NULL)
+	if ((r = store_end(st, r, err)) == 0 && id_out != NULL)
 		*id_out = id;
 	return r;
 }
@@ -500,5 +500,5 @@ queue_export_transition(struct store *st, int64_t id,
 	}
 	r = export_set_state(st, id, from, to, dir, manifest_sha256, now, err);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }

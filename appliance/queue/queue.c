@@ -931,7 +931,7 @@ queue_batch_transition(struct store *st, int64_t id,
 		goto out;
 	r = queue_set_state(st, id, from, to, reason, err);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 /* --- approvals ----------------------------------------------------------- */
@@ -1394,7 +1394,7 @@ out:
 	sqlite3_finalize(used);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
-	return queue_sql_end(st, ret, err);
+	return store_end(st, ret, err);
 }
 
 /* The batch CA's public key, for checking what the signer returns. */
@@ -1651,7 +1651,7 @@ out:
 	sigcheck_free(ca);
 	EVP_PKEY_free(ca_pub);
 	free(f);
-	return queue_sql_end(st, ret, err);
+	return store_end(st, ret, err);
 }
 
 int
@@ -1691,7 +1691,7 @@ queue_fail(struct store *st, int64_t batch, int64_t line,
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 int

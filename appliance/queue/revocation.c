@@ -627,7 +627,7 @@ queue_revocation_intake(struct store *st, const struct queue_bundle *bundle,
 		goto out;
 out:
 	rev_set_free(&set);
-	if ((rv = queue_sql_end(st, rv, err)) != 0)
+	if ((rv = store_end(st, rv, err)) != 0)
 		return rv;
 	if (bundle_id != NULL)
 		*bundle_id = bid;
@@ -980,7 +980,7 @@ queue_revocation_transition(struct store *st, int64_t id,
 	r = queue_sql_run(st, s, rc, "change revocation state", err);
 	sqlite3_finalize(s);
 out:
-	return queue_sql_end(st, r, err);
+	return store_end(st, r, err);
 }
 
 /* --- applying ---------------------------------------------------------------- */
@@ -1159,7 +1159,7 @@ out:
 		store_rollback(st);
 		return 0;
 	}
-	if ((r = queue_sql_end(st, r, err)) != 0)
+	if ((r = store_end(st, r, err)) != 0)
 		queue_revocation_outcome_free(out);
 	return r;
 }

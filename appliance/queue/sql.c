@@ -109,13 +109,3 @@ queue_sql_run(struct store *st, sqlite3_stmt *s, int bindrc,
 	sqlite3_clear_bindings(s);
 	return r;
 }
-
-int
-queue_sql_end(struct store *st, int r, err_t *err)
-{
-	if (r != 0) {
-		store_rollback(st);
-		return r;
-	}
-	return store_commit(st, err);
-}

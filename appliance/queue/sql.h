@@ -57,7 +57,4 @@ int queue_sql_row(struct store *st, const char *sql, int64_t id,
 int queue_sql_run(struct store *st, sqlite3_stmt *s, int bindrc,
     const char *what, err_t *err);
 
-/* Commits when r is 0; otherwise rolls back and returns r. */
-int queue_sql_end(struct store *st, int r, err_t *err);
-
 #endif

@@ -228,10 +228,7 @@ signer_crl_issue(const struct signer_crl_opts *o,
 	    (int64_t)co.this_update, (int64_t)co.next_update, crl.data,
 	    crl.len, res.sha256, (int64_t)res.entries, err)) == 0)
 		r = signer_crl_event(o, &res, err);
-	if (r != 0)
-		store_rollback(o->st);
-	else
-		r = store_commit(o->st, err);
+	r = store_end(o->st, r, err);
 out:
 	crlder_free(enc);
 	sigcheck_free(chk);

@@ -839,6 +839,16 @@ store_commit(struct store *s, err_t *err)
 	return r;
 }
 
+int
+store_end(struct store *s, int r, err_t *err)
+{
+	if (r != 0) {
+		store_rollback(s);
+		return r;
+	}
+	return store_commit(s, err);
+}
+
 void
 store_rollback(struct store *s)
 {

@@ -95,6 +95,12 @@ int store_begin(struct store *s, err_t *err);
 int store_commit(struct store *s, err_t *err);
 
 /*
+ * Ends the innermost store_begin level as r says: commits when r is 0
+ * (returning the commit's result), otherwise rolls back and returns r.
+ */
+int store_end(struct store *s, int r, err_t *err);
+
+/*
  * Rolls back the innermost store_begin level (the whole transaction at
  * the outermost one, or when SQLite already ended it); otherwise nothing.
  */
