@@ -15,12 +15,11 @@ static void
 cmd_lockout_who(struct daemon *d, const struct queue_lockout *l, char *out,
     size_t outsz)
 {
-	char name[256], shown[80];
-
 	if (l->kind == QUEUE_LOCKOUT_PERSON) {
-		cmd_person_name(d, l->person_id, name, sizeof(name));
-		snprintf(out, outsz, "%s", name);
+		cmd_person_name(d, l->person_id, out, outsz);
 	} else {
+		char shown[80];
+
 		snprintf(out, outsz, "CA token '%s'", text_show(l->credential,
 		    strlen(l->credential), 32, shown, sizeof(shown)));
 	}

@@ -142,7 +142,6 @@ daemon_lockout_login_result(struct daemon *d, int r, err_t *e)
 	struct queue_lockout_failure f;
 	char why[ERR_MSG_MAX], obj[16 + AUDIT_VALUE_MAX], v[AUDIT_VALUE_MAX];
 	err_t se;
-	int s;
 
 	err_clear(&se);
 	if (r == 0) {
@@ -157,8 +156,8 @@ daemon_lockout_login_result(struct daemon *d, int r, err_t *e)
 	snprintf(why, sizeof(why), "%s", e->msg);
 	snprintf(obj, sizeof(obj), "token=%s", audit_objects_value(label, v,
 	    sizeof(v)));
-	if ((s = daemon_lockout_count(d, QUEUE_LOCKOUT_TOKEN, label, NULL,
-	    limit, "login-failed", obj, why, &f, &se)) != 0)
+	if (daemon_lockout_count(d, QUEUE_LOCKOUT_TOKEN, label, NULL, limit,
+	    "login-failed", obj, why, &f, &se) != 0)
 		(void)err_set(e, ERR_AUTH, "%s (and the failed login could not "
 		    "be counted: %s)", why, se.msg);
 	else if (f.locked != 0)

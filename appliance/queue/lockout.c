@@ -56,6 +56,31 @@ queue_lockout_name_ok(enum queue_lockout_kind kind, const char *name,
 	return 0;
 }
 
+/*
+ * Prepares sql, a statement about one credential, with its kind bound to
+ * ?1 and its name to ?2 (checked first); on failure *s is NULL.
+ */
+static int
+queue_lockout_prepare(struct store *st, const char *sql,
+    enum queue_lockout_kind kind, const char *credential, sqlite3_stmt **s,
+    err_t *err)
+{
+	int rc = SQLITE_OK, r;
+
+	*s = NULL;
+	if ((r = queue_lockout_name_ok(kind, credential, err)) != 0 ||
+	    (r = queue_sql_prepare(st, sql, s, err)) != 0)
+		return r;
+	store_bind_text(*s, 1, queue_lockout_kind_name(kind), &rc);
+	store_bind_text(*s, 2, credential, &rc);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*s);
+		*s = NULL;
+		return queue_sql_binderr(st, rc, err);
+	}
+	return 0;
+}
+
 #define QUEUE_LOCKOUT_COLUMNS "id, kind, credential, person_id, failures, " \
 	"locked_at, state, quorum, cleared_at FROM lockout"
 
@@ -85,18 +110,13 @@ queue_lockout_open(struct store *st, enum queue_lockout_kind kind,
     const char *credential, struct queue_lockout *out, err_t *err)
 {
 	sqlite3_stmt *s;
-	int rc = SQLITE_OK, r;
+	int rc, r;
 
-	if ((r = queue_lockout_name_ok(kind, credential, err)) != 0 ||
-	    (r = queue_sql_prepare(st, "SELECT " QUEUE_LOCKOUT_COLUMNS
-	    " WHERE kind = ? AND credential = ? AND state = 'locked'", &s,
-	    err)) != 0)
+	if ((r = queue_lockout_prepare(st, "SELECT " QUEUE_LOCKOUT_COLUMNS
+	    " WHERE kind = ?1 AND credential = ?2 AND state = 'locked'", kind,
+	    credential, &s, err)) != 0)
 		return r;
-	store_bind_text(s, 1, queue_lockout_kind_name(kind), &rc);
-	store_bind_text(s, 2, credential, &rc);
-	if (rc != SQLITE_OK)
-		r = queue_sql_binderr(st, rc, err);
-	else if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		queue_lockout_read(s, out);
 	else if (rc == SQLITE_DONE)
 		r = err_set(err, ERR_NOTFOUND, "%s %s is not locked out",
@@ -150,19 +170,14 @@ queue_lockout_count(struct store *st, enum queue_lockout_kind kind,
     const char *credential, int64_t *out, err_t *err)
 {
 	sqlite3_stmt *s;
-	int rc = SQLITE_OK, r;
+	int rc, r;
 
 	*out = 0;
-	if ((r = queue_lockout_name_ok(kind, credential, err)) != 0 ||
-	    (r = queue_sql_prepare(st, "SELECT failures FROM "
-	    "credential_failure WHERE kind = ? AND credential = ?", &s,
-	    err)) != 0)
+	if ((r = queue_lockout_prepare(st, "SELECT failures FROM "
+	    "credential_failure WHERE kind = ?1 AND credential = ?2", kind,
+	    credential, &s, err)) != 0)
 		return r;
-	store_bind_text(s, 1, queue_lockout_kind_name(kind), &rc);
-	store_bind_text(s, 2, credential, &rc);
-	if (rc != SQLITE_OK)
-		r = queue_sql_binderr(st, rc, err);
-	else if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		*out = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
 		r = queue_sql_err(st, "read a failure count", err);
@@ -217,13 +232,12 @@ queue_lockout_bump(struct store *st, enum queue_lockout_kind kind,
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK, r;
 
-	if ((r = queue_sql_prepare(st, "INSERT INTO credential_failure (kind, "
-	    "credential, failures, last_failure) VALUES (?1, ?2, 1, ?3) "
+	if ((r = queue_lockout_prepare(st, "INSERT INTO credential_failure "
+	    "(kind, credential, failures, last_failure) VALUES (?1, ?2, 1, ?3) "
 	    "ON CONFLICT (kind, credential) DO UPDATE SET failures = "
-	    "failures + 1, last_failure = ?3", &s, err)) != 0)
+	    "failures + 1, last_failure = ?3", kind, credential, &s,
+	    err)) != 0)
 		return r;
-	store_bind_text(s, 1, queue_lockout_kind_name(kind), &rc);
-	store_bind_text(s, 2, credential, &rc);
 	store_bind_int(s, 3, now, &rc);
 	r = queue_sql_run(st, s, rc, "count a failure", err);
 	sqlite3_finalize(s);
@@ -312,11 +326,10 @@ queue_lockout_reset(struct store *st, enum queue_lockout_kind kind,
 	if ((r = queue_lockout_count(st, kind, credential, &before,
 	    err)) != 0 || before == 0)
 		goto out;
-	if ((r = queue_sql_prepare(st, "UPDATE credential_failure SET "
-	    "failures = 0 WHERE kind = ? AND credential = ?", &s, err)) != 0)
+	if ((r = queue_lockout_prepare(st, "UPDATE credential_failure SET "
+	    "failures = 0 WHERE kind = ?1 AND credential = ?2", kind,
+	    credential, &s, err)) != 0)
 		goto out;
-	store_bind_text(s, 1, queue_lockout_kind_name(kind), &rc);
-	store_bind_text(s, 2, credential, &rc);
 	r = queue_sql_run(st, s, rc, "reset a failure count", err);
 	sqlite3_finalize(s);
 out:
@@ -371,19 +384,13 @@ queue_lockout_quorum(struct store *st, int64_t id, err_t *err)
 	    "  a.digest = ?2)"
 	    " FROM lockout l WHERE l.id = ?1";
 	char digest[65], what[48];
-	sqlite3_stmt *s;
-	int rc = SQLITE_OK, r;
+	int r;
 
-	if ((r = queue_lockout_digest(st, id, digest, err)) != 0 ||
-	    (r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
+	if ((r = queue_lockout_digest(st, id, digest, err)) != 0)
 		return r;
-	store_bind_text(s, 2, digest, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_sql_binderr(st, rc, err);
-	}
 	snprintf(what, sizeof(what), "lock-out #%lld", (long long)id);
-	return queue_sql_quorum(st, s, what, "the lock-out's digest", err);
+	return queue_sql_quorum_over(st, sql, id, digest, what,
+	    "the lock-out's digest", err);
 }
 
 int

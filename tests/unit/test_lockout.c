@@ -122,15 +122,18 @@ status_is(struct fx *f, const char *sha, const char *want)
 	sqlite3_finalize(s);
 }
 
+/* An approval of clearing id over over (NULL: the lock-out's digest). */
 static void
-approve(struct fx *f, int64_t id, const char *officer, int64_t person,
-    const char *decision)
+approve_over(struct fx *f, int64_t id, const char *officer, int64_t person,
+    const char *decision, const char *over)
 {
 	struct queue_approval a;
 	char digest[65];
 	err_t e;
 
 	assert_int_equal(queue_lockout_digest(f->st, id, digest, &e), 0);
+	if (over != NULL)
+		snprintf(digest, sizeof(digest), "%s", over);
 	memset(&a, 0, sizeof(a));
 	a.kind = "lockout-clear";
 	a.object = id;
@@ -146,6 +149,13 @@ approve(struct fx *f, int64_t id, const char *officer, int64_t person,
 	a.at = 5;
 	if (queue_approval_add(f->st, &a, NULL, &e) != 0)
 		fail_msg("queue_approval_add: %s", e.msg);
+}
+
+static void
+approve(struct fx *f, int64_t id, const char *officer, int64_t person,
+    const char *decision)
+{
+	approve_over(f, id, officer, person, decision, NULL);
 }
 
 static void
@@ -271,26 +281,12 @@ test_rejection_and_other_digest(void **state)
 {
 	struct fx *f = *state;
 	struct queue_lockout_failure r;
-	struct queue_approval a;
 	err_t e;
 
 	r = fail_once(f, QUEUE_LOCKOUT_TOKEN, "airlock-ca", 0, 1, 10);
 	/* Approvals over another digest never count. */
-	memset(&a, 0, sizeof(a));
-	a.kind = "lockout-clear";
-	a.object = r.locked;
-	a.decision = "approve";
-	a.digest = SHA_X;
-	a.statement = dummy;
-	a.statement_len = sizeof(dummy);
-	a.signature = dummy;
-	a.signature_len = sizeof(dummy);
-	a.officer_sha256 = SHA_1;
-	a.person_id = f->p1;
-	assert_int_equal(queue_approval_add(f->st, &a, NULL, &e), 0);
-	a.officer_sha256 = SHA_2;
-	a.person_id = f->p2;
-	assert_int_equal(queue_approval_add(f->st, &a, NULL, &e), 0);
+	approve_over(f, r.locked, SHA_1, f->p1, "approve", SHA_X);
+	approve_over(f, r.locked, SHA_2, f->p2, "approve", SHA_X);
 	assert_int_equal(queue_lockout_clear(f->st, r.locked, 20, &e),
 	    ERR_POLICY);
 	/* One rejection over the digest and no quorum clears it. */
