@@ -82,6 +82,17 @@ expect_fail "nothing to decide" lockout_approve 1 erin
 expect_ok activate airlock-ca
 [ "$(records lockout-cleared ok)" = 1 ] || fail "the clearing is not recorded"
 
+step "a failure and its record are kept together, or neither"
+expect_ok "$AIRLOCK" deactivate
+sqlite3 "$DB" "CREATE TRIGGER e2e_refuse BEFORE INSERT ON audit_record
+    WHEN NEW.action = 'login-failed'
+    BEGIN SELECT RAISE(ABORT, 'e2e: the audit log is refusing'); END;"
+expect_fail "wrong PIN .*could not be counted" activate wrong
+sqlite3 "$DB" "DROP TRIGGER e2e_refuse"
+[ "$(count token airlock-ca)" = 0 ] || fail "a failure was counted without its record"
+[ "$(records login-failed)" = 5 ] || fail "a login-failed record without its count"
+expect_ok activate airlock-ca
+
 step "an officer's failed approvals lock them out"
 csr_bundle b 2 separate csv
 submit "$W/b.cms" gateways.cms 1
