@@ -174,14 +174,14 @@ p11_login(struct hp11 *h, const char *pin, err_t *err)
 	}
 	rv = p11_last_ckr();
 	if (rv == CKR_PIN_INCORRECT)
-		return err_set(err, ERR_AUTH, "wrong PIN for token '%s'",
+		return err_set(err, ERR_AUTH, HSM_WRONG_PIN " '%s'",
 		    h->tok.label);
 	if (rv == CKR_PIN_LOCKED)
 		return err_set(err, ERR_AUTH, "the user PIN of token '%s' is "
 		    "locked; the security officer must unlock it",
 		    h->tok.label);
 	if (rv == CKR_PIN_LEN_RANGE)
-		return err_set(err, ERR_AUTH, "wrong PIN for token '%s' (its "
+		return err_set(err, ERR_AUTH, HSM_WRONG_PIN " '%s' (its "
 		    "length is outside what the token accepts)", h->tok.label);
 	return p11_fail(err, h, "login", rv);
 }

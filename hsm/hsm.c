@@ -229,6 +229,13 @@ fail:
 	return r;
 }
 
+int
+hsm_wrong_pin(const err_t *e)
+{
+	return e != NULL && e->code == ERR_AUTH && strncmp(e->msg,
+	    HSM_WRONG_PIN, strlen(HSM_WRONG_PIN)) == 0;
+}
+
 void
 hsm_pool_close(struct hsm_pool *p)
 {

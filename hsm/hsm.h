@@ -72,6 +72,19 @@ int hsm_pool_open(const char *module_path, const struct hsm_uri *token,
     unsigned nsessions, const secret_t *pin, struct hsm_pool **out,
     err_t *err);
 
+/*
+ * How every ERR_AUTH message starts when the token itself refused the PIN
+ * (CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE), as opposed to a PIN the token
+ * has locked, a login the token did not ask for, or any other failure.
+ */
+#define HSM_WRONG_PIN "wrong PIN for token"
+
+/*
+ * 1 when e is the token's refusal of the PIN (ERR_AUTH with a message
+ * starting HSM_WRONG_PIN): a failed login that lock-outs count; else 0.
+ */
+int hsm_wrong_pin(const err_t *e);
+
 /* Stops every helper and frees the pool; keys from it must be freed first. */
 void hsm_pool_close(struct hsm_pool *p);
 

@@ -581,10 +581,10 @@ q_add_approval(struct audit_report *rep, const struct audit_record *r)
 	/* The object's key, and the kind the report names it by: a CRL
 	 * approval is about a CRL request. */
 	static const char *const keys[] = {
-		"batch", "revocation", "crl-request", "export"
+		"batch", "revocation", "crl-request", "export", "lockout"
 	};
 	static const char *const kinds[] = {
-		"batch", "revocation", "crl", "export"
+		"batch", "revocation", "crl", "export", "lockout-clear"
 	};
 	char decision[32], v[AUDIT_OBJECTS_MAX + 1];
 	const char *kind = NULL;

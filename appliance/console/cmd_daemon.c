@@ -625,3 +625,49 @@ usage:
 	    "       airlock crl reject ID --reason TEXT CREDENTIAL\n");
 	return 2;
 }
+
+int
+cmd_lockout(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 'S' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *verb = argc >= 2 ? argv[1] : "";
+	const char *state = NULL;
+	int c, r;
+
+	/* A lock-out is cleared or left alone: there is no reject. */
+	if (strcmp(verb, "approve") == 0) {
+		if ((r = cmd_decide_verb(argc - 1, argv + 1,
+		    "lockout-show")) != 2)
+			return r;
+		goto usage;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		if (c == 'S')
+			state = optarg;
+		else if (c == 's')
+			cmd_socket_path = optarg;
+		else
+			goto usage;
+	}
+	if (strcmp(verb, "list") == 0 && optind == argc - 1)
+		return cmd_simple("lockout-list", "state", state, NULL, NULL,
+		    NULL);
+	if (strcmp(verb, "show") == 0 && optind == argc - 2 &&
+	    state == NULL && cmd_is_id(argv[optind + 1]))
+		return cmd_simple("lockout-show", "id", argv[optind + 1], NULL,
+		    NULL, NULL);
+usage:
+	fprintf(stderr,
+	    "usage: airlock lockout list [--state locked|cleared]\n"
+	    "       airlock lockout show ID\n"
+	    "       airlock lockout approve ID CREDENTIAL   (clears it once "
+	    "two officers\n"
+	    "                                              other than the "
+	    "locked person approve)\n");
+	return 2;
+}

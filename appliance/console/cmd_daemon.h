@@ -1,6 +1,7 @@
 /*
  * cmd_daemon.h: the console verbs that talk to airlockd over its socket:
- * activate, deactivate, status, batch ..., export ... (airlock(1)).
+ * activate, deactivate, status, batch ..., export ..., lockout ...
+ * (airlock(1)).
  */
 #ifndef AIRLOCK_CONSOLE_CMD_DAEMON_H
 #define AIRLOCK_CONSOLE_CMD_DAEMON_H
@@ -15,6 +16,7 @@ int cmd_status(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_crl(int argc, char **argv);
+int cmd_lockout(int argc, char **argv);
 
 /*
  * approve|reject ID [--reason TEXT] CREDENTIAL, with argv[0] the verb:

@@ -72,6 +72,7 @@ usage(FILE *f)
 	    "       airlock export approve|reject ID [--reason TEXT] CREDENTIAL\n"
 	    "       airlock crl request [--ca NAME] | list [--state S] | show ID\n"
 	    "       airlock crl approve|reject ID [--reason TEXT] CREDENTIAL\n"
+	    "       airlock lockout list [--state S] | show ID | approve ID CREDENTIAL\n"
 	    "       airlock revoke TARGETS --reason R --message M SIGNER\n"
 	    "       airlock batch revoke ID --reason R --message M SIGNER\n"
 	    "       airlock revocation list [--state S] | show ID\n"
@@ -353,6 +354,8 @@ main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(argv[1], "crl") == 0)
 		return cmd_crl(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lockout") == 0)
+		return cmd_lockout(argc - 1, argv + 1);
 	if (strcmp(argv[1], "revoke") == 0)
 		return cmd_revoke(argc - 1, argv + 1);
 	if (strcmp(argv[1], "revocation") == 0)

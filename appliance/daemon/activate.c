@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "daemon/daemon.h"
+#include "daemon/lockout.h"
 #include "pki/vault.h"
 
 /* Appends a line to the activation report. */
@@ -177,9 +178,17 @@ daemon_activate(struct daemon *d, const secret_t *pin, char *report,
     size_t reportsz, err_t *err)
 {
 	struct hsm_uri token;
-	int r;
+	int r, login;
 
 	report[0] = '\0';
+	/*
+	 * Every login to the CA token, whatever rebuilt its PIN, passes
+	 * here: a locked-out token is not even tried, and the result is
+	 * counted (lockout.h) outside keys_lock, so the worker is not held
+	 * up by the audit step.
+	 */
+	if ((r = daemon_lockout_login_check(d, err)) != 0)
+		return r;
 	pthread_rwlock_wrlock(&d->keys_lock);
 	if (d->activated) {
 		pthread_rwlock_unlock(&d->keys_lock);
@@ -191,6 +200,7 @@ daemon_activate(struct daemon *d, const secret_t *pin, char *report,
 	snprintf(token.token, sizeof(token.token), "%s", d->cfg.hsm_token);
 	r = hsm_pool_open(d->cfg.hsm_module, &token, d->cfg.hsm_sessions, pin,
 	    &d->pool, err);
+	login = r;
 	if (r == 0)
 		r = hsm_pool_token_info(d->pool, &d->token, err);
 	if (r == 0) {
@@ -202,12 +212,15 @@ daemon_activate(struct daemon *d, const secret_t *pin, char *report,
 	if (r != 0) {
 		activate_release(d);
 		pthread_rwlock_unlock(&d->keys_lock);
+		/* The login's own result counts, not a later key check's. */
+		daemon_lockout_login_result(d, login, err);
 		return r;
 	}
 	d->activated = 1;
 	d->activated_at = time(NULL);
 	d->generation++;
 	pthread_rwlock_unlock(&d->keys_lock);
+	daemon_lockout_login_result(d, 0, err);
 	daemon_wake(d);
 	return 0;
 }

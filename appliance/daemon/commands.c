@@ -23,16 +23,19 @@
 #include "daemon/cmd_audit.h"
 #include "daemon/cmd_cert.h"
 #include "daemon/cmd_crl.h"
+#include "daemon/cmd_lockout.h"
 #include "daemon/cmd_revocation.h"
 #include "daemon/commands.h"
 #include "daemon/crl.h"
 #include "daemon/daemon.h"
+#include "daemon/lockout.h"
 #include "export/item.h"
 #include "export/results.h"
 #include "hsm/hsm_pin.h"
 #include "pki/certinfo.h"
 #include "pki/pkiutil.h"
 #include "queue/crl.h"
+#include "queue/lockout.h"
 #include "queue/queue.h"
 #include "queue/revocation.h"
 #include "util/text.h"
@@ -164,6 +167,7 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 		    i + 1 < d->profiles.n ? "," : "\n");
 	daemon_crl_status(d, d->st, time(NULL), &t);
 	daemon_audit_status(d, d->st, &t);
+	daemon_lockout_status(d, &t);
 	pthread_mutex_lock(&d->lock);
 	n = d->n_events;
 	if (n > 0)
@@ -901,6 +905,22 @@ cmd_object_get(struct daemon *d, enum approval_kind kind, int64_t id,
 		queue_crl_free(&cr);
 		return queue_crl_digest(d->st, id, o->digest, e);
 	}
+	if (kind == APPROVAL_KIND_LOCKOUT_CLEAR) {
+		struct queue_lockout l;
+
+		if ((r = queue_lockout_get(d->st, id, &l, e)) != 0)
+			return r;
+		/* The locked person never counts towards their own clearing. */
+		if (l.kind == QUEUE_LOCKOUT_PERSON)
+			snprintf(o->requester, sizeof(o->requester), "%s",
+			    l.credential);
+		o->created = l.locked_at;
+		o->quorum = l.quorum;
+		o->pending = !l.cleared;
+		snprintf(o->state, sizeof(o->state), "%s", l.cleared ?
+		    "cleared" : "locked");
+		return queue_lockout_digest(d->st, id, o->digest, e);
+	}
 	if (kind != APPROVAL_KIND_EXPORT)
 		return err_set(e, ERR_INVALID, "approvals of kind '%s' are not "
 		    "taken here", approval_kind_name(kind));
@@ -962,6 +982,11 @@ cmd_decided(struct daemon *d, const struct cmd_object *o, int approved,
 		    QUEUE_EXPORT_PENDING_APPROVAL, approved ?
 		    QUEUE_EXPORT_APPROVED : QUEUE_EXPORT_FAILED, NULL, NULL,
 		    time(NULL), e);
+	case APPROVAL_KIND_LOCKOUT_CLEAR:
+		/* Rejections are refused before they are recorded. */
+		*what = "cleared: the credential is usable again";
+		return approved ? daemon_lockout_clear(d, o->id, e) :
+		    err_set(e, ERR_INTERNAL, "a lock-out cannot be rejected");
 	default:
 		return err_set(e, ERR_INVALID, "approvals of kind '%s' are not "
 		    "taken here", approval_kind_name(o->kind));
@@ -987,7 +1012,7 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	X509 *cert = NULL;
 	char object[96], objects[128], fp[65];
 	int64_t id;
-	int step = 0;
+	int step = 0, counts = 0;
 	buf_t t;
 	err_t e;
 	int r;
@@ -1007,7 +1032,8 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	snprintf(object, sizeof(object), "%s %lld", kind_name, (long long)id);
 	/* The audit log's spelling; a CRL approval is about a request. */
 	snprintf(objects, sizeof(objects), "%s=%lld", kind == APPROVAL_KIND_CRL ?
-	    "crl-request" : kind_name, (long long)id);
+	    "crl-request" : kind == APPROVAL_KIND_LOCKOUT_CLEAR ? "lockout" :
+	    kind_name, (long long)id);
 	if ((r = pki_parse_cert(certp, cert_len, &cert, &e)) != 0 ||
 	    (r = pki_cert_sha256_hex(cert, fp)) != 0 ||
 	    (r = approval_signed_set(&as, stmt, stmt_len, sig, sig_len, cert,
@@ -1035,8 +1061,11 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	vo.object = id;
 	vo.digest = o.digest;
 	vo.not_before = o.created;
-	if ((r = approval_verify(&as, &vo, &s, &e)) != 0)
+	/* What does not verify counts against the certificate's holder. */
+	if ((r = approval_verify(&as, &vo, &s, &e)) != 0) {
+		counts = r != ERR_INTERNAL;
 		goto refused;
+	}
 	/* The records decide what the certificate cannot: enrolled, active. */
 	memset(&person, 0, sizeof(person));
 	person.sha256 = fp;
@@ -1046,8 +1075,13 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 		    "%s) is not enrolled on this appliance", fp);
 		goto refused;
 	}
+	if (strcmp(person.status, "locked") == 0) {
+		r = daemon_lockout_refuse(d, fp, person.name, &e);
+		goto refused;
+	}
 	if (strcmp(person.role, "officer") != 0 ||
 	    strcmp(person.status, "active") != 0) {
+		counts = 1;
 		r = err_set(&e, ERR_POLICY, "%s is %s %s: no approvals",
 		    person.name, strcmp(person.status, "active") != 0 ?
 		    person.status : "enrolled as", strcmp(person.status,
@@ -1057,6 +1091,13 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 	if (strcmp(fp, o.requester) == 0) {
 		r = err_set(&e, ERR_POLICY, "%s requested %s and may not "
 		    "approve it", person.name, object);
+		goto refused;
+	}
+	if (kind == APPROVAL_KIND_LOCKOUT_CLEAR &&
+	    s.decision == APPROVAL_REJECT) {
+		r = err_set(&e, ERR_POLICY, "a lock-out is not rejected: it "
+		    "stays until two officers clear it, so an officer who "
+		    "objects simply does not approve");
 		goto refused;
 	}
 	memset(&qa, 0, sizeof(qa));
@@ -1079,6 +1120,8 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 			    object);
 		goto refused;
 	}
+	if ((r = daemon_lockout_approval_ok(d, fp, &e)) != 0)
+		goto out;
 	snprintf(objects + strlen(objects), sizeof(objects) - strlen(objects),
 	    " decision=%s", qa.decision);
 	if ((r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
@@ -1107,7 +1150,9 @@ cmd_approve(struct daemon *d, const struct ctl_msg *req,
 			goto out;
 		snprintf(ev, sizeof(ev), "%s-%s", kind_name, approved ?
 		    "approved" : "rejected");
-		if ((r = daemon_recorded(d, event_emit(daemon_event,
+		/* A clearing has its own record (lockout-cleared). */
+		if (kind != APPROVAL_KIND_LOCKOUT_CLEAR &&
+		    (r = daemon_recorded(d, event_emit(daemon_event,
 		    daemon_sink(d), ev, EVENT_OK, NULL, NULL, objects, "%s",
 		    approved ? "quorum reached" :
 		    votes.v[res.rejection].reason), &e)) != 0)
@@ -1126,9 +1171,12 @@ refused:
 	if (step)
 		(void)daemon_step_end(d, r, &e);
 	step = 0;
-	event_emit(daemon_event, daemon_sink(d), "approval", EVENT_REFUSED,
-	    cert != NULL ? fp : NULL, NULL, kind_name ? objects : NULL, "%s",
-	    e.msg);
+	/* A failure counted against an enrolled person has its own record. */
+	if (!counts || cert == NULL ||
+	    daemon_lockout_approval_failed(d, fp, objects, &e) != 1)
+		event_emit(daemon_event, daemon_sink(d), "approval",
+		    EVENT_REFUSED, cert != NULL ? fp : NULL, NULL, kind_name ?
+		    objects : NULL, "%s", e.msg);
 out:
 	if (step)
 		(void)daemon_step_end(d, r, &e);
@@ -1173,6 +1221,8 @@ static const struct cmd_dispatch {
 	{ "revoke-submit",	NULL,			cmd_revoke_submit },
 	{ "revocation-list",	cmd_revocation_list,	NULL },
 	{ "revocation-show",	cmd_revocation_show,	NULL },
+	{ "lockout-list",	cmd_lockout_list,	NULL },
+	{ "lockout-show",	cmd_lockout_show,	NULL },
 	{ "audit-text",		cmd_audit_text,		NULL },
 	{ "audit-export",	NULL,			cmd_audit_export },
 };

@@ -85,6 +85,36 @@ config_users(struct yamldoc *doc, const struct yamldoc_node *root,
 	return bad ? ERR_INVALID : 0;
 }
 
+/*
+ * lockout: failed logins and failed approvals a credential may have
+ * before it is locked out (queue/lockout.h). The defaults: a PIN typed
+ * wrong twice still leaves a third try, and three is below the retry
+ * counter of common HSM tokens, so the appliance locks the token (and
+ * two officers can clear it) before the token locks its own PIN (which
+ * only the token's security officer can reset). Approvals are signed
+ * files that fail mostly by a copied digest or a stale statement, so
+ * five; a forged signature gains nothing from more tries anyway.
+ */
+static void
+config_lockout(struct yamldoc *doc, const struct yamldoc_node *root,
+    struct config *out)
+{
+	const struct yamldoc_node *lock = NULL;
+	long long v;
+
+	out->lockout_login_failures = CONFIG_LOGIN_FAILURES;
+	out->lockout_approval_failures = CONFIG_APPROVAL_FAILURES;
+	if (yamldoc_get_map(doc, root, "lockout", 0, &lock) != 1)
+		return;
+	if (yamldoc_get_int(doc, lock, "login_failures", 0, 1,
+	    CONFIG_FAILURES_MAX, &v) == 1)
+		out->lockout_login_failures = (unsigned)v;
+	if (yamldoc_get_int(doc, lock, "approval_failures", 0, 1,
+	    CONFIG_FAILURES_MAX, &v) == 1)
+		out->lockout_approval_failures = (unsigned)v;
+	(void)yamldoc_check_unknown(doc, lock);
+}
+
 int
 config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 {
@@ -139,6 +169,7 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 	out->require_mount = 1;
 	if (yamldoc_get_bool(doc, root, "require_mount", 0, &b) == 1)
 		out->require_mount = b;
+	config_lockout(doc, root, out);
 	(void)yamldoc_check_unknown(doc, root);
 	if ((out->path = strdup(path)) == NULL)
 		oom = 1;

@@ -16,6 +16,9 @@
  *   scan_interval_ms: 1000           # how often inbox/ is looked at
  *   settle_ms: 1000                  # a file must be unchanged this long
  *   require_mount: true              # media must be a mounted file system
+ *   lockout:                         # failures before a credential locks
+ *     login_failures: 3              # wrong PINs at activation (1..1000)
+ *     approval_failures: 5           # a person's failed approvals (1..1000)
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -30,6 +33,10 @@
 #include "util/err.h"
 
 #define CONFIG_MAX_USERS 16
+/* lockout: the defaults (config.c says why) and the highest limit. */
+#define CONFIG_LOGIN_FAILURES 3
+#define CONFIG_APPROVAL_FAILURES 5
+#define CONFIG_FAILURES_MAX 1000
 
 struct config {
 	char *path;
@@ -41,6 +48,8 @@ struct config {
 	unsigned signer_threads;
 	unsigned scan_interval_ms, settle_ms;
 	int require_mount;		/* media must be a mount point */
+	unsigned lockout_login_failures;	/* 1 .. CONFIG_FAILURES_MAX */
+	unsigned lockout_approval_failures;
 };
 
 /*

@@ -266,19 +266,13 @@ queue_crl_quorum(struct store *st, int64_t id, err_t *err)
 	    "  AND a.officer_sha256 <> r.requested_by)"
 	    " FROM crl_request r WHERE r.id = ?1";
 	char digest[65], what[48];
-	sqlite3_stmt *s;
-	int rc = SQLITE_OK, r;
+	int r;
 
-	if ((r = queue_crl_digest(st, id, digest, err)) != 0 ||
-	    (r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
+	if ((r = queue_crl_digest(st, id, digest, err)) != 0)
 		return r;
-	store_bind_text(s, 2, digest, &rc);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return queue_sql_binderr(st, rc, err);
-	}
 	snprintf(what, sizeof(what), "CRL request #%lld", (long long)id);
-	return queue_sql_quorum(st, s, what, "the request's digest", err);
+	return queue_sql_quorum_over(st, sql, id, digest, what,
+	    "the request's digest", err);
 }
 
 /* The request's state (and CA) inside the caller's transaction. */

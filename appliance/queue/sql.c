@@ -76,6 +76,23 @@ queue_sql_quorum(struct store *st, sqlite3_stmt *s, const char *what,
 }
 
 int
+queue_sql_quorum_over(struct store *st, const char *sql, int64_t id,
+    const char *digest, const char *what, const char *over, err_t *err)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK, r;
+
+	if ((r = queue_sql_prepare_id(st, sql, id, &s, err)) != 0)
+		return r;
+	store_bind_text(s, 2, digest, &rc);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return queue_sql_binderr(st, rc, err);
+	}
+	return queue_sql_quorum(st, s, what, over, err);
+}
+
+int
 queue_sql_row(struct store *st, const char *sql, int64_t id,
     const char *what, sqlite3_stmt **s, err_t *err)
 {

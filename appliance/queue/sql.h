@@ -42,6 +42,13 @@ int queue_sql_quorum(struct store *st, sqlite3_stmt *s, const char *what,
     const char *over, err_t *err);
 
 /*
+ * queue_sql_quorum for sql with the object's id bound to ?1 and the
+ * digest its approvals must be over (64 hex) to ?2.
+ */
+int queue_sql_quorum_over(struct store *st, const char *sql, int64_t id,
+    const char *digest, const char *what, const char *over, err_t *err);
+
+/*
  * Prepares sql, binds id to ?1 and steps to the first row, left in *s
  * for the caller to read and finalize. Without a row *s is NULL and the
  * result is ERR_NOTFOUND "no WHAT #id".

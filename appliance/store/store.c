@@ -696,6 +696,51 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'checkpoints are fixed'); END;"
 	"CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
 	" BEGIN SELECT RAISE(ABORT, 'checkpoints are kept'); END;",
+
+	/*
+	 * Version 6: lock-outs (queue/lockout.h). Failed logins to the CA
+	 * token and failed approvals of an enrolled person are counted per
+	 * credential (the token's label, the person's certificate SHA-256);
+	 * at the configured limit a lock-out is opened, which only two
+	 * officers' approvals of kind lockout-clear close. At most one
+	 * lock-out per credential is open; closed ones are kept.
+	 */
+	"CREATE TABLE credential_failure ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('token', 'person')),"
+	"  credential TEXT NOT NULL CHECK (credential <> ''),"
+	"  failures INTEGER NOT NULL CHECK (failures >= 0),"
+	"  last_failure INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, credential)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE lockout ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('token', 'person')),"
+	"  credential TEXT NOT NULL CHECK (credential <> ''),"
+	"  person_id INTEGER REFERENCES person(id),"
+	"  failures INTEGER NOT NULL CHECK (failures >= 1),"
+	"  locked_at INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('locked', 'cleared')),"
+	"  quorum INTEGER NOT NULL CHECK (quorum >= 2),"
+	"  cleared_at INTEGER,"
+	"  CHECK ((state = 'cleared') = (cleared_at IS NOT NULL)),"
+	"  CHECK ((kind = 'person') = (person_id IS NOT NULL)),"
+	"  CHECK (kind <> 'person' OR " SHA256("credential") ")"
+	") STRICT;"
+	"CREATE UNIQUE INDEX lockout_open ON lockout(kind, credential)"
+	"  WHERE state = 'locked';"
+	"CREATE TRIGGER lockout_state_moves BEFORE UPDATE OF state ON lockout"
+	"  WHEN NEW.state IS NOT OLD.state AND NOT (OLD.state = 'locked' AND"
+	"    NEW.state = 'cleared')"
+	" BEGIN SELECT RAISE(ABORT, 'a lock-out is only ever cleared'); END;"
+	"CREATE TRIGGER lockout_fixed BEFORE UPDATE ON lockout"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.kind IS NOT OLD.kind OR"
+	"    NEW.credential IS NOT OLD.credential OR"
+	"    NEW.person_id IS NOT OLD.person_id OR"
+	"    NEW.failures IS NOT OLD.failures OR"
+	"    NEW.locked_at IS NOT OLD.locked_at OR NEW.quorum IS NOT OLD.quorum"
+	" BEGIN SELECT RAISE(ABORT, 'a lock-out cannot change once made'); END;"
+	"CREATE TRIGGER lockout_kept BEFORE DELETE ON lockout"
+	" BEGIN SELECT RAISE(ABORT, 'lock-outs are kept'); END;",
 };
 
 #define STORE_LATEST \

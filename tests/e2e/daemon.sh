@@ -85,6 +85,7 @@ hsm:
 scan_interval_ms: 100
 settle_ms: 50
 require_mount: false
+${AIRLOCKD_YAML_EXTRA:-}
 YAML
 	"$AIRLOCK_BUILD/bin/airlockd" --config "$W/airlockd.yaml" \
 	    >"$W/airlockd.log" 2>&1 &
@@ -180,4 +181,36 @@ issued() {
 recipient() {
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/recipient.key" \
 	    -out "$W/recipient.pem" -subj "/CN=Factory recipient" -days 30 2>/dev/null
+}
+
+# raw_approval NAME KIND OBJECT DIGEST [badsig]: NAME (frank, gina: a key
+# file) sends an approval statement over DIGEST with a hand-written
+# client, as a console cannot (with badsig, its signature is spoiled);
+# prints the daemon's reply.
+raw_approval() {
+	python3 - "$W/console.sock" "$E/people/$1.key.pem" "$W/pins/$1" "$O/$1.pem" \
+	    "$2" "$3" "$4" "${5:-}" <<'PY'
+import hashlib, socket, struct, sys, time
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+sock, keyf, passf, certf, kind, obj, digest, mode = sys.argv[1:]
+pw = open(passf, "rb").read().rstrip(b"\n")
+key = serialization.load_pem_private_key(open(keyf, "rb").read(), pw)
+cert = x509.load_pem_x509_certificate(open(certf, "rb").read())
+der = cert.public_bytes(serialization.Encoding.DER)
+stmt = ("airlock-approval: 1\nkind: %s\nobject: %s\ndigest: %s\ndecision: approve\n"
+        "reason:\nofficer: %s\ntime: %s\n") % (kind, obj, digest, hashlib.sha256(der).hexdigest(),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+sig = bytearray(key.sign(stmt.encode(), ec.ECDSA(hashes.SHA256())))
+if mode == "badsig":
+    sig[-3] ^= 0x55
+def field(k, v):
+    return struct.pack("B", len(k)) + k.encode() + struct.pack(">I", len(v)) + v
+body = b"".join([field("cmd", b"approve"), field("kind", kind.encode()), field("object", obj.encode()),
+                 field("statement", stmt.encode()), field("signature", bytes(sig)), field("cert", der)])
+s = socket.socket(socket.AF_UNIX); s.connect(sock)
+s.sendall(struct.pack(">I", len(body)) + body)
+print(s.recv(65536))
+PY
 }

@@ -187,28 +187,7 @@ step "bad approvals are refused"
 expect_fail "officer|role" "$AIRLOCK" batch approve 1 --token "pkcs11:token=dave;object=dave-2026" \
     --module "$MODULE" --pin "file:$W/pins/dave" --cert "$O/dave.pem"
 # A statement over another digest, sent by a hand-written client.
-python3 - "$W/console.sock" "$E/people/gina.key.pem" "$W/pins/gina" "$O/gina.pem" <<'PY' >"$W/raw.out" 2>&1 || true
-import hashlib, socket, struct, sys, time
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-sock, keyf, passf, certf = sys.argv[1:]
-pw = open(passf, "rb").read().rstrip(b"\n")
-key = serialization.load_pem_private_key(open(keyf, "rb").read(), pw)
-cert = x509.load_pem_x509_certificate(open(certf, "rb").read())
-der = cert.public_bytes(serialization.Encoding.DER)
-stmt = ("airlock-approval: 1\nkind: batch\nobject: 1\ndigest: %s\ndecision: approve\n"
-        "reason:\nofficer: %s\ntime: %s\n") % ("ab" * 32, hashlib.sha256(der).hexdigest(),
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-sig = key.sign(stmt.encode(), ec.ECDSA(hashes.SHA256()))
-def field(k, v):
-    return struct.pack("B", len(k)) + k.encode() + struct.pack(">I", len(v)) + v
-body = b"".join([field("cmd", b"approve"), field("kind", b"batch"), field("object", b"1"),
-                 field("statement", stmt.encode()), field("signature", sig), field("cert", der)])
-s = socket.socket(socket.AF_UNIX); s.connect(sock)
-s.sendall(struct.pack(">I", len(body)) + body)
-print(s.recv(65536))
-PY
+raw_approval gina batch 1 "$(printf ab%.0s $(seq 32))" >"$W/raw.out" 2>&1 || true
 grep -q "digest" "$W/raw.out" && grep -q "error" "$W/raw.out" ||
     { cat "$W/raw.out"; fail "approval over another digest not refused for its digest"; }
 batch_state 1 pending-approval || fail "batch 1 changed state"

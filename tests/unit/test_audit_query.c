@@ -374,6 +374,8 @@ test_report_approvals(void **state)
 		    "crl-request=7 decision=approve", ""),
 		rec(BOB, "Bob, Jr.", "officer", "approval", "ok",
 		    "export=4 decision=reject", ""),
+		rec(BOB, "Bob, Jr.", "officer", "approval", "ok",
+		    "lockout=2 decision=approve", ""),
 		/* Not counted: refused, no decision, another action. */
 		rec(BOB, "Bob, Jr.", "officer", "approval", "refused",
 		    "batch=1 decision=approve", "bad signature"),
@@ -390,7 +392,8 @@ test_report_approvals(void **state)
 	    "Alice," ALICE ",batch,2,1\r\n"
 	    "Alice," ALICE ",revocation,1,0\r\n"
 	    "\"Bob, Jr.\"," BOB ",crl,1,0\r\n"
-	    "\"Bob, Jr.\"," BOB ",export,0,1\r\n");
+	    "\"Bob, Jr.\"," BOB ",export,0,1\r\n"
+	    "\"Bob, Jr.\"," BOB ",lockout-clear,1,0\r\n");
 }
 
 static void

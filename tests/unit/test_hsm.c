@@ -100,7 +100,26 @@ test_wrong_pin(void **state)
 	assert_null(p);
 	assert_non_null(strstr(err.msg, "wrong PIN for token 'airlock-test'"));
 	assert_null(strstr(err.msg, "11111111"));
+	/* What lock-outs count: this, and no other failure. */
+	assert_true(hsm_wrong_pin(&err));
 	secret_free(bad);
+}
+
+static void
+test_wrong_pin_only(void **state)
+{
+	err_t e;
+
+	(void)state;
+	err_set(&e, ERR_AUTH, "the user PIN of token 't' is locked; the "
+	    "security officer must unlock it");
+	assert_false(hsm_wrong_pin(&e));
+	err_set(&e, ERR_HSM, HSM_WRONG_PIN " 't'");
+	assert_false(hsm_wrong_pin(&e));
+	err_set(&e, ERR_AUTH, HSM_WRONG_PIN " 't' (its length is outside "
+	    "what the token accepts)");
+	assert_true(hsm_wrong_pin(&e));
+	assert_false(hsm_wrong_pin(NULL));
 }
 
 static void
@@ -506,6 +525,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_pool),
 		cmocka_unit_test(test_wrong_pin),
+		cmocka_unit_test(test_wrong_pin_only),
 		cmocka_unit_test(test_unknown_token),
 		cmocka_unit_test(test_bad_open_args),
 		cmocka_unit_test(test_bad_helper_path),
