@@ -343,29 +343,28 @@ worker_export(struct worker *w, int64_t eid)
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "export=%lld", (long long)eid);
-	if (!daemon_outbox(d, outbox, sizeof(outbox))) {
-		worker_state(d, "export %lld waits for a medium with outbox/",
-		    (long long)eid);
-		pthread_mutex_lock(&d->lock);
-		snprintf(d->export_fault, sizeof(d->export_fault), "export "
-		    "%lld waits (medium absent): %s", (long long)eid,
-		    export_fault_advice(EXPORT_FAULT_ABSENT));
-		pthread_mutex_unlock(&d->lock);
-		return;
-	}
-	if (!daemon_export_due(&w->retry, outbox))
-		return;
 	if (queue_export_get(w->st, eid, &x, &e) != 0)
 		return;
-	if (queue_batch_get(w->st, x.batch_id, &b, &e) != 0) {
-		queue_export_free(&x);
-		return;
-	}
 	snprintf(object, sizeof(object), "export=%lld batch=%lld number=%lld",
 	    (long long)eid, (long long)x.batch_id, (long long)x.number);
 	snprintf(what, sizeof(what), "export %lld of batch %lld",
 	    (long long)x.number, (long long)x.batch_id);
+	if (!daemon_outbox(d, outbox, sizeof(outbox))) {
+		/* Nothing was tried: it waits, and is not a failure. */
+		worker_state(d, "%s waits for a medium with outbox/", what);
+		pthread_mutex_lock(&d->lock);
+		snprintf(d->export_fault, sizeof(d->export_fault), "%s waits "
+		    "(medium absent): %s", what,
+		    export_fault_advice(EXPORT_FAULT_ABSENT));
+		pthread_mutex_unlock(&d->lock);
+		queue_export_free(&x);
+		return;
+	}
+	if (!daemon_export_due(&w->retry, outbox) ||
+	    queue_batch_get(w->st, x.batch_id, &b, &e) != 0) {
+		queue_export_free(&x);
+		return;
+	}
 	if ((ca = daemon_ca_by_id(d, b.ca_id)) == NULL)
 		goto out;
 	if (worker_open_secret(d, b.data_key_wrapped, b.data_key_wrapped_len,

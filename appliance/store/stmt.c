@@ -103,9 +103,12 @@ store_insert(struct store *s, sqlite3_stmt *stmt, int bindrc,
 		sqlite3_finalize(stmt);
 		return 0;
 	}
-	r = store_errcode(s);
-	err_set(err, r, "%s: cannot add %s: %s", store_path(s), what,
-	    sqlite3_errmsg(store_db(s)));
+	{
+		char doing[256];
+
+		snprintf(doing, sizeof(doing), "cannot add %s", what);
+		r = store_sqlerr(s, store_errcode(s), doing, err);
+	}
 	sqlite3_finalize(stmt);
 	return r;
 }

@@ -829,7 +829,7 @@ static void
 test_writer_stream(void **state)
 {
 	struct export_files fs;
-	struct lines l = { 20000, -1 };
+	struct lines l = { 20000, -1 }, whole = { 20000, -1 };
 	struct export_stream st = { "big.log", 0, lines_fn, &l };
 	char subdir[64], sha[65], path[PATH_MAX];
 	struct stat sb;
@@ -877,7 +877,7 @@ test_writer_stream(void **state)
 	assert_int_equal(sh("mkdir %s/.stream.2.tmp.0123456789ab && "
 	    "echo part >%s/.stream.2.tmp.0123456789ab/one.txt && "
 	    "mkdir %s/.other.tmp.0123456789ab", dir, dir, dir), 0);
-	l.fail = -1;
+	st.ctx = &whole;
 	assert_int_equal(export_write_signed_stream(dir, "stream", &fs, &st,
 	    exp_key, exp_cert, NULL, subdir, sizeof(subdir), sha, &e), 0);
 	assert_string_equal(subdir, "stream.2");
