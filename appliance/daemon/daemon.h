@@ -146,7 +146,8 @@ void daemon_sink_bind(struct daemon_sink *k);
  * connection; the step's own writes and its events then join it.
  * daemon_step_end commits when r is 0 and rolls back otherwise, then
  * brings the text mirror up to date; it returns r, or the commit's
- * error.
+ * error. An ERR_IO (the store or its disk failed, e.g. disk full) is
+ * also written to the journal.
  */
 int daemon_step_begin(struct daemon *d, err_t *e);
 

@@ -166,7 +166,13 @@ status_has "^Export: " && fail "status still shows the fault"
 step "2. read-only medium: a batch export and a CRL export wait"
 mac_bundle "$W/b2.cms" "RO stick" 4 00:11:22:00:02:00
 submit "$W/b2.cms" b2.cms 2
+# A file that will be refused, put in while nothing reads inbox/: it
+# cannot be quarantined on the read-only medium and stays in inbox/.
+expect_ok "$AIRLOCK" deactivate
+printf 'not a bundle\n' >"$W/media/inbox/junk.cms"
 mount -o remount,ro "$W/media" || fail "remount ro"
+expect_ok "$AIRLOCK" activate --pin "file:$W/pins/airlock-ca"
+wait_for 30 sh -c "grep -q 'intake failed.*quarantine.*Read-only file system' '$W/airlockd.log'"
 expect_ok approve_token 2 alice
 expect_ok approve_token 2 bob
 expect_ok "$AIRLOCK" crl request --ca device-ca
@@ -180,6 +186,8 @@ wait_for 60 status_has "^CRL export: +CRL 1 of device-ca waits \(medium read-onl
 export_state 2 1 approved || fail "read-only: the export must stay approved"
 [ "$(events export-failed)" -eq 2 ] || fail "read-only: expected one more export-failed, got $(events export-failed)"
 [ "$(events crl-export)" -eq 1 ] || fail "read-only: expected one crl-export record"
+[ -e "$W/media/inbox/junk.cms" ] || fail "read-only: the refused file left inbox/"
+[ "$(events intake)" -eq 1 ] || fail "read-only: expected one intake failure record, got $(events intake)"
 "$AIRLOCK" audit show --action crl-export --format csv 2>/dev/null |
     grep -q "medium read-only" || fail "crl-export lacks the reason"
 mount -o remount,rw "$W/media" || fail "remount rw"
@@ -188,6 +196,7 @@ wait_for 30 sh -c "ls '$W'/media/outbox/crl-device-ca-1/MANIFEST"
 check_outbox || fail "after remount: outbox"
 openssl crl -inform DER -in "$W/media/outbox/crl-device-ca-1/device-ca-1.crl" \
     -CAfile "$O/device-ca.pem" -noout 2>/dev/null || fail "the CRL does not verify"
+wait_for 30 sh -c "[ ! -e '$W/media/inbox/junk.cms' ] && ls '$W'/media/quarantine/junk.cms.reason"
 
 step "3. the medium pulled while an export is being written"
 # Many requests make an export that takes a while to write.
@@ -260,13 +269,20 @@ step "4. the state directory's disk full"
 mac_bundle "$W/b4.cms" "Disk full" 2 00:11:22:00:04:00
 submit "$W/b4.cms" b4.cms 4
 "$AIRLOCK" batch show 4 >"$W/show4.before"
-n_before=$(sqlite3 "file:$W/state/airlock.db?mode=ro" "SELECT count(*) FROM audit_record" 2>/dev/null || echo x)
+n_before=$(sqlite3 "file:$W/state/airlock.db?mode=ro" "SELECT count(*) FROM audit_record")
+# The write-ahead log is emptied first, so that the next step must grow
+# it (SQLite reuses the space a log already has).
+[ "$(sqlite3 -cmd ".timeout 10000" "$W/state/airlock.db" 'PRAGMA wal_checkpoint(TRUNCATE)' | cut -d'|' -f1)" = 0 ] ||
+    fail "cannot empty the write-ahead log"
 dd if=/dev/zero of="$W/state/filler" bs=64k 2>/dev/null || true
 expect_fail "disk full" approve_token 4 alice
 grep -q "$W/state/airlock.db" "$W/last.out" || { cat "$W/last.out"; fail "disk full: the error does not name the database"; }
 cat "$W/last.out"
-grep -q "disk full" "$W/airlockd.log" || fail "disk full: not in the journal"
+grep -q "step was not taken: $W/state/airlock.db: .*disk full" "$W/airlockd.log" ||
+    fail "disk full: not in the journal"
 expect_ok "$AIRLOCK" status
+n_after=$(sqlite3 "file:$W/state/airlock.db?mode=ro" "SELECT count(*) FROM audit_record")
+[ "$n_after" = "$n_before" ] || fail "disk full: audit records $n_before before, $n_after after"
 "$AIRLOCK" batch show 4 >"$W/show4.after"
 cmp -s "$W/show4.before" "$W/show4.after" || { diff "$W/show4.before" "$W/show4.after"; fail "disk full: the batch changed"; }
 batch_state 4 pending-approval || fail "disk full: the approval was taken"
@@ -286,8 +302,19 @@ wait_for 30 batch_state 5 pending-approval
 [ "$(sqlite3 "file:$W/state/airlock.db?mode=ro" 'PRAGMA integrity_check')" = ok ] ||
     fail "after freeing: integrity_check"
 [ "$(events intake)" -le 2 ] || fail "intake failures recorded at every scan: $(events intake)"
-echo "audit records before the full disk: $n_before"
 
+stop_daemon
+
+step "5. no medium at all when the daemon starts: it starts and waits"
+umount -l "$W/media"
+rmdir "$W/media"
+"$AIRLOCK_BUILD/bin/airlockd" --config "$W/airlockd.yaml" >>"$W/airlockd.log" 2>&1 &
+DAEMON_PID=$!
+wait_for 10 test -S "$W/console.sock"
+expect_ok "$AIRLOCK" activate --pin "file:$W/pins/airlock-ca"
+wait_for 10 status_has "no medium inserted"
+medium 16m
+wait_for 10 status_has "inbox/ present"
 stop_daemon
 expect_ok "$AIRLOCK" audit verify "$W/state/audit.log" --cert "$O/appliance-audit-2026.pem" --quiet
 echo "media faults scenario passed"
