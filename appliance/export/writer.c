@@ -22,6 +22,8 @@
 /* One attempt at an export: its directory under a temporary name. */
 struct export_attempt {
 	int dirfd;			/* DIR */
+	int tmpfd;			/* DIR/tmp, held open so that its
+					 * inode (and number) stays the same */
 	int made;			/* tmp exists and is ours to remove */
 	dev_t dev;			/* tmp's identity */
 	ino_t ino;
@@ -177,7 +179,8 @@ export_make_dir(const char *dir, const char *subdir, struct export_attempt *a,
 		return err_set(err, ERR_IO, "cannot create a directory in %s: "
 		    "%s", dir, strerror(errno));
 	a->made = 1;
-	if (fstatat(a->dirfd, a->tmp, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+	if ((a->tmpfd = openat(a->dirfd, a->tmp, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 || fstat(a->tmpfd, &sb) != 0)
 		return err_set(err, ERR_IO, "%s/%s: %s", dir, a->tmp,
 		    strerror(errno));
 	a->dev = sb.st_dev;
@@ -196,18 +199,10 @@ export_publish(struct export_attempt *a, err_t *err)
 {
 	struct stat sb;
 	char final[PATH_MAX];
-	int fd;
 
-	if ((fd = openat(a->dirfd, a->tmp, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1 || fsync(fd) != 0) {
-		int e = errno;
-
-		if (fd != -1)
-			close(fd);
+	if (fsync(a->tmpfd) != 0)
 		return err_set(err, ERR_IO, "%s/%s: fsync failed: %s", a->dir,
-		    a->subdir, strerror(e));
-	}
-	close(fd);
+		    a->subdir, strerror(errno));
 	if (renameat2(a->dirfd, a->tmp, a->dirfd, a->subdir,
 	    RENAME_NOREPLACE) != 0) {
 		int e = errno;
@@ -245,6 +240,9 @@ export_publish(struct export_attempt *a, err_t *err)
 static void
 export_attempt_end(struct export_attempt *a)
 {
+	if (a->tmpfd != -1)
+		close(a->tmpfd);
+	a->tmpfd = -1;
 	if (a->dirfd == -1)
 		return;
 	if (a->made)
@@ -282,7 +280,7 @@ export_write(const char *dir, const char *subdir,
     const struct export_files *files, const buf_t *manifest,
     const buf_t *sig, err_t *err)
 {
-	struct export_attempt a = { .dirfd = -1 };
+	struct export_attempt a = { .dirfd = -1, .tmpfd = -1 };
 	int rc;
 
 	if (dir == NULL || files == NULL || manifest == NULL || sig == NULL ||
@@ -394,7 +392,7 @@ export_write_signed_stream(const char *dir, const char *base,
     EVP_PKEY *key, X509 *cert, STACK_OF(X509) *extra, char *subdir,
     size_t subdirsz, char manifest_sha256[65], err_t *err)
 {
-	struct export_attempt a = { .dirfd = -1 };
+	struct export_attempt a = { .dirfd = -1, .tmpfd = -1 };
 	buf_t man, sig;
 	int rc;
 
