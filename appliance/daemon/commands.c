@@ -154,6 +154,10 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 	    "inserted, but it has no inbox/");
 	pthread_mutex_lock(&d->lock);
 	(void)buf_printf(&t, "Worker:      %s\n", d->worker_state);
+	if (d->export_fault[0] != '\0')
+		(void)buf_printf(&t, "Export:      %s\n", d->export_fault);
+	if (d->crl_fault[0] != '\0')
+		(void)buf_printf(&t, "CRL export:  %s\n", d->crl_fault);
 	pthread_mutex_unlock(&d->lock);
 	(void)queue_batch_list(d->st, NULL, cmd_count_batch, counts, &e);
 	(void)buf_printf(&t, "Batches:    ");

@@ -18,8 +18,6 @@
 
 /* How often one CA's CRL warning is repeated, in seconds. */
 #define DAEMON_CRL_WARN_EVERY 3600
-/* How long a failed CRL export waits before it is tried again. */
-#define DAEMON_CRL_BACKOFF 10
 /* Requests handled in one cycle; the rest wait for the next. */
 #define DAEMON_CRL_MAX_IDS 64
 
@@ -387,7 +385,7 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 	err_t e;
 	int r;
 
-	if (now < d->crl_export_retry_at ||
+	if (!daemon_export_due(&d->crl_retry, outbox) ||
 	    queue_crl_unexported(st, daemon_crl_collect_out, &todo, &e) != 0)
 		return;
 	for (i = 0; i < todo.n && !d->stop; i++) {
@@ -416,14 +414,21 @@ daemon_crl_export(struct daemon *d, struct store *st, const char *outbox,
 		if (r == 0 && daemon_audit_exported(st, audit_to, &e) != 0)
 			fprintf(stderr, "airlockd: %s\n", e.msg);
 		if (r != 0) {
-			/* The medium failed or was pulled: later, again. */
-			d->crl_export_retry_at = now + DAEMON_CRL_BACKOFF;
-			event_emit(daemon_event, daemon_sink(d), "crl-export",
-			    EVENT_FAILED, NULL, NULL, object, "%s; retried in "
-			    "%d s or on the next medium", e.msg,
-			    DAEMON_CRL_BACKOFF);
+			char details[2 * ERR_MSG_MAX], what[96];
+
+			/* The medium failed or was pulled: later, again; the
+			 * same fault is recorded once, not at every retry. */
+			snprintf(what, sizeof(what), "CRL %lld of %s",
+			    (long long)todo.number[i], ca->name);
+			if (daemon_export_failed(d, &d->crl_retry,
+			    d->crl_fault, sizeof(d->crl_fault), outbox, what,
+			    r, e.msg, details, sizeof(details)))
+				event_emit(daemon_event, daemon_sink(d),
+				    "crl-export", EVENT_FAILED, NULL, NULL,
+				    object, "%s", details);
 			return;
 		}
+		daemon_export_ok(d, &d->crl_retry, d->crl_fault);
 	}
 }
 

@@ -314,6 +314,13 @@ daemon_step_end(struct daemon *d, int r, err_t *e)
 
 	r = store_end(k->st, r, e);
 	daemon_sink_committed(k);
+	/*
+	 * The store or its disk failed (a full disk, an I/O error): the
+	 * console that asked hears why, and so must the journal, where the
+	 * administrator who can free space looks.
+	 */
+	if (r == ERR_IO && e != NULL)
+		fprintf(stderr, "airlockd: a step was not taken: %s\n", e->msg);
 	return r;
 }
 

@@ -27,6 +27,7 @@
 #include "ctl/ctl.h"
 #include "daemon/config.h"
 #include "daemon/intake.h"
+#include "export/fault.h"
 #include "hsm/hsm.h"
 #include "policy/crlpolicy.h"
 #include "policy/profile.h"
@@ -70,7 +71,7 @@ struct daemon {
 	struct store *st;		/* the main thread's connection */
 	struct profile_set profiles;
 	struct crlpolicy crl_policy;
-	time_t crl_export_retry_at;	/* worker only */
+	struct export_retry crl_retry;	/* worker only: CRL exports */
 	STACK_OF(X509) *people_cas;
 	struct daemon_ca *cas;
 	size_t n_cas;
@@ -105,6 +106,9 @@ struct daemon {
 	pthread_t worker;
 	int worker_started;
 	char worker_state[256];		/* under lock: what it does now */
+	/* Under lock: why exports wait for the medium ("" when they do
+	 * not), batch exports and CRL exports (airlock status). */
+	char export_fault[512], crl_fault[512];
 
 	/* Recent events, under lock. */
 	struct {
@@ -142,7 +146,8 @@ void daemon_sink_bind(struct daemon_sink *k);
  * connection; the step's own writes and its events then join it.
  * daemon_step_end commits when r is 0 and rolls back otherwise, then
  * brings the text mirror up to date; it returns r, or the commit's
- * error.
+ * error. An ERR_IO (the store or its disk failed, e.g. disk full) is
+ * also written to the journal.
  */
 int daemon_step_begin(struct daemon *d, err_t *e);
 
@@ -197,6 +202,23 @@ void daemon_deactivate(struct daemon *d);
 
 /* worker.c */
 int daemon_worker_start(struct daemon *d, err_t *err);
+
+/*
+ * After a failed export attempt (code and msg its error) on outbox:
+ * classifies it (export/fault.h), sets rt's next attempt and the status
+ * line status (under d->lock; what names the export). 1 when the caller
+ * audits it (a new kind of failure), with details filled; 0 for a repeat.
+ */
+int daemon_export_failed(struct daemon *d, struct export_retry *rt,
+    char *status, size_t statussz, const char *outbox, const char *what,
+    int code, const char *msg, char *details, size_t detailssz);
+
+/* After a successful export: clears rt and the status line. */
+void daemon_export_ok(struct daemon *d, struct export_retry *rt,
+    char *status);
+
+/* 1 when an export attempt on outbox is due under rt (export/fault.h). */
+int daemon_export_due(const struct export_retry *rt, const char *outbox);
 void daemon_worker_stop(struct daemon *d);
 
 /* server.c: serves the console socket until *stop; 0 or ERR_IO. */

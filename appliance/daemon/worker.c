@@ -27,8 +27,6 @@
 #include "signer/signer.h"
 #include "util/fileio.h"
 
-/* How long a failed export waits before it is tried again, in seconds. */
-#define WORKER_EXPORT_BACKOFF 10
 /* Batches or exports handled in one cycle (the rest wait for the next). */
 #define WORKER_MAX_IDS 256
 
@@ -37,8 +35,80 @@ struct worker {
 	struct store *st;
 	struct intake *in;
 	unsigned generation;
-	time_t export_retry_at;
+	struct export_retry retry;	/* batch exports (export/fault.h) */
+	char intake_failed[ERR_MSG_MAX];	/* the last intake failure */
 };
+
+/*
+ * Where export_run's events go: on to the worker's sink, except its
+ * "export-failed", which the worker reports itself once per kind of
+ * fault (daemon_export_failed) rather than at every retry.
+ */
+static int
+worker_export_event(void *ctx, const struct event *ev)
+{
+	if (ev->outcome == EVENT_FAILED &&
+	    strcmp(ev->action, "export-failed") == 0)
+		return 0;
+	return daemon_event(ctx, ev);
+}
+
+int
+daemon_export_due(const struct export_retry *rt, const char *outbox)
+{
+	struct export_medium m;
+
+	export_medium_probe(outbox, &m);
+	return export_retry_due(rt, &m, time(NULL));
+}
+
+int
+daemon_export_failed(struct daemon *d, struct export_retry *rt,
+    char *status, size_t statussz, const char *outbox, const char *what,
+    int code, const char *msg, char *details, size_t detailssz)
+{
+	struct export_medium m;
+	enum export_fault f;
+	time_t now = time(NULL);
+	int report;
+
+	export_medium_probe(outbox, &m);
+	f = export_fault_classify(code, msg, &m);
+	report = export_retry_failed(rt, f, &m, now);
+	snprintf(details, detailssz, "%s: %s; it stays pending and is tried "
+	    "again when the medium changes or in %u s: %s",
+	    export_fault_name(f), msg, export_retry_delay(rt->failures),
+	    export_fault_advice(f));
+	pthread_mutex_lock(&d->lock);
+	snprintf(status, statussz, "%s waits (%s, %u attempts): %s", what,
+	    export_fault_name(f), rt->failures, export_fault_advice(f));
+	pthread_mutex_unlock(&d->lock);
+	return report;
+}
+
+void
+daemon_export_ok(struct daemon *d, struct export_retry *rt, char *status)
+{
+	(void)export_retry_ok(rt);
+	pthread_mutex_lock(&d->lock);
+	status[0] = '\0';
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A failed batch export, reported once per kind of fault. */
+static void
+worker_export_failed(struct worker *w, const char *object, const char *what,
+    const char *outbox, int code, const char *msg)
+{
+	char details[2 * ERR_MSG_MAX];
+
+	if (daemon_export_failed(w->d, &w->retry, w->d->export_fault,
+	    sizeof(w->d->export_fault), outbox, what, code, msg, details,
+	    sizeof(details)))
+		(void)event_emit(daemon_event, daemon_sink(w->d),
+		    "export-failed", EVENT_FAILED, NULL, NULL, object, "%s",
+		    details);
+}
 
 static void
 worker_state(struct daemon *d, const char *fmt, ...)
@@ -268,22 +338,30 @@ worker_export(struct worker *w, int64_t eid)
 	secret_t *data_key = NULL, *password = NULL;
 	struct daemon_audit_file audit;
 	int64_t audit_to = 0;
-	char outbox[4096], object[96];
+	char outbox[4096], object[96], what[96];
 	err_t e;
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "export=%lld", (long long)eid);
-	if (time(NULL) < w->export_retry_at)
-		return;
-	if (!daemon_outbox(d, outbox, sizeof(outbox))) {
-		worker_state(d, "export %lld waits for a medium with outbox/",
-		    (long long)eid);
-		return;
-	}
 	if (queue_export_get(w->st, eid, &x, &e) != 0)
 		return;
-	if (queue_batch_get(w->st, x.batch_id, &b, &e) != 0) {
+	snprintf(object, sizeof(object), "export=%lld batch=%lld number=%lld",
+	    (long long)eid, (long long)x.batch_id, (long long)x.number);
+	snprintf(what, sizeof(what), "export %lld of batch %lld",
+	    (long long)x.number, (long long)x.batch_id);
+	if (!daemon_outbox(d, outbox, sizeof(outbox))) {
+		/* Nothing was tried: it waits, and is not a failure. */
+		worker_state(d, "%s waits for a medium with outbox/", what);
+		pthread_mutex_lock(&d->lock);
+		snprintf(d->export_fault, sizeof(d->export_fault), "%s waits "
+		    "(medium absent): %s", what,
+		    export_fault_advice(EXPORT_FAULT_ABSENT));
+		pthread_mutex_unlock(&d->lock);
+		queue_export_free(&x);
+		return;
+	}
+	if (!daemon_export_due(&w->retry, outbox) ||
+	    queue_batch_get(w->st, x.batch_id, &b, &e) != 0) {
 		queue_export_free(&x);
 		return;
 	}
@@ -292,10 +370,8 @@ worker_export(struct worker *w, int64_t eid)
 	if (worker_open_secret(d, b.data_key_wrapped, b.data_key_wrapped_len,
 	    &data_key, &e) != 0 || worker_open_secret(d, b.secret_wrapped,
 	    b.secret_wrapped_len, &password, &e) != 0) {
-		event_emit(daemon_event, daemon_sink(d), "export-failed", EVENT_FAILED,
-		    NULL, NULL, object, "cannot open the batch's secrets: %s",
-		    e.msg);
-		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
+		err_prefix(&e, "cannot open the batch's secrets");
+		worker_export_failed(w, object, what, outbox, e.code, e.msg);
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));
@@ -309,24 +385,24 @@ worker_export(struct worker *w, int64_t eid)
 	o.data_key = data_key;
 	o.p12_password = password;
 	o.now = time(NULL);
-	o.event = daemon_event;
+	o.event = worker_export_event;
 	o.event_ctx = &d->worker_sink;
-	worker_state(d, "writing export %lld of batch %lld",
-	    (long long)x.number, (long long)x.batch_id);
+	worker_state(d, "writing %s", what);
 	if ((r = daemon_audit_segment(d, w->st, &audit, &audit_to,
 	    &e)) != 0) {
-		(void)event_emit(daemon_event, daemon_sink(d), "export-failed",
-		    EVENT_FAILED, NULL, NULL, object, "the audit log to carry: "
-		    "%s", e.msg);
-		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
+		err_prefix(&e, "the audit log to carry");
+		worker_export_failed(w, object, what, outbox, e.code, e.msg);
 		goto out;
 	}
 	o.audit = audit_to > 0 ? &audit.stream : NULL;
 	r = export_run(&o, &res, &e);
 	if (r != 0)
-		w->export_retry_at = time(NULL) + WORKER_EXPORT_BACKOFF;
-	else if (daemon_audit_exported(w->st, audit_to, &e) != 0)
-		fprintf(stderr, "airlockd: %s\n", e.msg);
+		worker_export_failed(w, object, what, outbox, r, e.msg);
+	else {
+		daemon_export_ok(d, &w->retry, d->export_fault);
+		if (daemon_audit_exported(w->st, audit_to, &e) != 0)
+			fprintf(stderr, "airlockd: %s\n", e.msg);
+	}
 out:
 	secret_free(data_key);
 	secret_free(password);
@@ -384,9 +460,21 @@ worker_intake(struct worker *w)
 		return;
 	}
 	worker_state(d, "looking at inbox/");
-	if (intake_scan(w->in, &acc, &rej, &e) != 0)
-		event_emit(daemon_event, daemon_sink(d), "intake", EVENT_FAILED, NULL,
-		    NULL, NULL, "%s", e.msg);
+	if (intake_scan(w->in, &acc, &rej, &e) == 0) {
+		w->intake_failed[0] = '\0';
+		return;
+	}
+	/*
+	 * A file that could not be quarantined (the medium read-only or
+	 * full) or a store that cannot take it stays in inbox/ and is tried
+	 * at every scan; the same failure is recorded once, not each time.
+	 */
+	if (strcmp(e.msg, w->intake_failed) == 0)
+		return;
+	snprintf(w->intake_failed, sizeof(w->intake_failed), "%s", e.msg);
+	event_emit(daemon_event, daemon_sink(d), "intake", EVENT_FAILED, NULL,
+	    NULL, NULL, "%s; the file stays in inbox/ and is tried again at "
+	    "each scan", e.msg);
 }
 
 static void *

@@ -14,9 +14,10 @@
  *       <ca>-latest.pem
  *       MANIFEST.p7s, MANIFEST    signed by the appliance export key
  *
- * where <ca> is export_crl_stem of the CA's name. Each file goes to a
- * temporary name, is fsynced and renamed; MANIFEST comes last, so a
- * directory without it is incomplete. Then the CRL is recorded as
+ * where <ca> is export_crl_stem of the CA's name. The directory is
+ * written under a hidden temporary name and renamed into place once
+ * MANIFEST, the last file, is there (export/writer.h), so nothing
+ * partial is ever under its final name. Then the CRL is recorded as
  * exported (queue_crl_exported). A crash between the two writes the CRL
  * again next time, into the next free directory name: the medium may
  * hold two complete, identical copies, never a partial one under a final

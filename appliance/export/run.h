@@ -22,9 +22,9 @@
  * export_run moves it to written (with subdir and the SHA-256 of
  * MANIFEST) only after MANIFEST, the last file, is on the medium. A
  * failure (medium missing, full, read-only, removed) leaves it approved
- * to be retried, and whatever was written stays without MANIFEST, so it is
- * visibly incomplete (export/writer.h); the retry uses the next free
- * subdir name (suffix ".2", ".3", ...).
+ * to be retried, with nothing under subdir (export/writer.h: the export
+ * is renamed into place only once complete); the retry uses the same
+ * name, or the next free one (suffix ".2", ".3", ...) when it is taken.
  */
 #ifndef AIRLOCK_EXPORT_RUN_H
 #define AIRLOCK_EXPORT_RUN_H

@@ -2,11 +2,19 @@
  * writer.h: puts an export on the medium.
  *
  * The export goes into a new directory DIR/SUBDIR that must not exist.
- * Each file is written with fileio_create (temporary name, fsync,
- * no-replace rename), so every file that appears under its final name is
- * complete. MANIFEST.p7s is written after every listed file and MANIFEST
- * last of all: an export whose MANIFEST is absent is incomplete and must
- * not be used, whatever else is in the directory.
+ * It is written under a hidden temporary name (".SUBDIR.tmp.<random>"),
+ * each file through fileio_create (temporary name, fsync, no-replace
+ * rename), MANIFEST.p7s after every listed file and MANIFEST last of
+ * all; only then is the directory fsynced and renamed to SUBDIR (never
+ * over anything) and DIR fsynced. So nothing of an export is ever
+ * visible under its final name before all of it is there: a failure
+ * (medium full, read-only, pulled) leaves no SUBDIR, and its temporary
+ * directory is removed where the medium still allows it (else by the
+ * next attempt at the same SUBDIR). After the rename SUBDIR is checked to
+ * be the directory written: a medium pulled during the export (a lazy
+ * unmount, the mount point renamed) fails the export. An export whose
+ * MANIFEST is absent is still incomplete and must not be used (exports
+ * of older versions left such directories).
  */
 #ifndef AIRLOCK_EXPORT_WRITER_H
 #define AIRLOCK_EXPORT_WRITER_H
@@ -29,7 +37,7 @@
  * export_item_filename; dir must exist. Secret files get mode 0600, the
  * others 0644. 0, or ERR_EXISTS (the directory or a file exists),
  * ERR_INVALID (subdir, or a file name MANIFEST*), ERR_IO, with err naming
- * the file that failed; files written before a failure stay in place.
+ * the file that failed; nothing is left under SUBDIR after a failure.
  */
 int export_write(const char *dir, const char *subdir,
     const struct export_files *files, const buf_t *manifest,
@@ -37,7 +45,8 @@ int export_write(const char *dir, const char *subdir,
 
 /*
  * The first of base, base.2, base.3 ... base.999 that dir does not hold,
- * into out: a failed attempt's directory (no MANIFEST) is never reused.
+ * into out: an existing directory (a copy written but not recorded, an
+ * older version's incomplete attempt) is never reused.
  * ERR_LIMIT when all are taken or the name does not fit.
  */
 int export_free_subdir(const char *dir, const char *base, char *out,

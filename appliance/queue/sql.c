@@ -6,14 +6,7 @@
 int
 queue_sql_err(struct store *st, const char *what, err_t *err)
 {
-	sqlite3 *db = store_db(st);
-
-	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
-		return err_set(err, ERR_IO, "%s: %s: the database is full "
-		    "(no space left on its disk); nothing of this change was "
-		    "kept", store_path(st), what);
-	return err_set(err, store_errcode(st), "%s: %s: %s", store_path(st),
-	    what, sqlite3_errmsg(db));
+	return store_sqlerr(st, store_errcode(st), what, err);
 }
 
 int

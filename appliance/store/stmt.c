@@ -24,6 +24,15 @@ store_errcode(struct store *s)
 int
 store_sqlerr(struct store *s, int code, const char *what, err_t *err)
 {
+	/*
+	 * SQLite says "database or disk is full" for a full file system: an
+	 * operator must learn which disk, and that nothing was changed.
+	 */
+	if ((sqlite3_extended_errcode(store_db(s)) & 0xff) == SQLITE_FULL)
+		return err_set(err, code, "%s: %s: disk full: the database "
+		    "cannot grow, so the step was not taken and nothing "
+		    "recorded changed; free space on the file system of the "
+		    "state directory and try again", store_path(s), what);
 	return err_set(err, code, "%s: %s: %s", store_path(s), what,
 	    sqlite3_errmsg(store_db(s)));
 }
@@ -94,9 +103,12 @@ store_insert(struct store *s, sqlite3_stmt *stmt, int bindrc,
 		sqlite3_finalize(stmt);
 		return 0;
 	}
-	r = store_errcode(s);
-	err_set(err, r, "%s: cannot add %s: %s", store_path(s), what,
-	    sqlite3_errmsg(store_db(s)));
+	{
+		char doing[256];
+
+		snprintf(doing, sizeof(doing), "cannot add %s", what);
+		r = store_sqlerr(s, store_errcode(s), doing, err);
+	}
 	sqlite3_finalize(stmt);
 	return r;
 }

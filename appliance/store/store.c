@@ -757,8 +757,11 @@ store_exec(struct store *s, const char *sql, err_t *err)
 		int code = (rc & 0xff) == SQLITE_CONSTRAINT ? ERR_INVALID :
 		    (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO;
 
-		err_set(err, code, "%s: %s", s->path,
-		    msg ? msg : sqlite3_errstr(rc));
+		if ((rc & 0xff) == SQLITE_FULL)
+			(void)store_sqlerr(s, code, sql, err);
+		else
+			err_set(err, code, "%s: %s", s->path,
+			    msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return code;
 	}

@@ -130,10 +130,11 @@ approve_token() {
 # operator with a key file): COUNT P-256 requests for
 # gw-I.devices.example.com (CSR_HOST=NAME: NAME-I...) (keys in $W/NAME/kI.pem; with san, each names
 # its host in a subjectAltName too), pem-zip output with chain CHAIN and a
-# LOG results log.
+# LOG results log. With CSR_MADE set, the requests already in $W/NAME/csr
+# are taken as they are (COUNT is then not used).
 csr_bundle() {
 	mkdir -p "$W/$1/csr"
-	for k in $(seq "$2"); do
+	[ -n "${CSR_MADE:-}" ] || for k in $(seq "$2"); do
 		# ${5:+...}: the -addext pair only when san is asked for.
 		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		    -keyout "$W/$1/k$k.pem" -subj "/CN=${CSR_HOST:-gw}-$k.devices.example.com" \

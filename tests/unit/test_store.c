@@ -714,10 +714,64 @@ test_nested_transactions(void **state)
 	assert_int_equal(meta_rows(f->s), 2);
 }
 
+/*
+ * A full disk (max_page_count stands in for it): the error names the
+ * database and says "disk full", the transaction is rolled back, what
+ * was recorded stays, and the same step succeeds once there is room.
+ */
+static void
+test_disk_full(void **state)
+{
+	struct fx *f = *state;
+	char *big, sql[64];
+	sqlite3_stmt *q;
+	int pages = 0;
+	err_t e;
+
+	f->s = open_ok(f, 1);
+	assert_int_equal(store_meta_set(f->s, "t-kept", "1", &e), 0);
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->s), "PRAGMA page_count",
+	    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	pages = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages);
+	assert_int_equal(store_exec(f->s, sql, &e), 0);
+	assert_non_null(big = calloc(1, 256 * 1024 + 1));
+	memset(big, 'x', 256 * 1024);
+
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-big", big, &e), ERR_IO);
+	assert_contains(e.msg, f->path);
+	assert_contains(e.msg, "disk full");
+	assert_contains(e.msg, "nothing recorded changed");
+	assert_int_equal(store_end(f->s, ERR_IO, &e), ERR_IO);
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(meta_rows(f->s), 1);
+	/* Through store_exec too. */
+	assert_int_equal(store_exec(f->s, "CREATE TABLE t_fill AS SELECT "
+	    "zeroblob(300000) AS b", &e), ERR_IO);
+	assert_contains(e.msg, "disk full");
+	assert_contains(e.msg, f->path);
+	/* Negative: other failures do not claim a full disk. */
+	assert_int_equal(store_exec(f->s, "INSERT INTO no_such_table "
+	    "VALUES (1)", &e), ERR_IO);
+	assert_null(strstr(e.msg, "disk full"));
+
+	/* Room again: the step succeeds, and the first row is still there. */
+	assert_int_equal(store_exec(f->s, "PRAGMA max_page_count = 1000000",
+	    &e), 0);
+	assert_int_equal(store_meta_set(f->s, "t-big", big, &e), 0);
+	assert_int_equal(meta_rows(f->s), 2);
+	free(big);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_disk_full, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_creates, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_missing, setup,
