@@ -75,7 +75,7 @@ snapshot() {
 }
 snapshot >"$W/before.snap"
 
-step "every case into inbox/ at once, with a link, a FIFO and a newline in a name"
+step "every case into inbox/ at once, with a link, a FIFO, a newline in a name and a forged .reason"
 I=$W/media/inbox; Q=$W/media/quarantine
 grep -v '^#' "$HOSTILE/expected.txt" | grep -v '^$' >"$W/table"
 cut -f1 "$W/table" | while read -r n; do cp --sparse=always "$C/$n" "$I/$n.tmp" && mv "$I/$n.tmp" "$I/$n"; done
@@ -84,9 +84,10 @@ mkfifo "$I/pipe.cms"
 NL='evil
 stage: accepted.cms'
 cp "$C/not-cms" "$I/$NL"
+printf 'file: forged\nstage: none\nreason: nothing wrong\n' >"$I/forged.reason"
 
 n=$(wc -l <"$W/table")
-wait_for 90 sh -c "[ \$(ls '$Q' | grep -c '\.reason\$') -ge $((n + 1)) ]"
+wait_for 90 sh -c "[ \$(ls '$Q' | grep -c '\.reason\$') -ge $((n + 2)) ]"
 
 # matches FILE PATTERNS: each of the " && "-separated grep -E patterns
 # matches some line of FILE.
@@ -125,7 +126,7 @@ while IFS="$(printf '\t')" read -r name stage pat what; do
 done <"$W/table"
 [ "$bad" = 0 ] || fail "$bad of $n cases were not refused as expected"
 
-step "a link and a FIFO in inbox/ are left alone and reported; a newline in a name is escaped"
+step "a link and a FIFO in inbox/ are left alone and reported; names cannot forge a reason"
 [ -L "$I/link-to-valid.cms" ] && [ -p "$I/pipe.cms" ] || fail "link or FIFO touched"
 [ ! -e "$Q/link-to-valid.cms.reason" ] && [ ! -e "$Q/pipe.cms.reason" ] || fail "link or FIFO judged"
 for f in link-to-valid.cms pipe.cms; do
@@ -134,6 +135,10 @@ for f in link-to-valid.cms pipe.cms; do
 done
 [ "$(grep -c '^stage:' "$Q/$NL.reason")" = 1 ] || { cat "$Q/$NL.reason"; fail "a name forged a line"; }
 grep -q '^file: evil\\x0astage: accepted.cms$' "$Q/$NL.reason" || { cat "$Q/$NL.reason"; fail "name not escaped"; }
+
+# A file named like a .reason never keeps its name: every *.reason is the appliance's.
+[ ! -e "$Q/forged.reason" ] || fail "quarantine/forged.reason holds the dropped file's text"
+ls "$Q" | grep -Eq '^forged\.reason\.[0-9]+\.reason$' || fail "forged.reason not quarantined"
 
 step "the daemon still serves; a valid bundle is accepted; nothing accepted before changed"
 "$AIRLOCK" status | grep -q "active since" || fail "daemon not serving"

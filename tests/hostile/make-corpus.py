@@ -194,8 +194,8 @@ def csr_bundle(env, name, reqs, profile="tls-device", out=PEMZIP, bid=None):
                            [("csr/" + n, d) for n, d in reqs]))
 
 
-def csv_bundle(env, name, text, extra=()):
-    m = manifest(name, "  mode: csv\n  file: devices.csv\n")
+def csv_bundle(env, name, text, extra=(), profile="docsis-3.1-cm"):
+    m = manifest(name, "  mode: csv\n  file: devices.csv\n", profile=profile)
     return env.sign(zfiles([("manifest.yaml", m.encode()), ("recipient.pem", env.recipient()),
                             ("devices.csv", text)] + list(extra)))
 
@@ -831,6 +831,12 @@ def _(env):
 @case("csv-duplicate-mac")
 def _(env):
     return csv_bundle(env, "csv dup", b"mac\n00:aa:03:00:06:01\n00-AA-03-00-06-01\n")
+
+
+@case("csv-over-max-batch")
+def _(env):
+    return csv_bundle(env, "csv max", b"mac\n" + b"".join(
+        b"00:aa:03:00:08:%02x\n" % i for i in range(6)), profile="hostile-small")
 
 
 # --- stage output ------------------------------------------------------------------------
