@@ -160,14 +160,15 @@ static int
 env_outer_overrun(const unsigned char *data, size_t len, char *out,
     size_t outsz)
 {
-	size_t hdr = 2, i, n;
+	size_t hdr = 2;
 	uint64_t claim;
 
 	if (len < 2)
 		return 0;
 	claim = data[1];
 	if (data[1] & 0x80) {
-		n = data[1] & 0x7f;
+		size_t n = data[1] & 0x7f, i;
+
 		/* Indefinite (BER) or a length of more than 8 octets: left
 		 * to the decoder. */
 		if (n == 0 || n > 8 || len < 2 + n)
