@@ -85,9 +85,12 @@ NL='evil
 stage: accepted.cms'
 cp "$C/not-cms" "$I/$NL"
 printf 'file: forged\nstage: none\nreason: nothing wrong\n' >"$I/forged.reason"
+# The longest name a file system allows: quarantine/ keeps 200 bytes of it.
+LONG=$(printf 'L%.0s' $(seq 250))
+cp "$C/not-cms" "$I/$LONG"
 
 n=$(wc -l <"$W/table")
-wait_for 90 sh -c "[ \$(ls '$Q' | grep -c '\.reason\$') -ge $((n + 2)) ]"
+wait_for 90 sh -c "[ \$(ls '$Q' | grep -c '\.reason\$') -ge $((n + 3)) ]"
 
 # matches FILE PATTERNS: each of the " && "-separated grep -E patterns
 # matches some line of FILE.
@@ -120,15 +123,15 @@ while IFS="$(printf '\t')" read -r name stage pat what; do
 		awk -F'\t' -v o="$o" '($7 == "bundle-rejected" || $7 == "bundle-replayed") &&
 		    $9 == o { f = 1 } END { exit !f }' "$LOG" || st="FAIL no audit record"
 	fi
-	printf '%-36s %-8s %-4s %s\n' "$name" "$stage" "$st" \
-	    "$(sed -n 's/^reason: //p' "$r" 2>/dev/null | cut -c1-110)"
+	printf '%-34s %-8s %-4s %-48s %s\n' "$name" "$stage" "$st" "$what" \
+	    "$(sed -n 's/^reason: //p' "$r" 2>/dev/null | cut -c1-100)"
 	case $st in ok) ;; *) bad=$((bad + 1)); sed 's/^/    | /' "$r" 2>/dev/null || true;; esac
 done <"$W/table"
 [ "$bad" = 0 ] || fail "$bad of $n cases were not refused as expected"
 
 step "a link and a FIFO in inbox/ are left alone and reported; names cannot forge a reason"
-[ -L "$I/link-to-valid.cms" ] && [ -p "$I/pipe.cms" ] || fail "link or FIFO touched"
-[ ! -e "$Q/link-to-valid.cms.reason" ] && [ ! -e "$Q/pipe.cms.reason" ] || fail "link or FIFO judged"
+{ [ -L "$I/link-to-valid.cms" ] && [ -p "$I/pipe.cms" ]; } || fail "link or FIFO touched"
+{ [ ! -e "$Q/link-to-valid.cms.reason" ] && [ ! -e "$Q/pipe.cms.reason" ]; } || fail "link or FIFO judged"
 for f in link-to-valid.cms pipe.cms; do
 	awk -F'\t' -v o="file=$f" '$7 == "inbox-ignored" && $9 == o { f = 1 } END { exit !f }' "$LOG" ||
 	    fail "no inbox-ignored record for $f"
@@ -138,7 +141,11 @@ grep -q '^file: evil\\x0astage: accepted.cms$' "$Q/$NL.reason" || { cat "$Q/$NL.
 
 # A file named like a .reason never keeps its name: every *.reason is the appliance's.
 [ ! -e "$Q/forged.reason" ] || fail "quarantine/forged.reason holds the dropped file's text"
-ls "$Q" | grep -Eq '^forged\.reason\.[0-9]+\.reason$' || fail "forged.reason not quarantined"
+set -- "$Q"/forged.reason.[0-9]*.reason
+[ -f "$1" ] || fail "forged.reason not quarantined"
+
+L200=$(printf '%.200s' "$LONG")
+{ [ -f "$Q/$L200" ] && grep -qx "file: $LONG" "$Q/$L200.reason"; } || fail "a 250-byte name not quarantined as its first 200 bytes"
 
 step "the daemon still serves; a valid bundle is accepted; nothing accepted before changed"
 "$AIRLOCK" status | grep -q "active since" || fail "daemon not serving"

@@ -15,7 +15,9 @@ and the corpus never drift apart.
 """
 import argparse
 import datetime
+import io
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -164,11 +166,11 @@ def revocation(body="reason: keyCompromise\nmessage: \"hostile case\"\n"
         uuid.uuid4(), NOW, body)
 
 
-def mac_bundle(env, name, m=None, extra=(), who="frank"):
-    """The ordinary mac-range bundle: manifest m (or the default), the
-    recipient, extra (name, data) entries; signed by who."""
+def mac_bundle(env, name, m=None, who="frank"):
+    """The ordinary mac-range bundle: manifest m (or the default) and the
+    recipient, signed by who."""
     files = [("manifest.yaml", (m or manifest(name)).encode()),
-             ("recipient.pem", env.recipient())] + list(extra)
+             ("recipient.pem", env.recipient())]
     return env.sign(zfiles(files), who)
 
 
@@ -194,10 +196,10 @@ def csr_bundle(env, name, reqs, profile="tls-device", out=PEMZIP, bid=None):
                            [("csr/" + n, d) for n, d in reqs]))
 
 
-def csv_bundle(env, name, text, extra=(), profile="docsis-3.1-cm"):
+def csv_bundle(env, name, text, profile="docsis-3.1-cm"):
     m = manifest(name, "  mode: csv\n  file: devices.csv\n", profile=profile)
     return env.sign(zfiles([("manifest.yaml", m.encode()), ("recipient.pem", env.recipient()),
-                            ("devices.csv", text)] + list(extra)))
+                            ("devices.csv", text)]))
 
 
 def flip(der, i):
@@ -431,7 +433,7 @@ def _(env):
 
 @case("zip-too-many-entries")
 def _(env):
-    buf = __import__("io").BytesIO()
+    buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         z.writestr("manifest.yaml", manifest("many"))
         for i in range(100001):
@@ -1030,7 +1032,7 @@ def main():
                 f.truncate(data)
             else:
                 f.write(data)
-    subprocess.run(["rm", "-rf", env.tmp], check=True)
+    shutil.rmtree(env.tmp)
     print("%d cases in %s" % (len(names), a.out))
 
 
