@@ -431,6 +431,14 @@ def _(env):
     return arc(env, "after end", [], tail=b"hidden payload after the archive")
 
 
+@case("zip-size-points-past-data")
+def _(env):
+    # notes.txt's headers claim 1 MiB of compressed data; 512 bytes follow.
+    return arc(env, "csize lies", [{"name": "notes.txt", "data": os.urandom(512),
+                                    "method": 0, "csize": 1 << 20, "usize": 1 << 20,
+                                    "unix": 0o100644}])
+
+
 @case("zip-too-many-entries")
 def _(env):
     buf = io.BytesIO()
