@@ -78,16 +78,21 @@ snapshot >"$W/before.snap"
 step "every case into inbox/ at once, with a link, a FIFO, a newline in a name and a forged .reason"
 I=$W/media/inbox; Q=$W/media/quarantine
 grep -v '^#' "$HOSTILE/expected.txt" | grep -v '^$' >"$W/table"
-cut -f1 "$W/table" | while read -r n; do cp --sparse=always "$C/$n" "$I/$n.tmp" && mv "$I/$n.tmp" "$I/$n"; done
+# drop SRC NAME: SRC appears whole as inbox/NAME (a dot name is never judged).
+drop() {
+	cp --sparse=always "$1" "$I/.drop.tmp" && mv "$I/.drop.tmp" "$I/$2"
+}
+cut -f1 "$W/table" | while read -r n; do drop "$C/$n" "$n"; done
 ln -s "$C/base-after.cms" "$I/link-to-valid.cms"
 mkfifo "$I/pipe.cms"
 NL='evil
 stage: accepted.cms'
-cp "$C/not-cms" "$I/$NL"
-printf 'file: forged\nstage: none\nreason: nothing wrong\n' >"$I/forged.reason"
+drop "$C/not-cms" "$NL"
+printf 'file: forged\nstage: none\nreason: nothing wrong\n' >"$W/forged"
+drop "$W/forged" forged.reason
 # The longest name a file system allows: quarantine/ keeps 200 bytes of it.
 LONG=$(printf 'L%.0s' $(seq 250))
-cp "$C/not-cms" "$I/$LONG"
+drop "$C/not-cms" "$LONG"
 
 n=$(wc -l <"$W/table")
 wait_for 90 sh -c "[ \$(ls '$Q' | grep -c '\.reason\$') -ge $((n + 3)) ]"
