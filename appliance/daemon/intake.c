@@ -404,6 +404,17 @@ intake_note_ignored(struct intake *in, const char *name, mode_t mode)
 	    details);
 }
 
+/* 1 when name ends in ".reason", as the .reason files we write do. */
+static int
+intake_reason_like(const char *name)
+{
+	static const char sfx[] = ".reason";
+	size_t n = strlen(name);
+
+	return n >= sizeof(sfx) - 1 &&
+	    strcmp(name + n - (sizeof(sfx) - 1), sfx) == 0;
+}
+
 /* The quarantine name for attempt k: NAME, NAME.T, NAME.T.1, ... */
 static int
 intake_qname(const char *name, time_t t, int k, char *out, size_t outsz)
@@ -467,7 +478,14 @@ intake_quarantine(struct intake *in, int mfd, int ifd, const char *name,
 	if (qfd == -1)
 		return err_set(err, ERR_IO, "%s/quarantine: cannot open: %s",
 		    in->c.media_dir, strerror(errno));
-	for (k = 0; k < INTAKE_QUARANTINE_TRIES; k++) {
+	/*
+	 * A file named like a .reason (inbox/modems.p7s.reason) never keeps
+	 * its name, or its text would sit where an operator looks for the
+	 * appliance's reason for modems.p7s: every *.reason in quarantine/ is
+	 * ours. NAME.T and NAME.T.n never end in ".reason".
+	 */
+	k = intake_reason_like(name) ? 1 : 0;
+	for (; k < INTAKE_QUARANTINE_TRIES; k++) {
 		if (intake_qname(name, t, k, target, sizeof(target)) != 0 ||
 		    snprintf(reason, sizeof(reason), "%s.reason", target) >=
 		    (int)sizeof(reason)) {

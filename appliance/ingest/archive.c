@@ -626,22 +626,97 @@ name_duplicate(const unsigned char *p, size_t len, size_t max,
 	(void)diag_add(diag, label, 0, NULL, "two entries have the same name");
 }
 
+/* How far back from the end an end record is looked for when diagnosing. */
+#define EOCD_SEARCH_MAX (1024u * 1024)
+
+/*
+ * libzip says only "not a ZIP archive" or "inconsistent"; when the raw
+ * structure shows where, says that instead: bytes after the
+ * end-of-central-directory record, an end record placing the directory
+ * outside the archive, a directory that does not hold the entries the
+ * end record counts, or an entry whose local header or data is not where
+ * the directory says (cd_check_overlap). Returns 1 when it added a
+ * message, 0 when the caller's generic one must do, ERR_NOMEM.
+ */
+static int
+raw_diagnose(const unsigned char *p, size_t len, size_t max,
+    const char *label, diag_t *diag)
+{
+	uint64_t cd_off, cd_size, count, cd_end_max;
+	struct cd_rec *recs;
+	long n;
+	int r;
+
+	if (cd_locate(p, len, &cd_off, &cd_size, &count, &cd_end_max) != 0) {
+		size_t pos, lowest;
+
+		if (len < 22)
+			return 0;
+		lowest = len - 22 > EOCD_SEARCH_MAX ? len - 22 - EOCD_SEARCH_MAX :
+		    0;
+		for (pos = len - 22; ; pos--) {
+			if (memcmp(p + pos, "PK\5\6", 4) == 0)
+				break;
+			if (pos == lowest)
+				return 0;
+		}
+		if (len - pos - 22 > rd16(p + pos + 20))
+			(void)diag_add(diag, label, 0, NULL, "%zu bytes follow "
+			    "the end-of-central-directory record (at offset "
+			    "%zu) and its comment", len - pos - 22 -
+			    rd16(p + pos + 20), pos);
+		else
+			(void)diag_add(diag, label, 0, NULL, "the "
+			    "end-of-central-directory record (at offset %zu) "
+			    "places the central directory outside the "
+			    "archive, or its comment runs past the end", pos);
+		return 1;
+	}
+	if (count > max)
+		return 0;	/* the entry limit speaks for itself */
+	if ((recs = calloc(count > 0 ? count : 1, sizeof(*recs))) == NULL)
+		return ERR_NOMEM;
+	n = cd_walk(p, len, recs, count);
+	if (n < 0) {
+		(void)diag_add(diag, label, 0, NULL, "the central directory "
+		    "(%llu bytes at offset %llu) does not hold the %llu entries "
+		    "the end-of-central-directory record counts",
+		    (unsigned long long)cd_size, (unsigned long long)cd_off,
+		    (unsigned long long)count);
+		free(recs);
+		return 1;
+	}
+	r = cd_check_overlap(p, len, recs, (size_t)n, cd_off, label, diag);
+	free(recs);
+	return r != 0;
+}
+
 /* Turns libzip's refusal to open into a message a person can act on. */
 static int
 open_failed(const zip_error_t *ze, const unsigned char *p, size_t len,
     const struct archive_limits *l, const char *label, diag_t *diag)
 {
 	zip_error_t copy;
-	int code = ERR_INVALID;
+	int code = ERR_INVALID, r;
 
 	switch (zip_error_code_zip(ze)) {
 	case ZIP_ER_NOZIP:
-		(void)diag_add(diag, label, 0, NULL, "not a ZIP archive");
-		break;
 	case ZIP_ER_INCONS:
-		(void)diag_add(diag, label, 0, NULL, "the ZIP archive is "
-		    "inconsistent (trailing data, headers that disagree, or "
-		    "entries that overlap)");
+		r = raw_diagnose(p, len, l->max_entries, label, diag);
+		if (r == ERR_NOMEM) {
+			(void)diag_add(diag, label, 0, NULL, "out of memory");
+			code = ERR_NOMEM;
+			break;
+		}
+		if (r == 1)
+			break;
+		if (zip_error_code_zip(ze) == ZIP_ER_INCONS) {
+			(void)diag_add(diag, label, 0, NULL, "the ZIP archive "
+			    "is inconsistent (trailing data, headers that "
+			    "disagree, or entries that overlap)");
+			break;
+		}
+		(void)diag_add(diag, label, 0, NULL, "not a ZIP archive");
 		break;
 	case ZIP_ER_MULTIDISK:
 		(void)diag_add(diag, label, 0, NULL, "the ZIP archive spans "

@@ -152,6 +152,66 @@ env_cms_free(CMS_ContentInfo *cms, int secret)
 }
 
 /*
+ * When the outer element's definite length claims more bytes than follow
+ * its header, says so with both numbers (a truncated file, or a length
+ * forged to make a reader allocate or wait): 0 when it does not.
+ */
+static int
+env_outer_overrun(const unsigned char *data, size_t len, char *out,
+    size_t outsz)
+{
+	size_t hdr = 2;
+	uint64_t claim;
+
+	if (len < 2)
+		return 0;
+	claim = data[1];
+	if (data[1] & 0x80) {
+		size_t n = data[1] & 0x7f, i;
+
+		/* Indefinite (BER) or a length of more than 8 octets: left
+		 * to the decoder. */
+		if (n == 0 || n > 8 || len < 2 + n)
+			return 0;
+		for (claim = 0, i = 0; i < n; i++)
+			claim = claim << 8 | data[2 + i];
+		hdr += n;
+	}
+	if (claim <= len - hdr)
+		return 0;
+	snprintf(out, outsz, "its outer SEQUENCE claims %llu bytes, but only "
+	    "%zu follow its header: the file is truncated, or the length is "
+	    "forged", (unsigned long long)claim, len - hdr);
+	return 1;
+}
+
+/*
+ * Why OpenSSL's decoder stopped, from its error queue: the innermost
+ * reason ("wrong tag") and where, as OpenSSL names it ("Field=contentType,
+ * Type=CMS_ContentInfo"). These texts are OpenSSL's own, never the
+ * input's bytes.
+ */
+static void
+env_asn1_why(char *out, size_t outsz)
+{
+	unsigned long e, first = 0;
+	const char *data, *reason;
+	char where[128] = "";
+	int flags;
+
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		if (first == 0)
+			first = e;
+		if (where[0] == '\0' && (flags & ERR_TXT_STRING) &&
+		    data != NULL && data[0] != '\0')
+			snprintf(where, sizeof(where), "%s", data);
+	}
+	reason = first != 0 ? ERR_reason_error_string(first) : NULL;
+	snprintf(out, outsz, "%s%s%s", reason != NULL ? reason :
+	    "unknown reason", where[0] != '\0' ? " at " : "", where);
+}
+
+/*
  * DER spanning the input exactly. `inner` is the plaintext of an
  * EnvelopedData: bytes that are not CMS there are what a wrong content key
  * produces, so they get the decryption message, never one of their own.
@@ -162,6 +222,7 @@ env_decode_der(struct env *e, const unsigned char *data, size_t len,
 {
 	const unsigned char *p = data;
 	CMS_ContentInfo *cms;
+	char why[256];
 
 	if (len >= 4 && memcmp(data, "PK\003\004", 4) == 0)
 		return env_fail(e, ERR_INVALID, inner ?
@@ -176,11 +237,17 @@ env_decode_der(struct env *e, const unsigned char *data, size_t len,
 		    ENVELOPE_MSG_DECRYPT : "not a CMS bundle: neither DER "
 		    "(which starts with a SEQUENCE) nor PEM "
 		    "(-----BEGIN CMS-----)");
+	if (!inner && env_outer_overrun(data, len, why, sizeof(why)))
+		return env_fail(e, ERR_INVALID, "not a valid CMS structure: "
+		    "%s", why);
 	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-	if (cms == NULL)
-		return env_fail(e, ERR_INVALID, "%s", inner ?
-		    ENVELOPE_MSG_DECRYPT : "not a valid CMS structure: the "
-		    "DER is malformed or truncated");
+	if (cms == NULL && inner)
+		return env_fail(e, ERR_INVALID, "%s", ENVELOPE_MSG_DECRYPT);
+	if (cms == NULL) {
+		env_asn1_why(why, sizeof(why));
+		return env_fail(e, ERR_INVALID, "not a valid CMS structure: the "
+		    "DER is malformed (OpenSSL: %s)", why);
+	}
 	if ((size_t)(p - data) != len) {
 		size_t extra = len - (size_t)(p - data);
 

@@ -548,7 +548,48 @@ test_not_zip(void **state)
 	b = make_zip(s, 1);
 	memcpy(b.p + b.len, "GARBAGE!", 8);
 	b.len += 8;
-	open_fail(&b, NULL, ERR_INVALID, "inconsistent");
+	open_fail(&b, NULL, ERR_INVALID, "t.zip: 8 bytes follow the "
+	    "end-of-central-directory record (at offset");
+	free(b.p);
+}
+
+/*
+ * An archive libzip refuses as inconsistent says where, from its raw
+ * structure (tests/hostile has the same cases as whole bundles).
+ */
+static void
+test_inconsistent_where(void **state)
+{
+	const struct spec s[] = {
+		{ "a.txt", "hello", 5, 0, 0, 0 },
+		{ "b.txt", "world", 5, 0, 0, 0 },
+	};
+	struct blob b;
+	size_t eocd, c;
+
+	(void)state;
+	/* The end record counts 9 entries; the directory holds 2. */
+	b = make_zip(s, 2);
+	eocd = b.len - 22;
+	b.p[eocd + 8] = 9;
+	b.p[eocd + 10] = 9;
+	open_fail(&b, NULL, ERR_INVALID, "does not hold the 9 entries the "
+	    "end-of-central-directory record counts");
+	free(b.p);
+	/* The directory's offset points 7 bytes too far. */
+	b = make_zip(s, 2);
+	eocd = b.len - 22;
+	b.p[eocd + 16] = (unsigned char)(b.p[eocd + 16] + 7);
+	open_fail(&b, NULL, ERR_INVALID, "places the central directory "
+	    "outside the archive");
+	free(b.p);
+	/* The second entry's local header offset moved by one byte. */
+	b = make_zip(s, 2);
+	c = central(&b);
+	c += 46 + 5;	/* the second central header */
+	b.p[c + 42] = (unsigned char)(b.p[c + 42] + 1);
+	open_fail(&b, NULL, ERR_INVALID, "entry 'b.txt': no local header at "
+	    "the offset the central directory gives");
 	free(b.p);
 }
 
@@ -686,6 +727,7 @@ main(void)
 		cmocka_unit_test(test_total_enforced_on_read),
 		cmocka_unit_test(test_lying_size),
 		cmocka_unit_test(test_not_zip),
+		cmocka_unit_test(test_inconsistent_where),
 		cmocka_unit_test(test_unicode_path_field),
 		cmocka_unit_test(test_zip_cli),
 	};

@@ -718,11 +718,51 @@ test_not_cms(void **state)
 	expect_fail(b, ERR_INVALID, "not a CMS bundle: neither DER");
 	blob_free(&b);
 	b = blob_copy(garbage, sizeof(garbage));
-	expect_fail(b, ERR_INVALID, "not a valid CMS structure: the DER is "
-	    "malformed or truncated");
+	expect_fail(b, ERR_INVALID, "not a valid CMS structure: its outer "
+	    "SEQUENCE claims 4096 bytes, but only 16 follow its header: the "
+	    "file is truncated, or the length is forged");
 	blob_free(&b);
 	b = blob_copy("", 0);
 	expect_fail(b, ERR_INVALID, "not a CMS bundle");
+	blob_free(&b);
+}
+
+/*
+ * Hostile DER says what is wrong and where: a forged huge length with
+ * both numbers, a wrong tag and deep nesting with OpenSSL's reason and
+ * the field it was decoding (tests/hostile has the same cases).
+ */
+static void
+test_der_hostile(void **state)
+{
+	static const unsigned char huge[] = {
+		0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x06, 0x03, 0x2a, 0x86,
+		0x48
+	};
+	static const unsigned char wrongtag[] = {
+		0x30, 0x0b, 0x04, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x02
+	};
+	unsigned char deep[4000];
+	struct blob b;
+
+	(void)state;
+	b = blob_copy(huge, sizeof(huge));
+	expect_fail(b, ERR_INVALID, "its outer SEQUENCE claims 2147483647 "
+	    "bytes, but only 5 follow its header");
+	blob_free(&b);
+	b = blob_copy(wrongtag, sizeof(wrongtag));
+	expect_fail(b, ERR_INVALID, "the DER is malformed (OpenSSL: wrong tag "
+	    "at Field=contentType, Type=CMS_ContentInfo)");
+	blob_free(&b);
+	/* 1,000 nested indefinite-length SEQUENCEs and their end markers. */
+	memset(deep, 0, sizeof(deep));
+	for (size_t i = 0; i < 1000; i++) {
+		deep[2 * i] = 0x30;
+		deep[2 * i + 1] = 0x80;
+	}
+	b = blob_copy(deep, sizeof(deep));
+	expect_fail(b, ERR_INVALID, "the DER is malformed (OpenSSL: ");
 	blob_free(&b);
 }
 
@@ -736,7 +776,8 @@ test_truncated_and_trailing(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
 		c = blob_copy(b.p, b.n - cut[i]);
-		expect_fail(c, ERR_INVALID, "malformed or truncated");
+		expect_fail(c, ERR_INVALID, "the file is truncated, or the "
+		    "length is forged");
 		blob_free(&c);
 	}
 	c = insert_at(blob_copy(b.p, b.n), b.n, "x");
@@ -1063,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_stock_openssl),
 		cmocka_unit_test(test_not_cms),
 		cmocka_unit_test(test_truncated_and_trailing),
+		cmocka_unit_test(test_der_hostile),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_pem_refusals),
 		cmocka_unit_test(test_wrong_content_type),

@@ -665,6 +665,36 @@ test_quarantine_name_taken(void **state)
 	}
 }
 
+/*
+ * A file named like a .reason file never keeps its name in quarantine/:
+ * its text would pass for the appliance's reason for another file.
+ */
+static void
+test_quarantine_reason_like_name(void **state)
+{
+	struct fx *f = *state;
+	struct bfx_blob b;
+	char name[64];
+
+	b.p = (unsigned char *)strdup("stage: none\nreason: accepted\n");
+	assert_non_null(b.p);
+	b.n = strlen((char *)b.p);
+	put(f, "modems.p7s.reason", &b);
+	free(b.p);
+	assert_int_equal(judge(f, "modems.p7s.reason").outcome,
+	    INTAKE_REJECTED);
+	assert_false(exists(f->inbox, "modems.p7s.reason"));
+	assert_false(exists(f->quar, "modems.p7s.reason"));
+	snprintf(name, sizeof(name), "modems.p7s.reason.%lld.reason",
+	    (long long)time(NULL));
+	/* The second may have turned over between the two reads. */
+	if (!exists(f->quar, name))
+		snprintf(name, sizeof(name), "modems.p7s.reason.%lld.reason",
+		    (long long)time(NULL) - 1);
+	assert_contains(slurp(f->quar, name), "file: modems.p7s.reason\n");
+	assert_contains(slurp(f->quar, name), "stage: envelope\n");
+}
+
 static void
 test_oversize(void **state)
 {
@@ -1296,6 +1326,7 @@ main(void)
 		T(test_signers),
 		T(test_replay_by_id_and_digest),
 		T(test_quarantine_name_taken),
+		T(test_quarantine_reason_like_name),
 		T(test_oversize),
 		T(test_names_held_by_pending_batch),
 		T(test_names_held_by_certificate),
