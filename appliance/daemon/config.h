@@ -16,6 +16,7 @@
  *   scan_interval_ms: 1000           # how often inbox/ is looked at
  *   settle_ms: 1000                  # a file must be unchanged this long
  *   require_mount: true              # media must be a mounted file system
+ *   network_guard: enforce           # or dev-override (development only)
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -31,6 +32,12 @@
 
 #define CONFIG_MAX_USERS 16
 
+/* The air-gap guard (daemon/airgap.c): refuse, or warn and record. */
+enum config_network_guard {
+	CONFIG_GUARD_ENFORCE = 0,
+	CONFIG_GUARD_DEV_OVERRIDE
+};
+
 struct config {
 	char *path;
 	char *state_dir, *media_dir, *policies_dir, *socket_path;
@@ -41,6 +48,7 @@ struct config {
 	unsigned signer_threads;
 	unsigned scan_interval_ms, settle_ms;
 	int require_mount;		/* media must be a mount point */
+	enum config_network_guard network_guard;
 };
 
 /*

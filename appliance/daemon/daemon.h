@@ -25,6 +25,7 @@
 
 #include "audit/mirror.h"
 #include "ctl/ctl.h"
+#include "daemon/airgap.h"
 #include "daemon/config.h"
 #include "daemon/intake.h"
 #include "hsm/hsm.h"
@@ -105,6 +106,7 @@ struct daemon {
 	pthread_t worker;
 	int worker_started;
 	char worker_state[256];		/* under lock: what it does now */
+	struct daemon_airgap airgap;	/* under lock (daemon/airgap.h) */
 
 	/* Recent events, under lock. */
 	struct {

@@ -18,8 +18,9 @@
 #define AIRGAP_RTF_UP		0x0001ul
 #define AIRGAP_RTF_REJECT	0x0200ul
 
-/* Fields of a line, split on blanks, pointing into a copy of it. */
-#define AIRGAP_FIELDS 12
+/* Fields of a line, split on blanks, pointing into a copy of it
+ * (proc/net/dev has 17, the route files 10 and 11). */
+#define AIRGAP_FIELDS 24
 
 struct airgap_lines {
 	const char *path;		/* for messages */

@@ -9,9 +9,13 @@
 
 #define ROUTE_HEADER "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\t" \
     "Metric\tMask\t\tMTU\tWindow\tIRTT\n"
-#define DEV_HEADER "Inter-|   Receive                            |  " \
-    "Transmit\n face |bytes    packets errs drop fifo frame compressed " \
-    "multicast|bytes    packets\n"
+/* As the kernel writes it: 17 fields on every line past the first. */
+#define DEV_HEADER "Inter-|   Receive                                      " \
+    "          |  Transmit\n face |bytes    packets errs drop fifo frame " \
+    "compressed multicast|bytes    packets errs drop fifo colls carrier " \
+    "compressed\n"
+#define DEV_LO "    lo:       0       0    0    0    0     0          0  " \
+    "       0        0       0    0    0    0     0       0          0\n"
 /* What every namespace's ipv6_route holds: unreachable ::/0 on lo. */
 #define V6_UNREACHABLE "00000000000000000000000000000000 00 " \
     "00000000000000000000000000000000 00 " \
@@ -76,7 +80,7 @@ setup(void **state)
 	}
 	*state = f;
 	iface(f, "lo", "0x9", "unknown");
-	put(f, "proc/net/dev", DEV_HEADER "    lo:  0 0 0 0 0 0 0 0 0 0\n");
+	put(f, "proc/net/dev", DEV_HEADER DEV_LO);
 	put(f, "proc/net/route", ROUTE_HEADER);
 	put(f, "proc/net/ipv6_route", V6_UNREACHABLE);
 	return 0;
@@ -280,7 +284,7 @@ t_namespace_mismatch_error(void **state)
 	struct fx *f = *state;
 	err_t e;
 
-	put(f, "proc/net/dev", DEV_HEADER "    lo:  0 0 0 0\n  v1: 0 0 0 0\n");
+	put(f, "proc/net/dev", DEV_HEADER DEV_LO "    v1:0 0 0 0\n");
 	assert_int_equal(inspect_err(f, &e), ERR_NOTFOUND);
 	assert_contains(e.msg, "interface v1 is in proc/net/dev but not in "
 	    "sysfs");
