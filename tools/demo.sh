@@ -87,8 +87,13 @@ hsm:
 scan_interval_ms: 200
 settle_ms: 200
 require_mount: false
+network_guard: enforce
 YAML
-"$AIRLOCK_BUILD/bin/airlockd" --config "$demo/airlockd.yaml" 2>"$demo/airlockd.log" &
+# This machine is networked; the appliance is not. The daemon runs in a
+# network namespace with only lo (tools/offline.sh), so that its air-gap
+# guard passes honestly rather than being overridden.
+"$src/tools/offline.sh" "$AIRLOCK_BUILD/bin/airlockd" --config "$demo/airlockd.yaml" \
+    2>"$demo/airlockd.log" &
 daemon=$!
 trap 'kill $daemon 2>/dev/null || true' EXIT
 export AIRLOCK_SOCKET="$demo/console.sock"

@@ -4,11 +4,18 @@
 set -eu
 
 : "${AIRLOCK_BUILD:?}" "${AIRLOCK_SRC:?}"
-AIRLOCK="$AIRLOCK_BUILD/bin/airlock"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-e2e.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 mkdir -p "$W/tokens" "$W/pins"
+# The test machine is networked; an appliance is not. Every airlock
+# command runs in a network namespace with only lo (tools/offline.sh), so
+# that the ceremony's air-gap guard passes honestly, not overridden.
+mkdir -p "$W/bin"
+printf '#!/bin/sh\nexec "%s/tools/offline.sh" "%s/bin/airlock" "$@"\n' \
+    "$AIRLOCK_SRC" "$AIRLOCK_BUILD" >"$W/bin/airlock"
+chmod 755 "$W/bin/airlock"
+AIRLOCK="$W/bin/airlock"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$W" >"$W/softhsm2.conf"
 export SOFTHSM2_CONF="$W/softhsm2.conf"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The air-gap guard (airlockd(8), AIR-GAP GUARD). On the networked test
-# machine: with network_guard: enforce, activation is refused naming the
+# machine: a ceremony is refused unless --dev-override-network, which the
+# transcript records; with network_guard: enforce, activation is refused naming the
 # interface, and recorded; with dev-override it works, loudly and
 # recorded. In a namespace of its own (only lo): activation passes; an
 # interface brought up afterwards stops the next batch (left approved,
@@ -26,6 +27,23 @@ done
 records() { awk -F'\t' -v a="$1" '$1 == "R" && $7 == a' "$W/state/audit.log" | wc -l; }
 
 ceremony_day
+grep -q "air-gap guard: passed" "$O/root-2026.transcript.yaml" ||
+    fail "the root ceremony's transcript does not record the guard"
+
+step "a ceremony on the networked host: refused before any token, unless overridden"
+new_token zed
+sed -e 's/alice/zed/g; s/Alice Example/Zed Example/' "$E/people/alice-key.yaml" >"$W/zed-key.yaml"
+# The binary itself, not $AIRLOCK (which runs in a namespace with only lo).
+expect_fail "air-gap guard: .*$IF is up.*--dev-override-network" \
+    "$AIRLOCK_BUILD/bin/airlock" ceremony run $(pin_args zed) --out "$W/zed" "$W/zed-key.yaml"
+[ -z "$(ls -A "$W/zed" 2>/dev/null)" ] || fail "a refused ceremony wrote $(ls "$W/zed")"
+expect_ok "$AIRLOCK_BUILD/bin/airlock" ceremony run --dev-override-network $(pin_args zed) \
+    --out "$W/zed" "$W/zed-key.yaml"
+grep -q "AIR-GAP GUARD OVERRIDDEN (development only, --dev-override-network): found: .*$IF is up" \
+    "$W/last.out" || fail "the override is not said"
+grep -q "AIR-GAP GUARD OVERRIDDEN (development only" "$W/zed/zed-key-2026.transcript.yaml" ||
+    fail "the override is not in the transcript"
+expect_ok "$AIRLOCK" ceremony verify "$W/zed/zed-key-2026.transcript.yaml"
 
 step "enforce on the networked host: activation refused, naming $IF"
 AIRGAP_HOST=1 start_daemon
