@@ -19,7 +19,7 @@
 #define AIRGAP_RTF_REJECT	0x0200ul
 
 /* Fields of a line, split on blanks, pointing into a copy of it
- * (proc/net/dev has 17, the route files 10 and 11). */
+ * (proc/self/net/dev has 17, the route files 10 and 11). */
 #define AIRGAP_FIELDS 24
 
 struct airgap_lines {
@@ -47,9 +47,10 @@ airgap_read(const char *root, const char *rel, size_t max, buf_t *out,
 
 	if ((r = fileio_join(path, pathsz, root, rel, err)) != 0)
 		return r;
+	/* fileio's messages name the path already. */
 	if ((r = fileio_read(path, max, out, err)) != 0)
-		return err_prefix(err, "%s", path);
-	if (memchr(out->data, '\0', out->len) != NULL) {
+		return r;
+	if (out->len > 0 && memchr(out->data, '\0', out->len) != NULL) {
 		buf_free(out);
 		return err_set(err, ERR_INVALID, "%s holds a NUL byte", path);
 	}
@@ -134,13 +135,15 @@ static int
 airgap_add(char (*names)[AIRGAP_NAME_MAX + 1], size_t *n, const char *name,
     const char *where, err_t *err)
 {
-	char shown[64];
 	size_t i;
 
-	if (!airgap_name_ok(name))
+	if (!airgap_name_ok(name)) {
+		char shown[64];
+
 		return err_set(err, ERR_INVALID, "%s: '%s' is not an interface "
 		    "name", where, text_show(name, strlen(name), 40, shown,
 		    sizeof(shown)));
+	}
 	for (i = 0; i < *n; i++)
 		if (strcmp(names[i], name) == 0)
 			return 0;
@@ -175,39 +178,52 @@ airgap_sysfs_names(const char *root, char (*names)[AIRGAP_NAME_MAX + 1],
 	return r;
 }
 
-/* The interfaces of the reader's namespace: "  NAME: counters...". */
+/* What a proc/net line handler is given; 0 or an error in err. */
+typedef int (*airgap_line_fn)(void *ctx, struct airgap_lines *l,
+    err_t *err);
+
+/* Reads root/rel and hands each non-blank line to fn. */
 static int
-airgap_procfs_names(const char *root, char (*names)[AIRGAP_NAME_MAX + 1],
-    size_t *n, err_t *err)
+airgap_walk(const char *root, const char *rel, airgap_line_fn fn, void *ctx,
+    err_t *err)
 {
 	struct airgap_lines l;
 	char path[4096];
 	buf_t b;
 	int r;
 
-	if ((r = airgap_read(root, "proc/net/dev", AIRGAP_FILE_MAX, &b, path,
+	if ((r = airgap_read(root, rel, AIRGAP_FILE_MAX, &b, path,
 	    sizeof(path), err)) != 0)
 		return r;
 	memset(&l, 0, sizeof(l));
 	l.path = path;
 	l.p = b.data;
 	l.len = b.len;
-	while ((r = airgap_next_line(&l, err)) == 1) {
-		char *colon;
-
-		/* Two header lines: "Inter-|   Receive ..." and " face |". */
-		if (l.lineno <= 2 || l.n == 0)
-			continue;
-		if ((colon = strchr(l.field[0], ':')) == NULL) {
-			r = airgap_bad_field(&l, "interface", l.field[0], err);
+	while ((r = airgap_next_line(&l, err)) == 1)
+		if (l.n > 0 && (r = fn(ctx, &l, err)) != 0)
 			break;
-		}
-		*colon = '\0';
-		if ((r = airgap_add(names, n, l.field[0], path, err)) != 0)
-			break;
-	}
 	buf_free(&b);
 	return r < 0 ? r : 0;
+}
+
+struct airgap_names {
+	char (*v)[AIRGAP_NAME_MAX + 1];
+	size_t *n;
+};
+
+/* proc/self/net/dev: two header lines, then "  NAME: counters...". */
+static int
+airgap_dev_line(void *ctx, struct airgap_lines *l, err_t *err)
+{
+	struct airgap_names *nm = ctx;
+	char *colon;
+
+	if (l->lineno <= 2)
+		return 0;
+	if ((colon = strchr(l->field[0], ':')) == NULL)
+		return airgap_bad_field(l, "interface", l->field[0], err);
+	*colon = '\0';
+	return airgap_add(nm->v, nm->n, l->field[0], l->path, err);
 }
 
 /* One line of a small sysfs file, without its newline. */
@@ -252,8 +268,9 @@ airgap_iface(const char *root, const char *name, struct airgap_finding *f,
 	    sizeof(path), err);
 	if (r == ERR_NOTFOUND)
 		return err_set(err, ERR_NOTFOUND, "%s: interface %s is in "
-		    "proc/net/dev but not in sysfs, so whether it is up cannot "
-		    "be told (sys was mounted in another network namespace)",
+		    "proc/self/net/dev but not in sysfs, so whether it is up "
+		    "cannot be told (sys was mounted in another network "
+		    "namespace)",
 		    path, airgap_show(name, shown, sizeof(shown)));
 	if (r != 0)
 		return r;
@@ -290,66 +307,38 @@ airgap_route_add(struct airgap_finding *f, int ipv6, const char *dev,
 }
 
 /*
- * proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric
- * Mask MTU Window IRTT", addresses as the hex of the network-order word
+ * proc/self/net/route: "Iface Destination Gateway Flags RefCnt Use
+ * Metric Mask MTU Window IRTT", addresses as the hex of the network-order word
  * read in host order.
  */
 static int
-airgap_routes4(const char *root, struct airgap_finding *f, err_t *err)
+airgap_route4_line(void *ctx, struct airgap_lines *l, err_t *err)
 {
-	struct airgap_lines l;
-	char path[4096], via[INET_ADDRSTRLEN];
-	buf_t b;
-	int r;
+	struct airgap_finding *f = ctx;
+	char via[INET_ADDRSTRLEN] = "";
+	unsigned long dst, gw, flags, mask;
+	uint32_t word;
 
-	if ((r = airgap_read(root, "proc/net/route", AIRGAP_FILE_MAX, &b,
-	    path, sizeof(path), err)) != 0)
-		return r;
-	memset(&l, 0, sizeof(l));
-	l.path = path;
-	l.p = b.data;
-	l.len = b.len;
-	while ((r = airgap_next_line(&l, err)) == 1) {
-		unsigned long dst, gw, flags, mask;
-		uint32_t word;
-
-		if (l.n == 0)
-			continue;
-		if (l.lineno == 1) {
-			if (strcmp(l.field[0], "Iface") != 0) {
-				r = airgap_bad_field(&l, "header", l.field[0],
-				    err);
-				break;
-			}
-			continue;
-		}
-		if (l.n != 11) {
-			r = err_set(err, ERR_INVALID, "%s line %lu: %zu fields, "
-			    "not 11", path, l.lineno, l.n);
-			break;
-		}
-		if (!airgap_name_ok(l.field[0])) {
-			r = airgap_bad_field(&l, "Iface", l.field[0], err);
-			break;
-		}
-		if (airgap_hex(l.field[1], 8, &dst) != 0 ||
-		    airgap_hex(l.field[2], 8, &gw) != 0 ||
-		    airgap_hex(l.field[3], 4, &flags) != 0 ||
-		    airgap_hex(l.field[7], 8, &mask) != 0) {
-			r = airgap_bad_field(&l, "route", l.field[1], err);
-			break;
-		}
-		if (dst != 0 || mask != 0 || (flags & AIRGAP_RTF_UP) == 0)
-			continue;
+	if (l->lineno == 1)
+		return strcmp(l->field[0], "Iface") == 0 ? 0 :
+		    airgap_bad_field(l, "header", l->field[0], err);
+	if (l->n != 11)
+		return err_set(err, ERR_INVALID, "%s line %lu: %zu fields, not "
+		    "11", l->path, l->lineno, l->n);
+	if (!airgap_name_ok(l->field[0]))
+		return airgap_bad_field(l, "Iface", l->field[0], err);
+	if (airgap_hex(l->field[1], 8, &dst) != 0 ||
+	    airgap_hex(l->field[2], 8, &gw) != 0 ||
+	    airgap_hex(l->field[3], 4, &flags) != 0 ||
+	    airgap_hex(l->field[7], 8, &mask) != 0)
+		return airgap_bad_field(l, "route", l->field[1], err);
+	if (dst != 0 || mask != 0 || (flags & AIRGAP_RTF_UP) == 0)
+		return 0;
+	word = (uint32_t)gw;
+	if (gw != 0 && inet_ntop(AF_INET, &word, via, sizeof(via)) == NULL)
 		via[0] = '\0';
-		word = (uint32_t)gw;
-		if (gw != 0 && inet_ntop(AF_INET, &word, via,
-		    sizeof(via)) == NULL)
-			via[0] = '\0';
-		airgap_route_add(f, 0, l.field[0], via);
-	}
-	buf_free(&b);
-	return r < 0 ? r : 0;
+	airgap_route_add(f, 0, l->field[0], via);
+	return 0;
 }
 
 /* 32 hex digits into 16 bytes. */
@@ -363,67 +352,42 @@ airgap_in6(const char *s, unsigned char out[16])
 }
 
 /*
- * proc/net/ipv6_route: "dst dst_len src src_len next_hop metric refcnt
- * use flags device", addresses as 32 hex digits in network order.
+ * proc/self/net/ipv6_route: "dst dst_len src src_len next_hop metric
+ * refcnt use flags device", addresses as 32 hex digits in network order.
  */
 static int
-airgap_routes6(const char *root, struct airgap_finding *f, err_t *err)
+airgap_route6_line(void *ctx, struct airgap_lines *l, err_t *err)
 {
 	static const unsigned char zero[16];
-	struct airgap_lines l;
-	char path[4096], via[INET6_ADDRSTRLEN];
+	struct airgap_finding *f = ctx;
+	char via[INET6_ADDRSTRLEN] = "";
 	unsigned char dst[16], src[16], hop[16];
-	buf_t b;
-	int r;
+	unsigned long plen, slen, v, flags;
 
-	r = airgap_read(root, "proc/net/ipv6_route", AIRGAP_FILE_MAX, &b,
-	    path, sizeof(path), err);
-	if (r == ERR_NOTFOUND)
-		return 0;	/* a kernel without IPv6: no IPv6 route */
-	if (r != 0)
-		return r;
-	memset(&l, 0, sizeof(l));
-	l.path = path;
-	l.p = b.data;
-	l.len = b.len;
-	while ((r = airgap_next_line(&l, err)) == 1) {
-		unsigned long plen, slen, v, flags;
-
-		if (l.n == 0)
-			continue;
-		if (l.n != 10) {
-			r = err_set(err, ERR_INVALID, "%s line %lu: %zu fields, "
-			    "not 10", path, l.lineno, l.n);
-			break;
-		}
-		if (airgap_in6(l.field[0], dst) != 0 ||
-		    airgap_hex(l.field[1], 2, &plen) != 0 ||
-		    airgap_in6(l.field[2], src) != 0 ||
-		    airgap_hex(l.field[3], 2, &slen) != 0 ||
-		    airgap_in6(l.field[4], hop) != 0 ||
-		    airgap_hex(l.field[5], 8, &v) != 0 ||
-		    airgap_hex(l.field[6], 8, &v) != 0 ||
-		    airgap_hex(l.field[7], 8, &v) != 0 ||
-		    airgap_hex(l.field[8], 8, &flags) != 0) {
-			r = airgap_bad_field(&l, "route", l.field[0], err);
-			break;
-		}
-		if (!airgap_name_ok(l.field[9])) {
-			r = airgap_bad_field(&l, "device", l.field[9], err);
-			break;
-		}
-		if (plen != 0 || memcmp(dst, zero, 16) != 0 ||
-		    (flags & AIRGAP_RTF_UP) == 0 ||
-		    (flags & AIRGAP_RTF_REJECT) != 0)
-			continue;
+	if (l->n != 10)
+		return err_set(err, ERR_INVALID, "%s line %lu: %zu fields, not "
+		    "10", l->path, l->lineno, l->n);
+	if (airgap_in6(l->field[0], dst) != 0 ||
+	    airgap_hex(l->field[1], 2, &plen) != 0 ||
+	    airgap_in6(l->field[2], src) != 0 ||
+	    airgap_hex(l->field[3], 2, &slen) != 0 ||
+	    airgap_in6(l->field[4], hop) != 0 ||
+	    airgap_hex(l->field[5], 8, &v) != 0 ||
+	    airgap_hex(l->field[6], 8, &v) != 0 ||
+	    airgap_hex(l->field[7], 8, &v) != 0 ||
+	    airgap_hex(l->field[8], 8, &flags) != 0)
+		return airgap_bad_field(l, "route", l->field[0], err);
+	if (!airgap_name_ok(l->field[9]))
+		return airgap_bad_field(l, "device", l->field[9], err);
+	/* Every namespace keeps "unreachable" ::/0 reject routes on lo. */
+	if (plen != 0 || memcmp(dst, zero, 16) != 0 ||
+	    (flags & AIRGAP_RTF_UP) == 0 || (flags & AIRGAP_RTF_REJECT) != 0)
+		return 0;
+	if (memcmp(hop, zero, 16) != 0 && inet_ntop(AF_INET6, hop, via,
+	    sizeof(via)) == NULL)
 		via[0] = '\0';
-		if (memcmp(hop, zero, 16) != 0 && inet_ntop(AF_INET6, hop, via,
-		    sizeof(via)) == NULL)
-			via[0] = '\0';
-		airgap_route_add(f, 1, l.field[9], via);
-	}
-	buf_free(&b);
-	return r < 0 ? r : 0;
+	airgap_route_add(f, 1, l->field[9], via);
+	return 0;
 }
 
 /* Appends to the reason, ending it with "..." when it is full. */
@@ -484,22 +448,29 @@ airgap_inspect(const char *root, struct airgap_finding *f, err_t *err)
 {
 	/* On the heap: the worker's stack need not hold 4 KiB of names. */
 	char (*names)[AIRGAP_NAME_MAX + 1];
+	struct airgap_names nm;
 	size_t i, n = 0;
 	int r;
 
 	memset(f, 0, sizeof(*f));
 	if ((names = calloc(AIRGAP_MAX_IFACES, sizeof(*names))) == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
+	nm.v = names;
+	nm.n = &n;
 	r = airgap_sysfs_names(root, names, &n, err);
 	if (r == 0)
-		r = airgap_procfs_names(root, names, &n, err);
+		r = airgap_walk(root, "proc/self/net/dev", airgap_dev_line,
+		    &nm, err);
 	for (i = 0; r == 0 && i < n; i++)
 		r = airgap_iface(root, names[i], f, err);
 	free(names);
 	if (r == 0)
-		r = airgap_routes4(root, f, err);
-	if (r == 0)
-		r = airgap_routes6(root, f, err);
+		r = airgap_walk(root, "proc/self/net/route",
+		    airgap_route4_line, f, err);
+	/* No ipv6_route: a kernel without IPv6, and so no IPv6 route. */
+	if (r == 0 && (r = airgap_walk(root, "proc/self/net/ipv6_route",
+	    airgap_route6_line, f, err)) == ERR_NOTFOUND)
+		r = 0;
 	if (r != 0) {
 		/* Nothing half-read is kept: the error is the finding. */
 		f->n_up = f->n_routes = 0;

@@ -7,12 +7,14 @@
  * files, never through a socket, because the daemon's sandbox forbids
  * every address family but AF_UNIX:
  *
- *   proc/net/dev               the interfaces of the reader's network
- *                              namespace (/proc/net is /proc/self/net)
+ *   proc/self/net/dev          the interfaces of the reader's network
+ *                              namespace (/proc/net points here; the
+ *                              link is hidden by ProcSubset=pid, this
+ *                              path is not)
  *   sys/class/net/IF/flags     IFF_* flags in hex (IFF_UP, IFF_LOOPBACK)
  *   sys/class/net/IF/operstate for the message
- *   proc/net/route             IPv4 routes: a default one is 0.0.0.0/0, up
- *   proc/net/ipv6_route        IPv6 routes: ::/0, up and not a reject
+ *   proc/self/net/route        IPv4 routes: a default one is 0.0.0.0/0, up
+ *   proc/self/net/ipv6_route   IPv6 routes: ::/0, up and not a reject
  *                              route (the kernel keeps "unreachable"
  *                              ::/0 entries on lo in every namespace)
  *
@@ -20,9 +22,9 @@
  * namespace that mounted it, which is not always the reader's, so an
  * interface of ours with no sysfs entry cannot be judged and fails the
  * check. Anything unreadable, malformed or over a limit fails it too:
- * the guard fails closed. A missing proc/net/ipv6_route means a kernel
- * without IPv6 (ipv6.disable=1) and so no IPv6 route; proc/net/route
- * cannot be absent on a Linux host, and its absence is an error.
+ * the guard fails closed. A missing ipv6_route means a kernel without
+ * IPv6 (ipv6.disable=1) and so no IPv6 route; the IPv4 route file cannot
+ * be absent on a Linux host, and its absence is an error.
  *
  * The root directory is a parameter so that tests run the reading on
  * fixture trees; the appliance passes "/".
@@ -38,7 +40,7 @@
 #define AIRGAP_MAX_IFACES 256
 /* Default routes kept for the message (more are counted). */
 #define AIRGAP_MAX_ROUTES 16
-/* A line of proc/net/route or proc/net/ipv6_route. */
+/* A line of a proc/self/net file. */
 #define AIRGAP_LINE_MAX 512
 /* A whole proc/net file: 1 MiB is thousands of routes. */
 #define AIRGAP_FILE_MAX (1u << 20)

@@ -8,12 +8,17 @@ MODULE=/usr/lib/softhsm/libsofthsm2.so
 W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-e2e.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 mkdir -p "$W/tokens" "$W/pins"
-# The test machine is networked; an appliance is not. Every airlock
-# command runs in a network namespace with only lo (tools/offline.sh), so
-# that the ceremony's air-gap guard passes honestly, not overridden.
+# The test machine is networked; an appliance is not. Ceremonies run in a
+# network namespace with only lo (tools/offline.sh), so that their air-gap
+# guard passes honestly, not overridden; the other commands need none.
 mkdir -p "$W/bin"
-printf '#!/bin/sh\nexec "%s/tools/offline.sh" "%s/bin/airlock" "$@"\n' \
-    "$AIRLOCK_SRC" "$AIRLOCK_BUILD" >"$W/bin/airlock"
+cat >"$W/bin/airlock" <<SH
+#!/bin/sh
+case "\${1:-}" in
+ceremony) exec "$AIRLOCK_SRC/tools/offline.sh" "$AIRLOCK_BUILD/bin/airlock" "\$@";;
+*) exec "$AIRLOCK_BUILD/bin/airlock" "\$@";;
+esac
+SH
 chmod 755 "$W/bin/airlock"
 AIRLOCK="$W/bin/airlock"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \

@@ -1,8 +1,8 @@
 /*
  * test_airgap.c: the air-gap guard's reading of the host, on fixture
  * trees that stand in for /sys and /proc (sys/class/net/IF/flags,
- * proc/net/dev, proc/net/route, proc/net/ipv6_route), written as the
- * kernel writes them.
+ * proc/self/net/dev, route and ipv6_route), written as the kernel
+ * writes them.
  */
 #include "testutil.h"
 #include "util/airgap.h"
@@ -53,7 +53,7 @@ put(struct fx *f, const char *rel, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
-/* An interface in sysfs and in proc/net/dev's list (dev holds the list). */
+/* An interface in sysfs (proc/self/net/dev holds the namespace's list). */
 static void
 iface(struct fx *f, const char *name, const char *flags, const char *oper)
 {
@@ -80,9 +80,9 @@ setup(void **state)
 	}
 	*state = f;
 	iface(f, "lo", "0x9", "unknown");
-	put(f, "proc/net/dev", DEV_HEADER DEV_LO);
-	put(f, "proc/net/route", ROUTE_HEADER);
-	put(f, "proc/net/ipv6_route", V6_UNREACHABLE);
+	put(f, "proc/self/net/dev", DEV_HEADER DEV_LO);
+	put(f, "proc/self/net/route", ROUTE_HEADER);
+	put(f, "proc/self/net/ipv6_route", V6_UNREACHABLE);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ t_ipv4_default_refused(void **state)
 	struct fx *f = *state;
 	struct airgap_finding g;
 
-	put(f, "proc/net/route", ROUTE_HEADER V4_LINK V4_DEFAULT);
+	put(f, "proc/self/net/route", ROUTE_HEADER V4_LINK V4_DEFAULT);
 	inspect_ok(f, &g);
 	assert_int_equal(airgap_clear(&g), 0);
 	assert_int_equal(g.n_routes, 1);
@@ -192,7 +192,7 @@ t_ipv4_other_routes_pass(void **state)
 	struct fx *f = *state;
 	struct airgap_finding g;
 
-	put(f, "proc/net/route", ROUTE_HEADER V4_LINK
+	put(f, "proc/self/net/route", ROUTE_HEADER V4_LINK
 	    "eth0\t00000000\t010200C0\t0002\t0\t0\t0\t00000000\t0\t0\t0\n");
 	inspect_ok(f, &g);
 	assert_int_equal(airgap_clear(&g), 1);
@@ -204,7 +204,7 @@ t_ipv6_default_refused(void **state)
 	struct fx *f = *state;
 	struct airgap_finding g;
 
-	put(f, "proc/net/ipv6_route", V6_DEFAULT V6_UNREACHABLE);
+	put(f, "proc/self/net/ipv6_route", V6_DEFAULT V6_UNREACHABLE);
 	inspect_ok(f, &g);
 	assert_int_equal(airgap_clear(&g), 0);
 	assert_int_equal(g.n_routes, 1);
@@ -219,12 +219,25 @@ t_everything_named(void **state)
 	struct airgap_finding g;
 
 	iface(f, "eth0", "0x1003", "up");
-	put(f, "proc/net/route", ROUTE_HEADER V4_DEFAULT);
-	put(f, "proc/net/ipv6_route", V6_DEFAULT);
+	put(f, "proc/self/net/route", ROUTE_HEADER V4_DEFAULT);
+	put(f, "proc/self/net/ipv6_route", V6_DEFAULT);
 	inspect_ok(f, &g);
 	assert_string_equal(g.reason, "eth0 is up (operstate up); default "
 	    "route via 192.0.2.1 on eth0; IPv6 default route via fd00::1 on "
 	    "eth0");
+}
+
+/* A namespace whose lo is down prints an empty route file, not even
+ * the header. */
+static void
+t_empty_route_file_passes(void **state)
+{
+	struct fx *f = *state;
+	struct airgap_finding g;
+
+	put(f, "proc/self/net/route", "");
+	inspect_ok(f, &g);
+	assert_int_equal(airgap_clear(&g), 1);
 }
 
 /* A kernel without IPv6 has no ipv6_route: nothing to refuse there. */
@@ -235,13 +248,13 @@ t_no_ipv6_file_passes(void **state)
 	struct airgap_finding g;
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/proc/net/ipv6_route", f->root);
+	snprintf(path, sizeof(path), "%s/proc/self/net/ipv6_route", f->root);
 	assert_int_equal(unlink(path), 0);
 	inspect_ok(f, &g);
 	assert_int_equal(airgap_clear(&g), 1);
 }
 
-/* Every Linux host has proc/net/route: its absence is an error. */
+/* Every Linux host has proc/self/net/route: its absence is an error. */
 static void
 t_no_ipv4_file_error(void **state)
 {
@@ -249,10 +262,10 @@ t_no_ipv4_file_error(void **state)
 	char path[512];
 	err_t e;
 
-	snprintf(path, sizeof(path), "%s/proc/net/route", f->root);
+	snprintf(path, sizeof(path), "%s/proc/self/net/route", f->root);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(inspect_err(f, &e), ERR_NOTFOUND);
-	assert_contains(e.msg, "proc/net/route");
+	assert_contains(e.msg, "proc/self/net/route");
 }
 
 static void
@@ -275,7 +288,7 @@ t_no_sysfs_error(void **state)
 }
 
 /*
- * An interface of our namespace (proc/net/dev) that sysfs does not show:
+ * An interface of our namespace (proc/self/net/dev) that sysfs does not show:
  * sys belongs to another namespace and cannot say whether it is up.
  */
 static void
@@ -284,10 +297,10 @@ t_namespace_mismatch_error(void **state)
 	struct fx *f = *state;
 	err_t e;
 
-	put(f, "proc/net/dev", DEV_HEADER DEV_LO "    v1:0 0 0 0\n");
+	put(f, "proc/self/net/dev", DEV_HEADER DEV_LO "    v1:0 0 0 0\n");
 	assert_int_equal(inspect_err(f, &e), ERR_NOTFOUND);
-	assert_contains(e.msg, "interface v1 is in proc/net/dev but not in "
-	    "sysfs");
+	assert_contains(e.msg, "interface v1 is in proc/self/net/dev but "
+	    "not in sysfs");
 }
 
 static void
@@ -312,18 +325,18 @@ t_malformed_route_error(void **state)
 	struct fx *f = *state;
 	err_t e;
 
-	put(f, "proc/net/route", ROUTE_HEADER
+	put(f, "proc/self/net/route", ROUTE_HEADER
 	    "eth0\t0000000G\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
 	assert_int_equal(inspect_err(f, &e), ERR_INVALID);
 	assert_contains(e.msg, "route line 2: route '0000000G'");
-	put(f, "proc/net/route", ROUTE_HEADER "eth0\t00000000\t010200C0\n");
+	put(f, "proc/self/net/route", ROUTE_HEADER "eth0\t00000000\t010200C0\n");
 	assert_int_equal(inspect_err(f, &e), ERR_INVALID);
 	assert_contains(e.msg, "line 2: 3 fields, not 11");
-	put(f, "proc/net/route", "Destination\n");
+	put(f, "proc/self/net/route", "Destination\n");
 	assert_int_equal(inspect_err(f, &e), ERR_INVALID);
 	assert_contains(e.msg, "line 1: header");
-	put(f, "proc/net/route", ROUTE_HEADER);
-	put(f, "proc/net/ipv6_route", V6_UNREACHABLE "zz 00\n");
+	put(f, "proc/self/net/route", ROUTE_HEADER);
+	put(f, "proc/self/net/ipv6_route", V6_UNREACHABLE "zz 00\n");
 	assert_int_equal(inspect_err(f, &e), ERR_INVALID);
 	assert_contains(e.msg, "ipv6_route line 2: 2 fields, not 10");
 }
@@ -336,7 +349,7 @@ t_nul_byte_error(void **state)
 	FILE *fp;
 	err_t e;
 
-	snprintf(path, sizeof(path), "%s/proc/net/route", f->root);
+	snprintf(path, sizeof(path), "%s/proc/self/net/route", f->root);
 	assert_non_null(fp = fopen(path, "w"));
 	assert_int_equal(fwrite("Iface\0x\n", 1, 8, fp), 8);
 	assert_int_equal(fclose(fp), 0);
@@ -354,7 +367,7 @@ t_overlong_line_error(void **state)
 	memset(line, 'a', sizeof(line) - 2);
 	line[sizeof(line) - 2] = '\n';
 	line[sizeof(line) - 1] = '\0';
-	put(f, "proc/net/ipv6_route", line);
+	put(f, "proc/self/net/ipv6_route", line);
 	assert_int_equal(inspect_err(f, &e), ERR_LIMIT);
 	assert_contains(e.msg, "line 1: longer than 512 bytes");
 }
@@ -408,6 +421,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_everything_named, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(t_empty_route_file_passes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_no_ipv6_file_passes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_no_ipv4_file_error, setup,
