@@ -34,6 +34,7 @@
 #include "pki/oids.h"
 #include "pki/pkisign.h"
 #include "pki/pkiutil.h"
+#include "util/airgap.h"
 #include "util/fileio.h"
 #include "util/say.h"
 #include "util/timeutil.h"
@@ -50,6 +51,7 @@ struct run {
 	size_t n_planned;
 	char recorded[TOKENS_MAX][40];	/* tokens already in the transcript */
 	size_t n_recorded;
+	const char *airgap;	/* the guard's verdict, a step of each transcript */
 	err_t *err;
 };
 
@@ -1207,6 +1209,8 @@ run_one(struct run *r)
 		return e;
 	if ((e = transcript_new(r->s, r->tok->rehearse, &r->tr)) != 0)
 		return err_set(r->err, e, "cannot start the transcript");
+	if (r->airgap[0] != '\0' && (e = step(r, "%s", r->airgap)) != 0)
+		return e;
 	switch (r->s->type) {
 	case SCRIPT_ROOT: e = run_root(r); break;
 	case SCRIPT_INTERMEDIATE: e = run_intermediate(r); break;
@@ -1330,6 +1334,42 @@ ceremony_check(const char *const *scripts, size_t n, diag_t *diag, err_t *err)
 	return bad ? diag_to_err(diag, err, ERR_INVALID) : 0;
 }
 
+/*
+ * The air-gap guard before any real token is opened: a ceremony creates
+ * the keys the whole PKI rests on. The verdict goes into line, for every
+ * transcript. A rehearsal touches only a throwaway token: not checked.
+ */
+static int
+ceremony_airgap(const struct ceremony_opts *o, char *line, size_t linesz,
+    err_t *err)
+{
+	struct airgap_finding *f;
+	err_t e;
+	int r = 0;
+
+	line[0] = '\0';
+	if (o->rehearse)
+		return 0;
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	err_clear(&e);
+	/* Unreadable counts as networked; the reason says which. */
+	if (airgap_inspect("/", f, &e) == 0 && airgap_clear(f)) {
+		snprintf(line, linesz, "air-gap guard: passed: %s", f->reason);
+	} else if (o->network_override) {
+		snprintf(line, linesz, "AIR-GAP GUARD OVERRIDDEN (development "
+		    "only, --dev-override-network): found: %s", f->reason);
+		say(o->say, o->say_ctx, "%s", line);
+	} else {
+		r = err_set(err, ERR_POLICY, "air-gap guard: %s: a ceremony "
+		    "runs only on an air-gapped host; take it off the network "
+		    "(--dev-override-network is for development only)",
+		    f->reason);
+	}
+	free(f);
+	return r;
+}
+
 int
 ceremony_run(const char *const *scripts, size_t n,
     const struct ceremony_opts *o, err_t *err)
@@ -1337,7 +1377,7 @@ ceremony_run(const char *const *scripts, size_t n,
 	struct script *parsed = NULL;
 	struct tokens tok;
 	struct run r;
-	char outdir[4200];
+	char outdir[4200], airgap[AIRGAP_REASON_MAX + 96];
 	char *names[MAX_PLANNED];
 	size_t i, j, n_names = 0;
 	diag_t diag;
@@ -1382,6 +1422,8 @@ ceremony_run(const char *const *scripts, size_t n,
 		e = err_set(err, ERR_INTERNAL, "cannot register Airlock's OIDs");
 		goto out;
 	}
+	if ((e = ceremony_airgap(o, airgap, sizeof(airgap), err)) != 0)
+		goto out;
 	if ((e = tokens_init(&tok, o->module ? o->module : parsed[0].module,
 	    o->pins, o->n_pins, parsed[0].token ? parsed[0].token :
 	    parsed[0].token_serial, o->rehearse, err)) != 0)
@@ -1404,6 +1446,7 @@ ceremony_run(const char *const *scripts, size_t n,
 		r.tok = &tok;
 		r.s = &parsed[i];
 		r.dir = outdir;
+		r.airgap = airgap;
 		r.err = err;
 		tok.default_label = parsed[i].token ? parsed[i].token :
 		    parsed[i].token_serial;

@@ -22,6 +22,10 @@ struct ceremony_opts {
 	size_t n_pins;
 	const char *module;		/* overrides hsm.module; NULL: the script's */
 	int rehearse;
+	/* --dev-override-network: a networked host is not refused, but the
+	 * override is said and written into every transcript. Development
+	 * only (util/airgap.h). */
+	int network_override;
 	/* Progress lines for the officer; say may be NULL. */
 	say_fn say;
 	void *say_ctx;
@@ -30,7 +34,9 @@ struct ceremony_opts {
 /*
  * Runs the scripts in order, stopping at the first failure. A rehearsal
  * runs all of them in one throwaway HSM, so a whole ceremony day (root,
- * then issuing CAs, then enrolment) can be rehearsed in one command.
+ * then issuing CAs, then enrolment) can be rehearsed in one command. A
+ * real run first checks that the host is air-gapped: ERR_POLICY, before
+ * any token is opened, when it is not (unless network_override).
  */
 int ceremony_run(const char *const *scripts, size_t n,
     const struct ceremony_opts *o, err_t *err);

@@ -55,7 +55,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: airlock ceremony run [--rehearse] [--pin [NAME=]SOURCE]...\n"
-	    "                            [--module PATH] --out DIR SCRIPT.yaml...\n"
+	    "                            [--module PATH] [--dev-override-network]\n"
+	    "                            --out DIR SCRIPT.yaml...\n"
 	    "       airlock ceremony check SCRIPT.yaml...\n"
 	    "       airlock ceremony verify [--root ROOT.pem] DIR/NAME.transcript.yaml...\n"
 	    "       airlock init --state DIR --ceremonies DIR [--root-sha256 HEX]...\n"
@@ -95,6 +96,7 @@ cmd_ceremony_run(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "rehearse", no_argument, NULL, 'r' },
+		{ "dev-override-network", no_argument, NULL, 'N' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "module", required_argument, NULL, 'm' },
 		{ "out", required_argument, NULL, 'o' },
@@ -111,6 +113,7 @@ cmd_ceremony_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "rp:m:o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': o.rehearse = 1; break;
+		case 'N': o.network_override = 1; break;
 		case 'p':
 			if (n_pins == MAX_PINS) {
 				fprintf(stderr, "airlock: at most %d --pin\n", MAX_PINS);

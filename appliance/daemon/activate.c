@@ -178,6 +178,7 @@ daemon_activate(struct daemon *d, const secret_t *pin, char *report,
     size_t reportsz, err_t *err)
 {
 	struct hsm_uri token;
+	char guard[AIRGAP_REASON_MAX + 128];
 	int r, login;
 
 	report[0] = '\0';
@@ -196,6 +197,13 @@ daemon_activate(struct daemon *d, const secret_t *pin, char *report,
 		    "activation on token '%s'); deactivate first",
 		    d->token.label);
 	}
+	/* Before the PIN is used: a networked host is not logged in to. */
+	if ((r = daemon_airgap_check(d, "activation", NULL, 1, err)) != 0) {
+		pthread_rwlock_unlock(&d->keys_lock);
+		return r;
+	}
+	(void)daemon_airgap_describe(d, guard, sizeof(guard));
+	activate_note(report, reportsz, "air-gap guard: %s", guard);
 	hsm_uri_init(&token);
 	snprintf(token.token, sizeof(token.token), "%s", d->cfg.hsm_token);
 	r = hsm_pool_open(d->cfg.hsm_module, &token, d->cfg.hsm_sessions, pin,

@@ -129,6 +129,7 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 {
 	int64_t counts[QUEUE_STATE_COUNT] = { 0 };
 	char when[TIMEUTIL_STRLEN], inbox[4096];
+	char guard[AIRGAP_REASON_MAX + 128];
 	struct stat sb;
 	buf_t t;
 	size_t i, n;
@@ -159,6 +160,8 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 	if (d->crl_fault[0] != '\0')
 		(void)buf_printf(&t, "CRL export:  %s\n", d->crl_fault);
 	pthread_mutex_unlock(&d->lock);
+	(void)daemon_airgap_describe(d, guard, sizeof(guard));
+	(void)buf_printf(&t, "Air-gap:     %s\n", guard);
 	(void)queue_batch_list(d->st, NULL, cmd_count_batch, counts, &e);
 	(void)buf_printf(&t, "Batches:    ");
 	for (s = 0; s < QUEUE_STATE_COUNT; s++)

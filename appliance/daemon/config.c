@@ -119,7 +119,7 @@ int
 config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 {
 	struct yamldoc *doc = NULL;
-	const struct yamldoc_node *root, *hsm = NULL, *signer = NULL;
+	const struct yamldoc_node *root, *hsm = NULL, *signer = NULL, *n;
 	const char *s;
 	long long v;
 	int r, oom = 0, b;
@@ -170,6 +170,14 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 	if (yamldoc_get_bool(doc, root, "require_mount", 0, &b) == 1)
 		out->require_mount = b;
 	config_lockout(doc, root, out);
+	if (yamldoc_get_str(doc, root, "network_guard", 0, &s) == 1) {
+		if (strcmp(s, "dev-override") == 0)
+			out->network_guard = CONFIG_GUARD_DEV_OVERRIDE;
+		else if (strcmp(s, "enforce") != 0 &&
+		    yamldoc_get_node(doc, root, "network_guard", 0, &n) == 1)
+			(void)yamldoc_error(doc, n, "network_guard is "
+			    "'enforce' or 'dev-override'");
+	}
 	(void)yamldoc_check_unknown(doc, root);
 	if ((out->path = strdup(path)) == NULL)
 		oom = 1;

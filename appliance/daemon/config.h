@@ -19,6 +19,7 @@
  *   lockout:                         # failures before a credential locks
  *     login_failures: 3              # wrong PINs at activation (1..1000)
  *     approval_failures: 5           # a person's failed approvals (1..1000)
+ *   network_guard: enforce           # or dev-override (development only)
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -38,6 +39,12 @@
 #define CONFIG_APPROVAL_FAILURES 5
 #define CONFIG_FAILURES_MAX 1000
 
+/* The air-gap guard (daemon/airgap.c): refuse, or warn and record. */
+enum config_network_guard {
+	CONFIG_GUARD_ENFORCE = 0,
+	CONFIG_GUARD_DEV_OVERRIDE
+};
+
 struct config {
 	char *path;
 	char *state_dir, *media_dir, *policies_dir, *socket_path;
@@ -50,6 +57,7 @@ struct config {
 	int require_mount;		/* media must be a mount point */
 	unsigned lockout_login_failures;	/* 1 .. CONFIG_FAILURES_MAX */
 	unsigned lockout_approval_failures;
+	enum config_network_guard network_guard;
 };
 
 /*

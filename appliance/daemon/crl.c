@@ -312,7 +312,7 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 	struct signer_crl_result res;
 	struct queue_crl_request cr;
 	struct daemon_ca *ca;
-	char object[64 + AUDIT_VALUE_MAX];
+	char object[64 + AUDIT_VALUE_MAX], run[96 + AUDIT_VALUE_MAX];
 	size_t i;
 	err_t e;
 
@@ -332,6 +332,10 @@ daemon_crl_issue(struct daemon *d, struct store *st, time_t now)
 			    "activated token");
 			continue;
 		}
+		snprintf(run, sizeof(run), "CRL request %lld of CA %s",
+		    (long long)ids.v[i], ca->name);
+		if (daemon_airgap_check(d, run, object, 0, &e) != 0)
+			break;	/* every request waits for the next pass */
 		memset(&o, 0, sizeof(o));
 		o.st = st;
 		o.request_id = ids.v[i];

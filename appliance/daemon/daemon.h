@@ -25,6 +25,7 @@
 
 #include "audit/mirror.h"
 #include "ctl/ctl.h"
+#include "daemon/airgap.h"
 #include "daemon/config.h"
 #include "daemon/intake.h"
 #include "export/fault.h"
@@ -109,6 +110,7 @@ struct daemon {
 	/* Under lock: why exports wait for the medium ("" when they do
 	 * not), batch exports and CRL exports (airlock status). */
 	char export_fault[512], crl_fault[512];
+	struct daemon_airgap airgap;	/* under lock (daemon/airgap.h) */
 
 	/* Recent events, under lock. */
 	struct {

@@ -195,7 +195,7 @@ worker_issue(struct worker *w, int64_t id)
 	struct signer_progress res;
 	enum queue_batch_state final;
 	secret_t *data_key = NULL;
-	char object[64];
+	char object[64], run[64];
 	int64_t eid;
 	err_t e;
 	int r;
@@ -214,6 +214,14 @@ worker_issue(struct worker *w, int64_t id)
 		worker_state(d, "batch %lld waits: %s", (long long)id,
 		    p == NULL ? "its profile is not installed" :
 		    "its CA key is not available");
+		queue_batch_free(&b);
+		return;
+	}
+	/* The run's own check: the host may have changed since the pass
+	 * began, and an override is announced for each run. */
+	snprintf(run, sizeof(run), "batch %lld", (long long)id);
+	if (daemon_airgap_check(d, run, object, 0, &e) != 0) {
+		worker_state(d, "batch %lld waits: %s", (long long)id, e.msg);
 		queue_batch_free(&b);
 		return;
 	}
@@ -500,10 +508,18 @@ worker_main(void *arg)
 		pthread_rwlock_rdlock(&d->keys_lock);
 		if (d->activated) {
 			worker_intake(&w);
-			worker_batches(&w);
-			worker_crls(&w);
-			worker_exports(&w);
-			worker_state(d, "idle");
+			/* Reading the medium signs nothing; the rest waits
+			 * while the air-gap guard refuses (retried at the
+			 * next pass, recorded once per finding). */
+			if (daemon_airgap_check(d, NULL, NULL, 0, &e) != 0) {
+				worker_state(d, "signing, CRLs and exports "
+				    "wait: %s", e.msg);
+			} else {
+				worker_batches(&w);
+				worker_crls(&w);
+				worker_exports(&w);
+				worker_state(d, "idle");
+			}
 		} else {
 			intake_free(w.in);
 			w.in = NULL;

@@ -86,9 +86,18 @@ scan_interval_ms: 100
 settle_ms: 50
 require_mount: false
 ${AIRLOCKD_YAML_EXTRA:-}
+network_guard: ${NETWORK_GUARD:-enforce}
 YAML
-	"$AIRLOCK_BUILD/bin/airlockd" --config "$W/airlockd.yaml" \
-	    >"$W/airlockd.log" 2>&1 &
+	# In a network namespace with only lo (tools/offline.sh), so that
+	# the air-gap guard passes honestly; AIRGAP_HOST=1 starts it in the
+	# host's namespace instead (t_airgap.sh).
+	if [ -n "${AIRGAP_HOST:-}" ]; then
+		"$AIRLOCK_BUILD/bin/airlockd" --config "$W/airlockd.yaml" \
+		    >"$W/airlockd.log" 2>&1 &
+	else
+		"$AIRLOCK_SRC/tools/offline.sh" "$AIRLOCK_BUILD/bin/airlockd" \
+		    --config "$W/airlockd.yaml" >"$W/airlockd.log" 2>&1 &
+	fi
 	DAEMON_PID=$!
 	trap 'kill $DAEMON_PID 2>/dev/null || true; wait $DAEMON_PID 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 	export AIRLOCK_SOCKET="$W/console.sock"

@@ -4,11 +4,23 @@
 set -eu
 
 : "${AIRLOCK_BUILD:?}" "${AIRLOCK_SRC:?}"
-AIRLOCK="$AIRLOCK_BUILD/bin/airlock"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-e2e.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 mkdir -p "$W/tokens" "$W/pins"
+# The test machine is networked; an appliance is not. Ceremonies run in a
+# network namespace with only lo (tools/offline.sh), so that their air-gap
+# guard passes honestly, not overridden; the other commands need none.
+mkdir -p "$W/bin"
+cat >"$W/bin/airlock" <<SH
+#!/bin/sh
+case "\${1:-}" in
+ceremony) exec "$AIRLOCK_SRC/tools/offline.sh" "$AIRLOCK_BUILD/bin/airlock" "\$@";;
+*) exec "$AIRLOCK_BUILD/bin/airlock" "\$@";;
+esac
+SH
+chmod 755 "$W/bin/airlock"
+AIRLOCK="$W/bin/airlock"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$W" >"$W/softhsm2.conf"
 export SOFTHSM2_CONF="$W/softhsm2.conf"
