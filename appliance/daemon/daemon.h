@@ -64,8 +64,13 @@ struct daemon_appkey {
 	EVP_PKEY *pkey;			/* signer or decrypter; activated */
 };
 
+struct role_link;
+
 struct daemon {
 	struct config cfg;
+	/* The store role's link to the ingest role (role/rolelink.h), or
+	 * NULL: bundles are then judged in this process (tests). */
+	struct role_link *ingest;
 	char db_path[4096];
 	struct store *st;		/* the main thread's connection */
 	struct profile_set profiles;
