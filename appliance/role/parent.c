@@ -225,7 +225,6 @@ role_parent_main(const char *config_path)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1) {
 		fprintf(stderr, "airlockd: parent: signals: %s\n",
