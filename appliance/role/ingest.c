@@ -40,6 +40,8 @@ struct ingest {
 };
 
 /* A protocol violation or a dead channel ends the role. */
+static void ingest_die(const char *why) __attribute__((noreturn));
+
 static void
 ingest_die(const char *why)
 {

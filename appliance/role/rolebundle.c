@@ -17,6 +17,16 @@
 
 /* --- encoding ------------------------------------------------------------ */
 
+/* Fills in a u32 count written as 0 at offset at, once it is known. */
+static void
+rb_set_u32(buf_t *b, size_t at, size_t v)
+{
+	b->data[at] = (unsigned char)(v >> 24);
+	b->data[at + 1] = (unsigned char)(v >> 16);
+	b->data[at + 2] = (unsigned char)(v >> 8);
+	b->data[at + 3] = (unsigned char)v;
+}
+
 static void
 rb_put_opt(buf_t *b, const char *s)
 {
@@ -59,14 +69,8 @@ rolebundle_put_refusal(buf_t *out, int code, enum bundle_stage stage,
 	}
 	if (!buf_ok(out))
 		return ERR_LIMIT;
-	out->data[count_at] = (unsigned char)(dropped >> 24);
-	out->data[count_at + 1] = (unsigned char)(dropped >> 16);
-	out->data[count_at + 2] = (unsigned char)(dropped >> 8);
-	out->data[count_at + 3] = (unsigned char)dropped;
-	out->data[count_at + 4] = (unsigned char)(n >> 24);
-	out->data[count_at + 5] = (unsigned char)(n >> 16);
-	out->data[count_at + 6] = (unsigned char)(n >> 8);
-	out->data[count_at + 7] = (unsigned char)n;
+	rb_set_u32(out, count_at, dropped);
+	rb_set_u32(out, count_at + 4, n);
 	return 0;
 }
 
@@ -156,10 +160,7 @@ rolebundle_put_items(buf_t *out, const struct bundle *b, size_t *next)
 	}
 	if (!buf_ok(out))
 		return ERR_LIMIT;
-	out->data[at] = (unsigned char)(k >> 24);
-	out->data[at + 1] = (unsigned char)(k >> 16);
-	out->data[at + 2] = (unsigned char)(k >> 8);
-	out->data[at + 3] = (unsigned char)k;
+	rb_set_u32(out, at, k);
 	return 0;
 }
 

@@ -455,9 +455,10 @@ link_items(struct link_call *c, struct bundle *b, size_t n_items)
 	size_t have = 0;
 	uint8_t type;
 	buf_t p;
-	int r;
 
 	while (have < n_items) {
+		int r;
+
 		if ((r = link_next(c, LINK_ITEMS, &type, &p)) != 0)
 			return r;
 		if ((r = rolebundle_get_items(&p, b, n_items, &have,
@@ -475,9 +476,10 @@ link_converse(struct link_call *c, const buf_t *data, struct bundle *out,
 	uint8_t type;
 	size_t n_items;
 	buf_t p;
-	int r, code;
 
 	for (;;) {
+		int r, code;
+
 		if ((r = link_next(c, LINK_JUDGING, &type, &p)) != 0)
 			return r;
 		if (type == ROLEMSG_REFUSED) {

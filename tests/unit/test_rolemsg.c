@@ -361,7 +361,6 @@ test_accepted(void **state)
 	    &err), ERR_PROTO);
 	assert_non_null(strstr(err.msg, "does not have"));
 	bundle_free(&back);
-	prof.name = (char *)(uintptr_t)"tls";
 	/* Every truncation of the head is refused, and frees cleanly. */
 	for (cut = 0; cut < head.len; cut++) {
 		buf_t v;
