@@ -184,14 +184,15 @@ rolemsg_wait(int sock, int timeout_ms, err_t *err)
 
 /*
  * Reads exactly len bytes; a descriptor may come only with the first
- * read (the header). *got counts bytes read; ERR_IO on EOF or error,
- * ERR_PROTO for descriptors out of place.
+ * bytes of the header (fd_ok). *got counts bytes read; ERR_IO on EOF or
+ * error, ERR_PROTO for descriptors out of place.
  */
 static int
-rolemsg_read_full(int sock, unsigned char *p, size_t len, int *fd,
-    int timeout_ms, size_t *got, err_t *err)
+rolemsg_read_full(int sock, unsigned char *p, size_t len, int fd_ok,
+    int *fd, int timeout_ms, size_t *got, int *closed, err_t *err)
 {
 	*got = 0;
+	*closed = 0;
 	while (len > 0) {
 		union {
 			struct cmsghdr h;
@@ -228,21 +229,23 @@ rolemsg_read_full(int sock, unsigned char *p, size_t len, int *fd,
 
 				memcpy(&v, CMSG_DATA(c) + k * sizeof(int),
 				    sizeof(int));
-				if (*fd == -1 && *got == 0 && k == 0)
+				if (fd_ok && *fd == -1 && *got == 0 && k == 0)
 					*fd = v;
 				else
 					close(v);
 			}
-			if (nfd != 1 || *got != 0)
+			if (nfd != 1 || *got != 0 || !fd_ok)
 				return err_set(err, ERR_PROTO, "descriptors "
 				    "out of place in a role message");
 		}
 		if ((m.msg_flags & MSG_CTRUNC) != 0)
 			return err_set(err, ERR_PROTO, "too many descriptors "
 			    "with a role message");
-		if (n == 0)
+		if (n == 0) {
+			*closed = 1;
 			return err_set(err, ERR_IO, "the role channel was "
 			    "closed");
+		}
 		p += n;
 		len -= (size_t)n;
 		*got += (size_t)n;
@@ -256,16 +259,16 @@ rolemsg_recv(int sock, buf_t *frame, int *fd, int timeout_ms, int *eof,
 {
 	unsigned char *p;
 	size_t body = 0, got;
-	int r;
+	int r, closed;
 
 	*eof = 0;
 	*fd = -1;
 	buf_reset(frame);
 	if (buf_reserve(frame, ROLEMSG_HDR, &p) != 0)
 		return err_set(err, ERR_NOMEM, "no memory for a role message");
-	if ((r = rolemsg_read_full(sock, p, ROLEMSG_HDR, fd, timeout_ms, &got,
-	    err)) != 0) {
-		*eof = r == ERR_IO && got == 0 && *fd == -1;
+	if ((r = rolemsg_read_full(sock, p, ROLEMSG_HDR, 1, fd, timeout_ms,
+	    &got, &closed, err)) != 0) {
+		*eof = closed && got == 0 && *fd == -1;
 		goto fail;
 	}
 	if ((r = rolemsg_header(p, &body, err)) != 0)
@@ -275,8 +278,8 @@ rolemsg_recv(int sock, buf_t *frame, int *fd, int timeout_ms, int *eof,
 		    "%zu bytes", body);
 		goto fail;
 	}
-	if ((r = rolemsg_read_full(sock, p, body, fd, timeout_ms, &got,
-	    err)) == 0)
+	if ((r = rolemsg_read_full(sock, p, body, 0, fd, timeout_ms, &got,
+	    &closed, err)) == 0)
 		return 0;
 fail:
 	if (*fd != -1) {

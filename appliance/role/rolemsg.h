@@ -107,7 +107,7 @@ int rolemsg_send(int sock, uint8_t type, const buf_t *payload, int pass_fd,
  * ROLEMSG_HDR + ROLEMSG_MAX). *fd gets a descriptor that came with it, or
  * -1 (the caller closes it). timeout_ms < 0 waits for ever. 0; ERR_IO
  * when the peer closed (*eof 1 when cleanly, before a message began) or
- * the read failed or timed out; ERR_PROTO for a bad length or more than
+ * the read failed or timed out (*eof 0); ERR_PROTO for a bad length or more than
  * one descriptor (nothing past the header is read).
  */
 int rolemsg_recv(int sock, buf_t *frame, int *fd, int timeout_ms, int *eof,

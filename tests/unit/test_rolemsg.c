@@ -156,12 +156,10 @@ test_fd_passing(void **state)
 	buf_free(&frame);
 }
 
+/* Sends len bytes of p with n descriptors attached, bypassing rolemsg. */
 static void
-test_hostile_stream(void **state)
+send_raw(int sock, const void *p, size_t len, const int *fds, size_t n)
 {
-	int sv[2], pp[2], fd, eof, fds[2];
-	buf_t frame;
-	err_t err;
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(2 * sizeof(int))];
@@ -169,6 +167,31 @@ test_hostile_stream(void **state)
 	struct iovec iov;
 	struct msghdr m;
 	struct cmsghdr *c;
+
+	memset(&m, 0, sizeof(m));
+	memset(&ctl, 0, sizeof(ctl));
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = len;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (n > 0) {
+		m.msg_control = ctl.space;
+		m.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	}
+	assert_int_equal(sendmsg(sock, &m, 0), (ssize_t)len);
+}
+
+static void
+test_hostile_stream(void **state)
+{
+	int sv[2], pp[2], fd, eof;
+	buf_t frame;
+	err_t err;
 	unsigned char msg[6] = { 0, 0, 0, 2, ROLEMSG_SIGNER, 0 };
 
 	(void)state;
@@ -191,31 +214,24 @@ test_hostile_stream(void **state)
 	/* Two descriptors on one message: refused, both closed. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(pipe(pp), 0);
-	fds[0] = pp[0];
-	fds[1] = pp[1];
-	memset(&m, 0, sizeof(m));
-	memset(&ctl, 0, sizeof(ctl));
-	iov.iov_base = msg;
-	iov.iov_len = sizeof(msg);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = ctl.space;
-	m.msg_controllen = sizeof(ctl.space);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	assert_int_equal(sendmsg(sv[0], &m, 0), (ssize_t)sizeof(msg));
+	send_raw(sv[0], msg, sizeof(msg), pp, 2);
 	assert_int_equal(rolemsg_recv(sv[1], &frame, &fd, 1000, &eof, &err),
 	    ERR_PROTO);
 	assert_int_equal(fd, -1);
+	/* A descriptor that comes with the body, not the header: refused. */
+	send_raw(sv[0], msg, 4, NULL, 0);
+	send_raw(sv[0], msg + 4, 2, pp, 1);
+	assert_int_equal(rolemsg_recv(sv[1], &frame, &fd, 1000, &eof, &err),
+	    ERR_PROTO);
+	assert_int_equal(fd, -1);
+	/* Nothing comes while the peer is there: a timeout, not a hang. */
+	assert_int_equal(rolemsg_recv(sv[1], &frame, &fd, 10, &eof, &err),
+	    ERR_IO);
+	assert_int_equal(eof, 0);
+	assert_non_null(strstr(err.msg, "no role message"));
 	close(pp[0]);
 	close(pp[1]);
 	close(sv[0]);
-	/* Nothing comes: a timeout, not a hang. */
-	assert_int_equal(rolemsg_recv(sv[1], &frame, &fd, 10, &eof, &err),
-	    ERR_IO);
 	close(sv[1]);
 	buf_free(&frame);
 }
