@@ -7,7 +7,8 @@
 # ingest role killed while idle is replaced and the next bundle accepted;
 # killed while a bundle is in flight, the bundle is quarantined at stage
 # ingest and audited, and the daemon keeps serving; kill -9 of the parent
-# takes the store role with it at once.
+# takes the store role with it at once; the store role's end stops the
+# daemon.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 need openssl; need python3; need zip; need ss
@@ -119,4 +120,15 @@ STORE=$(role_pid store); INGEST=$(role_pid ingest)
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
 wait_for 10 sh -c "! kill -0 $STORE 2>/dev/null"
 wait_for 10 sh -c "! kill -0 $INGEST 2>/dev/null"
+
+step "the store role ends: the parent stops the ingest role and exits non-zero"
+rm -f "$W/console.sock"   # left behind by the kill
+start_daemon
+wait_for 10 role_pid ingest
+STORE=$(role_pid store); INGEST=$(role_pid ingest)
+kill -9 "$STORE"
+rc=0; wait "$DAEMON_PID" || rc=$?
+[ "$rc" -ne 0 ] || fail "the parent exited 0 after its store role died"
+! kill -0 "$INGEST" 2>/dev/null || fail "the ingest role outlived the store role"
+grep -q "the store role killed by signal 9" "$W/airlockd.log" || fail "the parent did not say why it stops"
 echo "t_roles: ok"
