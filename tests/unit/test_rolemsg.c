@@ -166,7 +166,6 @@ send_raw(int sock, const void *p, size_t len, const int *fds, size_t n)
 	} ctl;
 	struct iovec iov;
 	struct msghdr m;
-	struct cmsghdr *c;
 
 	memset(&m, 0, sizeof(m));
 	memset(&ctl, 0, sizeof(ctl));
@@ -175,6 +174,8 @@ send_raw(int sock, const void *p, size_t len, const int *fds, size_t n)
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	if (n > 0) {
+		struct cmsghdr *c;
+
 		m.msg_control = ctl.space;
 		m.msg_controllen = CMSG_SPACE(n * sizeof(int));
 		c = CMSG_FIRSTHDR(&m);
