@@ -54,7 +54,8 @@
  *   received: 2026-11-22T10:00:00Z
  *   signer: Dave Example (64 hex)        only once the signature verified
  *   stage: envelope | signer | archive | manifest | profile | input |
- *          output | replay | records
+ *          output | replay | records | ingest (the ingest role failed
+ *          on it: role/rolelink.h)
  *   reason: the first problem
  *   problems: N
  *     - every problem, one per line, as the diag says it (file:line: ...)
