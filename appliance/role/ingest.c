@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -330,6 +331,8 @@ role_ingest_main(int chan, const char *config_path)
 		return 1;
 	}
 	diag_free(&d);
+	/* OpenSSL reads its configuration now, not under the sandbox. */
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
 	if (role_harden("ingest", &e) != 0) {
 		fprintf(stderr, "airlockd: ingest: %s\n", e.msg);
 		return 1;
