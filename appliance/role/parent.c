@@ -19,8 +19,13 @@
 
 /* Above the descriptors a child rearranges. */
 #define PARENT_SPARE_FD 10
-/* An ingest role that lived less than this is restarted after a pause. */
-#define PARENT_RESTART_PAUSE_S 1
+/*
+ * An ingest role that lived less than PARENT_QUICK_S is restarted after a
+ * pause that doubles with each such end, up to PARENT_PAUSE_MAX_S, so that
+ * a role that cannot start does not spin.
+ */
+#define PARENT_QUICK_S 5
+#define PARENT_PAUSE_MAX_S 60
 
 /* What the store may send the parent. */
 static const struct rolemsg_rule parent_from_store[] = {
@@ -34,6 +39,7 @@ struct parent {
 	int ctl;		/* to the store role; -1 once closed */
 	uint32_t gen;		/* the ingest role's generation */
 	time_t ingest_started;
+	unsigned quick;		/* ingest roles in a row that ended quickly */
 	int stopping;
 	int store_status;
 	buf_t rx;
@@ -129,8 +135,15 @@ parent_replace_ingest(struct parent *p, const char *ended)
 	err_t e;
 	int fd, gone;
 
-	if (time(NULL) - p->ingest_started < PARENT_RESTART_PAUSE_S)
-		sleep(PARENT_RESTART_PAUSE_S);
+	if (time(NULL) - p->ingest_started < PARENT_QUICK_S) {
+		unsigned pause = p->quick < 6 ? 1u << p->quick :
+		    PARENT_PAUSE_MAX_S;
+
+		p->quick++;
+		sleep(pause < PARENT_PAUSE_MAX_S ? pause : PARENT_PAUSE_MAX_S);
+	} else {
+		p->quick = 0;
+	}
 	if (parent_start_ingest(p, &fd) != 0)
 		return;
 	p->gen++;
