@@ -282,13 +282,18 @@ test_refusal(void **state)
 		    &back, &d2, &err), ERR_PROTO);
 		diag_free(&d2);
 	}
-	/* A stage out of range, and an id that is not a UUID. */
+	/* A stage out of range. */
 	p.data[4] = 99;
-	buf_view(&p, p.data, p.len);
-	diag_init(&d2);
-	assert_int_equal(rolebundle_get_refusal(&p, &code, &stage, &back, &d2,
-	    &err), ERR_PROTO);
-	diag_free(&d2);
+	{
+		buf_t v;
+
+		buf_view(&v, p.data, p.len);
+		diag_init(&d2);
+		assert_int_equal(rolebundle_get_refusal(&v, &code, &stage,
+		    &back, &d2, &err), ERR_PROTO);
+		diag_free(&d2);
+	}
+	buf_free(&p);
 	diag_free(&d);
 }
 
@@ -335,7 +340,7 @@ test_accepted(void **state)
 	struct profile_set set = { &prof, 1 };
 	struct bundle b, back;
 	size_t n_items, next = 0, have = 0, cut;
-	buf_t head, items;
+	buf_t head, items, hv, iv;
 	err_t err;
 
 	(void)state;
@@ -363,18 +368,18 @@ test_accepted(void **state)
 	assert_int_equal(back.lines[1].src_line, 3);
 	bundle_free(&back);
 	/* Items beyond what the head announced are refused. */
-	buf_view(&head, head.data, head.len);
-	assert_int_equal(rolebundle_get_head(&head, &set, &back, &n_items,
+	buf_view(&hv, head.data, head.len);
+	assert_int_equal(rolebundle_get_head(&hv, &set, &back, &n_items,
 	    &err), 0);
-	buf_view(&items, items.data, items.len);
+	buf_view(&iv, items.data, items.len);
 	have = 1;
-	assert_int_equal(rolebundle_get_items(&items, &back, n_items, &have,
+	assert_int_equal(rolebundle_get_items(&iv, &back, n_items, &have,
 	    &err), ERR_PROTO);
 	bundle_free(&back);
 	/* A profile this appliance does not have. */
 	prof.name = (char *)(uintptr_t)"other";
-	buf_view(&head, head.data, head.len);
-	assert_int_equal(rolebundle_get_head(&head, &set, &back, &n_items,
+	buf_view(&hv, head.data, head.len);
+	assert_int_equal(rolebundle_get_head(&hv, &set, &back, &n_items,
 	    &err), ERR_PROTO);
 	assert_non_null(strstr(err.msg, "does not have"));
 	bundle_free(&back);
