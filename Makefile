@@ -49,6 +49,7 @@ HSMCLI_SRC   := $(filter-out hsm/helper_%.c,$(wildcard hsm/*.c))
 HSMHELP_SRC  := $(wildcard hsm/helper_*.c)
 SIGNER_SRC   := $(wildcard appliance/signer/*.c)
 CTL_SRC      := $(wildcard appliance/ctl/*.c)
+ROLE_SRC     := $(wildcard appliance/role/*.c)
 DAEMON_SRC   := $(filter-out appliance/daemon/airlockd.c,$(wildcard appliance/daemon/*.c))
 OPERATOR_SRC := $(wildcard appliance/operator/*.c)
 CEREMONY_SRC := $(wildcard ceremony/*.c)
@@ -69,12 +70,13 @@ LIB_STORE    := $(BUILD)/lib/libstore.a
 LIB_HSM      := $(BUILD)/lib/libhsm.a
 LIB_SIGNER   := $(BUILD)/lib/libsigner.a
 LIB_CTL      := $(BUILD)/lib/libctl.a
+LIB_ROLE     := $(BUILD)/lib/librole.a
 LIB_DAEMON   := $(BUILD)/lib/libdaemon.a
 LIB_OPERATOR := $(BUILD)/lib/liboperator.a
 LIB_CEREMONY := $(BUILD)/lib/libceremony.a
 # Users before what they use. ingest (the bundle check) and policy (MAC
 # formats) use each other, so the libraries are linked as one group.
-LIB_LIST     := $(LIB_CEREMONY) $(LIB_DAEMON) $(LIB_OPERATOR) $(LIB_CTL) \
+LIB_LIST     := $(LIB_CEREMONY) $(LIB_DAEMON) $(LIB_ROLE) $(LIB_OPERATOR) $(LIB_CTL) \
                 $(LIB_EXPORT) $(LIB_SIGNER) $(LIB_INGEST) $(LIB_POLICY) \
                 $(LIB_APPROVAL) $(LIB_QUEUE) $(LIB_AUDIT) $(LIB_STORE) $(LIB_HSM) \
                 $(LIB_PKI) $(LIB_UTIL)
@@ -111,6 +113,7 @@ $(LIB_HSM): $(call obj,$(HSMCLI_SRC))
 $(LIB_CEREMONY): $(call obj,$(CEREMONY_SRC))
 $(LIB_SIGNER): $(call obj,$(SIGNER_SRC))
 $(LIB_CTL): $(call obj,$(CTL_SRC))
+$(LIB_ROLE): $(call obj,$(ROLE_SRC))
 $(LIB_DAEMON): $(call obj,$(DAEMON_SRC))
 $(LIB_OPERATOR): $(call obj,$(OPERATOR_SRC))
 $(BUILD)/lib/%.a:
@@ -194,7 +197,7 @@ FUZZ_LIB_SRC := $(UTIL_SRC) $(PKI_SRC) $(INGEST_SRC) $(POLICY_SRC) \
                 $(APPROVAL_SRC) $(EXPORT_SRC) $(QUEUE_SRC) $(AUDIT_SRC) \
                 $(STORE_SRC) \
                 $(HSMCLI_SRC) $(CEREMONY_SRC) $(SIGNER_SRC) $(CTL_SRC) \
-                $(DAEMON_SRC) $(OPERATOR_SRC)
+                $(ROLE_SRC) $(DAEMON_SRC) $(OPERATOR_SRC)
 FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_LIB     := $(FUZZ_BUILD)/lib/libairlock-fuzz.a
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)

@@ -5,6 +5,12 @@
  *   airlockd --config FILE --check  load configuration and state, report,
  *                                   exit (0 when the daemon would start)
  *
+ * Serving, this process is the parent (role/parent.h): it re-executes
+ * itself as `--role store` (the console socket, the state, the worker
+ * and the HSM helpers: everything below) and `--role ingest` (bundles
+ * from the medium: role/ingest.h), and watches both. --check runs in
+ * this one process.
+ *
  * It starts not activated: it reads nothing from the medium and signs
  * nothing until an officer runs `airlock activate`. Exit codes: 0 after a
  * clean stop, 1 when it cannot start (the message says why), 2 usage.
@@ -16,9 +22,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 
 #include "daemon/audit.h"
 #include "daemon/daemon.h"
+#include "role/ingest.h"
+#include "role/parent.h"
+#include "role/rolelink.h"
+#include "role/rolemsg.h"
 
 /* sig_atomic_t is int here, so daemon_serve can poll it directly. */
 static volatile sig_atomic_t airlockd_stop;
@@ -37,18 +48,29 @@ airlockd_usage(FILE *f)
 	    "See airlockd(8).\n");
 }
 
+/* 1 when fd is a socket the parent left for this role (made CLOEXEC). */
+static int
+airlockd_role_fd(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "role", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit no_core = { 0, 0 };
 	struct sigaction sa;
-	const char *config = NULL;
+	const char *config = NULL, *role = NULL;
 	struct daemon d;
 	diag_t diag;
 	err_t e;
@@ -67,6 +89,9 @@ main(int argc, char **argv)
 		case 'k':
 			check = 1;
 			break;
+		case 'r':
+			role = optarg;
+			break;
 		case 'h':
 			airlockd_usage(stdout);
 			return 0;
@@ -75,9 +100,22 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (config == NULL || optind != argc) {
+	if (config == NULL || optind != argc || (role != NULL && (check ||
+	    (strcmp(role, "store") != 0 && strcmp(role, "ingest") != 0)))) {
 		airlockd_usage(stderr);
 		return 2;
+	}
+	if (role == NULL && !check)
+		return role_parent_main(config);
+	if (role != NULL && (!airlockd_role_fd(ROLE_FD_CHAN) ||
+	    (strcmp(role, "store") == 0 && !airlockd_role_fd(ROLE_FD_INGEST)))) {
+		fprintf(stderr, "airlockd: --role %s runs only under the "
+		    "airlockd parent\n", role);
+		return 2;
+	}
+	if (role != NULL && strcmp(role, "ingest") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		return role_ingest_main(ROLE_FD_CHAN, config);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = airlockd_on_signal;
@@ -103,6 +141,12 @@ main(int argc, char **argv)
 	if (check) {
 		daemon_close(&d);
 		return 0;
+	}
+	if ((r = role_link_new(ROLE_FD_INGEST, ROLE_FD_CHAN, &d.ingest,
+	    &e)) != 0 || (r = role_harden("store", &e)) != 0) {
+		fprintf(stderr, "airlockd: %s\n", e.msg);
+		daemon_close(&d);
+		return 1;
 	}
 	if ((r = daemon_worker_start(&d, &e)) == 0) {
 		fprintf(stderr, "airlockd: ready; not activated (airlock "

@@ -8,6 +8,7 @@
 #include "daemon/audit.h"
 #include "daemon/crl.h"
 #include "pki/pkiutil.h"
+#include "role/rolelink.h"
 #include "store/stmt.h"
 #include "util/fileio.h"
 #include "util/text.h"
@@ -152,6 +153,7 @@ daemon_close(struct daemon *d)
 	crlpolicy_free(&d->crl_policy);
 	audit_mirror_close(d->audit);
 	store_close(d->st);
+	role_link_free(d->ingest);
 	config_free(&d->cfg);
 	pthread_rwlock_destroy(&d->keys_lock);
 	pthread_mutex_destroy(&d->lock);
@@ -393,4 +395,8 @@ daemon_intake_config(struct daemon *d, struct store *st,
 	c->event = daemon_event;
 	c->event_ctx = st == d->st ? &d->sink : &d->worker_sink;
 	c->committed = daemon_sink_committed;
+	if (d->ingest != NULL) {
+		c->judge = role_link_judge;
+		c->judge_ctx = d->ingest;
+	}
 }

@@ -1,7 +1,13 @@
 /*
  * daemon.h: airlockd's state and its parts.
  *
- * The daemon is the one long-running process of the appliance. Its main
+ * The daemon runs as process roles re-executed from one binary
+ * (airlockd.8, ROLES): a parent that only starts and watches
+ * (role/parent.h), an ingest role that parses bundles from the medium
+ * with no database, no HSM and no network (role/ingest.h), and this
+ * one, the store role, which owns the database and reaches the ingest
+ * role through role/rolelink.h (struct daemon.ingest): the intake hands
+ * it each file and answers its lookups. The store role's main
  * thread serves the console socket (server.c, commands.c); one worker
  * thread (worker.c) moves work along the one-way flow: inbox/ -> intake
  * -> queue -> (officers approve at the console) -> signer (HSM) -> export
@@ -66,8 +72,13 @@ struct daemon_appkey {
 	EVP_PKEY *pkey;			/* signer or decrypter; activated */
 };
 
+struct role_link;
+
 struct daemon {
 	struct config cfg;
+	/* The store role's link to the ingest role (role/rolelink.h), or
+	 * NULL: bundles are then judged in this process (tests). */
+	struct role_link *ingest;
 	char db_path[4096];
 	struct store *st;		/* the main thread's connection */
 	struct profile_set profiles;

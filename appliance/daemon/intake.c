@@ -85,6 +85,7 @@ struct intake_src {
 	const char *name;	/* the inbox/ name, or the console's label */
 	const struct stat *st;	/* the file's; NULL in memory */
 	buf_t *reason_text;	/* in memory: gets a refusal's .reason */
+	int fd;			/* the file, open; -1 in memory */
 };
 
 static int
@@ -1219,6 +1220,7 @@ intake_judge_bytes(struct intake *in, const struct intake_src *src,
 	struct intake_refusal f = { 0 };
 	enum bundle_stage stage = BUNDLE_STAGE_NONE;
 	enum queue_bundle_status status;
+	const char *stage_name = NULL;
 	struct bundle_opts o = in->opts;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -1246,9 +1248,15 @@ intake_judge_bytes(struct intake *in, const struct intake_src *src,
 	}
 
 	o.env.now = now;
-	r = bundle_open(src->name, data->data, data->len, &o, &b, &stage, &d);
+	if (in->c.judge != NULL)
+		r = in->c.judge(in->c.judge_ctx, src->name, src->fd, data, &o,
+		    &b, &stage, &stage_name, &d);
+	else
+		r = bundle_open(src->name, data->data, data->len, &o, &b,
+		    &stage, &d);
 	if (r == ERR_INVALID || r == ERR_POLICY || r == ERR_LIMIT) {
-		f.stage = bundle_stage_name(stage);
+		f.stage = stage_name != NULL ? stage_name :
+		    bundle_stage_name(stage);
 		f.sha256 = sha;
 		f.signer_sha256 = b.env.signer_sha256;
 		f.signer_name = b.signer.name;
@@ -1298,7 +1306,7 @@ static int
 intake_judge(struct intake *in, int mfd, int ifd, const char *name,
     const struct stat *st, struct intake_result *res, err_t *err)
 {
-	struct intake_src src = { mfd, ifd, name, st, NULL };
+	struct intake_src src = { mfd, ifd, name, st, NULL, -1 };
 	size_t limit = intake_max_size(in);
 	buf_t data;
 	int r;
@@ -1306,14 +1314,26 @@ intake_judge(struct intake *in, int mfd, int ifd, const char *name,
 	if ((uint64_t)st->st_size > limit)
 		return intake_too_large(in, &src, intake_now(in), limit, res,
 		    err);
-	buf_init(&data, 0);
-	r = fileio_read_at(ifd, name, limit, &data, err);
+	buf_init(&data, limit);
 	buf_set_secret(&data);
+	/*
+	 * Opened once, without following a link or blocking on a FIFO: the
+	 * same open file is read here and, with a judge, handed over.
+	 */
+	src.fd = openat(ifd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK | O_NOCTTY);
+	if (src.fd == -1)
+		r = err_set(err, errno == ENOENT ? ERR_NOTFOUND : ERR_IO,
+		    "inbox/%s: cannot open: %s", name, strerror(errno));
+	else
+		r = fileio_read_fd(src.fd, name, limit, &data, err);
 	if (r == ERR_LIMIT)	/* it grew since the stat */
 		r = intake_too_large(in, &src, intake_now(in), limit, res,
 		    err);
 	else if (r == 0)
 		r = intake_judge_bytes(in, &src, &data, res, err);
+	if (src.fd != -1)
+		close(src.fd);
 	buf_free(&data);
 	return r;
 }
@@ -1322,7 +1342,7 @@ int
 intake_submit(struct intake *in, const char *label, const void *data,
     size_t len, struct intake_result *res, buf_t *reason, err_t *err)
 {
-	struct intake_src src = { -1, -1, label, NULL, NULL };
+	struct intake_src src = { -1, -1, label, NULL, NULL, -1 };
 	size_t limit;
 	buf_t bytes;
 	int r;

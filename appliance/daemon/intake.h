@@ -54,7 +54,8 @@
  *   received: 2026-11-22T10:00:00Z
  *   signer: Dave Example (64 hex)        only once the signature verified
  *   stage: envelope | signer | archive | manifest | profile | input |
- *          output | replay | records
+ *          output | replay | records | ingest (the ingest role failed
+ *          on it: role/rolelink.h)
  *   reason: the first problem
  *   problems: N
  *     - every problem, one per line, as the diag says it (file:line: ...)
@@ -102,6 +103,16 @@ struct intake_config {
 	/* Called with event_ctx after each step and its events commit (the
 	 * daemon brings the audit log's text copy up to date); may be NULL. */
 	void (*committed)(void *event_ctx);
+	/* Judges the bytes in place of bundle_open, with its contract: the
+	 * store role hands them to the ingest role (role/rolelink.h). fd is
+	 * the file (opened O_NOFOLLOW, regular), or -1 for bytes in memory;
+	 * data holds the bytes the intake read. *stage_name, when the judge
+	 * sets it, is the refusal's stage instead of bundle_stage_name's.
+	 * NULL: bundle_open in this process. */
+	int (*judge)(void *ctx, const char *label, int fd, const buf_t *data,
+	    const struct bundle_opts *o, struct bundle *out,
+	    enum bundle_stage *stage, const char **stage_name, diag_t *diag);
+	void *judge_ctx;
 };
 
 struct intake;

@@ -14,7 +14,7 @@
 /* Chunk size for reads; the buffer itself enforces the size limit. */
 #define FILEIO_CHUNK 16384
 
-static int
+int
 fileio_read_fd(int fd, const char *label, size_t max, buf_t *out, err_t *err)
 {
 	unsigned char chunk[FILEIO_CHUNK];

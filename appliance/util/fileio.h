@@ -16,6 +16,14 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+/*
+ * Reads the rest of the open regular file fd (label names it in messages)
+ * into out, at most max bytes (out must allow them). 0, ERR_INVALID (not a
+ * regular file), ERR_LIMIT, ERR_IO or ERR_NOMEM.
+ */
+int fileio_read_fd(int fd, const char *label, size_t max, buf_t *out,
+    err_t *err);
+
 /* Reads a whole regular file (no symlink) of at most max bytes into out. */
 int fileio_read(const char *path, size_t max, buf_t *out, err_t *err);
 
