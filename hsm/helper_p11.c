@@ -317,6 +317,30 @@ hp11_logged_in(const struct hp11 *h)
 }
 
 int
+hp11_set_pin(struct hp11 *h, const char *old, const char *new_pin,
+    err_t *err)
+{
+	CK_RV rv;
+
+	/*
+	 * Logged in or not, C_SetPIN changes the user's PIN and checks the
+	 * old one, so a session cannot change a PIN it was not told.
+	 */
+	rv = h->f->C_SetPIN(h->s, (CK_UTF8CHAR_PTR)(uintptr_t)old,
+	    strlen(old), (CK_UTF8CHAR_PTR)(uintptr_t)new_pin, strlen(new_pin));
+	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
+		return err_set(err, ERR_AUTH, "token '%s' refused the current "
+		    "PIN (%s)", h->tok.label, rv == CKR_PIN_LOCKED ? "locked" :
+		    "wrong PIN");
+	if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
+		return err_set(err, ERR_INVALID, "token '%s' does not accept "
+		    "the new PIN's length or characters", h->tok.label);
+	if (rv != CKR_OK)
+		return p11_fail(err, h, "C_SetPIN", rv);
+	return 0;
+}
+
+int
 hp11_random(struct hp11 *h, unsigned char *out, size_t n, err_t *err)
 {
 	CK_RV rv;

@@ -292,6 +292,27 @@ hsm_random(struct hsm_pool *p, void *out, size_t n, err_t *err)
 	return r;
 }
 
+int
+hsm_pool_set_pin(struct hsm_pool *p, const secret_t *old,
+    const secret_t *new_pin, err_t *err)
+{
+	buf_t req;
+	int r;
+
+	if (old->len == 0 || old->len > HSM_PROTO_PIN_MAX ||
+	    new_pin->len == 0 || new_pin->len > HSM_PROTO_PIN_MAX)
+		return err_set(err, ERR_INVALID, "a PIN is 1 to %u bytes",
+		    HSM_PROTO_PIN_MAX);
+	buf_init(&req, 2 * HSM_PROTO_PIN_MAX + 16);
+	/* The request carries two PINs: wipe it when freed. */
+	buf_set_secret(&req);
+	(void)buf_put_string(&req, old->data, old->len);
+	(void)buf_put_string(&req, new_pin->data, new_pin->len);
+	r = pool_call(p, HSM_MSG_SETPIN, &req, NULL, NULL, err);
+	buf_free(&req);
+	return r;
+}
+
 /* Builds a key from a key record (label, id, SPKI DER, keytype). */
 static int
 key_parse(buf_t *b, void *arg, err_t *err)

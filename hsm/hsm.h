@@ -79,6 +79,14 @@ void hsm_pool_close(struct hsm_pool *p);
 int hsm_pool_token_info(struct hsm_pool *p, struct hsm_token_info *out,
     err_t *err);
 
+/*
+ * Changes the token's user PIN from old to new_pin through one helper of
+ * the pool (C_SetPIN). ERR_AUTH when the token refuses old, ERR_INVALID
+ * when it refuses new_pin, ERR_HSM.
+ */
+int hsm_pool_set_pin(struct hsm_pool *p, const secret_t *old,
+    const secret_t *new_pin, err_t *err);
+
 /* n (<= 1024) bytes from the HSM's random number generator. */
 int hsm_random(struct hsm_pool *p, void *out, size_t n, err_t *err);
 

@@ -19,6 +19,7 @@
  *           extractable, never_extractable, sign, decrypt, derive, unwrap
  *   DECRYPT label, id, u8 mech (HSM_PROTO_DECRYPT_*), ciphertext
  *           (<= HSM_PROTO_CIPHER_MAX), u32 outmax   -> OK plaintext
+ *   SETPIN  old PIN, new PIN (each 1..HSM_PROTO_PIN_MAX) -> OK (empty)
  * Key record: label, id, SubjectPublicKeyInfo DER, u8 keytype.
  * Any request may instead get ERR: u32 code (negated ERR_*), message.
  */
@@ -61,6 +62,7 @@ enum hsm_proto_type {
 	HSM_MSG_ATTRS = 6,
 	/* 7 stays unassigned: tests use it as the example unknown type. */
 	HSM_MSG_DECRYPT = 8,
+	HSM_MSG_SETPIN = 9,
 	HSM_MSG_OK = 64,
 	HSM_MSG_ERR = 65
 };
