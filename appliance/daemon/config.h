@@ -16,6 +16,8 @@
  *   scan_interval_ms: 1000           # how often inbox/ is looked at
  *   settle_ms: 1000                  # a file must be unchanged this long
  *   require_mount: true              # media must be a mounted file system
+ *   activation: pin                  # or split-pin: M officers' PIN shares
+ *   share_timeout: 600               # seconds presented shares are held
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -41,6 +43,8 @@ struct config {
 	unsigned signer_threads;
 	unsigned scan_interval_ms, settle_ms;
 	int require_mount;		/* media must be a mount point */
+	int split_pin;			/* activation: split-pin */
+	unsigned share_timeout;		/* seconds shares are held */
 };
 
 /*

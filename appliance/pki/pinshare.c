@@ -356,6 +356,24 @@ out:
 	return r;
 }
 
+int
+pinshare_digest(const unsigned char nonce[PINSHARE_NONCE_LEN],
+    const void *record, size_t len, char out[65], err_t *err)
+{
+	unsigned char md[32];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, nonce, PINSHARE_NONCE_LEN) == 1 &&
+	    EVP_DigestUpdate(c, record, len) == 1 &&
+	    EVP_DigestFinal_ex(c, md, NULL) == 1;
+
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		return err_set(err, ERR_CRYPTO, "SHA-256 failed");
+	buf_hex(md, sizeof(md), out, 65);
+	return 0;
+}
+
 /* --- the envelope -------------------------------------------------------- */
 
 int

@@ -86,6 +86,17 @@ int pinshare_format(const struct pinshare *meta, const secret_t *share,
 int pinshare_parse(const char *label, const void *data, size_t len,
     struct pinshare *meta, secret_t *share, err_t *err);
 
+/* Bytes of the daemon's share-session nonce. */
+#define PINSHARE_NONCE_LEN 32
+
+/*
+ * The digest an officer's presentation statement signs (kind
+ * activation-share): SHA-256 over the session nonce followed by the
+ * record bytes, as 64 lower-case hex digits in out.
+ */
+int pinshare_digest(const unsigned char nonce[PINSHARE_NONCE_LEN],
+    const void *record, size_t len, char out[65], err_t *err);
+
 /*
  * Encrypts record to cert as CMS EnvelopedData in DER (AES-256-CBC; RSA
  * key transport with OAEP-SHA-256, or ECDH with the SHA-256 KDF for EC
