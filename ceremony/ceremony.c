@@ -1270,14 +1270,15 @@ split_officer(struct run *r, const char *file, X509 *people_ca, X509 **out,
 		return err_prefix(r->err, "split.officers");
 	snprintf(what, sizeof(what), "the officer in %s", file);
 	if (r->tok->rehearse) {
-		e = roles_check_role(*out, OIDS_ROLE_OFFICER, 0, what,
+		e = roles_check_role(*out, OIDS_ROLE_OFFICER, KU_DIGITAL_SIGNATURE, what,
 		    "holding a PIN share", r->err);
 	} else if ((anchors = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(anchors, people_ca)) {
 		e = err_set(r->err, ERR_NOMEM, "out of memory");
 	} else {
 		e = roles_check(*out, anchors, NULL, time(NULL),
-		    OIDS_ROLE_OFFICER, 0, what, "holding a PIN share", r->err);
+		    OIDS_ROLE_OFFICER, KU_DIGITAL_SIGNATURE, what,
+		    "holding a PIN share", r->err);
 	}
 	sk_X509_free(anchors);
 	if (e == 0 && pki_cert_sha256_hex(*out, fp) != 0)

@@ -28,8 +28,9 @@ static const char *const ps_keys[PS_NKEYS] = {
 #define PS_SHOW 40
 
 /*
- * libgfshare draws its polynomial coefficients through a global hook;
- * point it at OpenSSL's generator once. A failure leaves the buffer
+ * libgfshare draws its polynomial coefficients, and the bytes it wipes
+ * its buffers with, through a global hook; point it at OpenSSL's
+ * generator once. A failure leaves the buffer
  * zeroed, which would make the shares the secret itself, so it is
  * detected by pinshare_split through a flag instead.
  */
@@ -119,6 +120,8 @@ pinshare_combine(const unsigned *indexes, const secret_t *const *shares,
 				    "given twice", indexes[i]);
 		nrs[i] = (unsigned char)indexes[i];
 	}
+	/* gfshare_ctx_free overwrites its buffers through the hook too. */
+	pthread_once(&ps_once, ps_init_once);
 	if ((g = gfshare_ctx_init_dec(nrs, (unsigned)n, (unsigned)len)) == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++)
