@@ -287,7 +287,7 @@ cmd_share_check(struct daemon *d, struct shares *s, const struct ctl_msg *req,
 		return err_set(e, ERR_POLICY, "share %u is for token '%s', not "
 		    "for this appliance's token '%s'", meta->index, meta->token,
 		    d->cfg.hsm_token);
-	if ((r = cmd_share_serial(d, serial, e)) != 0)
+	if (cmd_share_serial(d, serial, e) != 0)
 		return err_prefix(e, "cannot read the token's serial");
 	if (strcmp(meta->serial, serial) != 0)
 		return err_set(e, ERR_POLICY, "share %u is for the token with "

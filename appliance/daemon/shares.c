@@ -93,7 +93,6 @@ shares_add(struct shares *s, const struct pinshare *meta,
 	const struct pinshare *first = s->n > 0 ? &s->held[0].meta : NULL;
 	struct shares_held *h;
 	size_t i;
-	int r;
 
 	if (strcmp(meta->officer, officer_sha256) != 0)
 		return err_set(err, ERR_POLICY, "share %u was made for another "
@@ -126,8 +125,8 @@ shares_add(struct shares *s, const struct pinshare *meta,
 		return err_set(err, ERR_LIMIT, "no more shares are taken");
 	h = &s->held[s->n];
 	memset(h, 0, sizeof(*h));
-	if ((r = secret_new(&h->share)) != 0 ||
-	    (r = secret_set(h->share, share->data, share->len)) != 0) {
+	if (secret_new(&h->share) != 0 ||
+	    secret_set(h->share, share->data, share->len) != 0) {
 		secret_free(h->share);
 		h->share = NULL;
 		return err_set(err, ERR_NOMEM, "cannot hold the share");

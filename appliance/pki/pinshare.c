@@ -59,7 +59,6 @@ pinshare_split(const secret_t *secret, unsigned m, unsigned n,
 	unsigned char nrs[PINSHARE_MAX_SHARES];
 	gfshare_ctx *g;
 	unsigned i;
-	int r = 0;
 
 	if (n < PINSHARE_MIN || n > PINSHARE_MAX_SHARES || m < PINSHARE_MIN ||
 	    m > n)
@@ -77,7 +76,7 @@ pinshare_split(const secret_t *secret, unsigned m, unsigned n,
 		return err_set(err, ERR_NOMEM, "out of memory");
 	ps_rand_failed = 0;
 	gfshare_ctx_enc_setsecret(g, secret->data);
-	for (i = 0; i < n && r == 0; i++) {
+	for (i = 0; i < n; i++) {
 		secret_wipe(out[i]);
 		gfshare_ctx_enc_getshare(g, (unsigned char)i, out[i]->data);
 		out[i]->len = secret->len;
@@ -88,7 +87,7 @@ pinshare_split(const secret_t *secret, unsigned m, unsigned n,
 			secret_wipe(out[i]);
 		return err_set(err, ERR_CRYPTO, "no randomness for the shares");
 	}
-	return r;
+	return 0;
 }
 
 int
