@@ -1290,6 +1290,21 @@ split_officer(struct run *r, const char *file, X509 *people_ca, X509 **out,
 	return e;
 }
 
+/* Signs the transcript with the issuer's key, named by its certificate. */
+static int
+issuer_signs(struct run *r, struct hsm_key *ikey)
+{
+	EVP_PKEY *signer = hsm_key_signer(ikey);
+	int e;
+
+	if (signer == NULL)
+		return err_set(r->err, ERR_HSM, "cannot sign the transcript");
+	e = transcript_finish(r->tr, r->dir, signer, hsm_key_public(ikey),
+	    r->s->issuer.certificate, r->err);
+	EVP_PKEY_free(signer);
+	return e;
+}
+
 /* Removes the share files written so far: they hold a PIN never set. */
 static void
 split_unwrite(struct run *r, size_t n)
@@ -1323,7 +1338,6 @@ run_split_pin(struct run *r)
 	struct hsm_key *ikey = NULL;
 	struct hsm_token_info ti;
 	struct hsm_uri uri;
-	EVP_PKEY *signer = NULL;
 	X509 *issuer = NULL, *certs[PINSHARE_MAX_SHARES] = { NULL };
 	secret_t *oldpin = NULL, *newpin = NULL, *again = NULL, *rec = NULL;
 	secret_t *shares[PINSHARE_MAX_SHARES] = { NULL };
@@ -1436,12 +1450,7 @@ run_split_pin(struct run *r)
 	    "%zu officers' shares are needed to activate", ti.label, ti.serial,
 	    m, n)) != 0)
 		goto out;
-	if ((signer = hsm_key_signer(ikey)) == NULL) {
-		e = err_set(r->err, ERR_HSM, "cannot sign the transcript");
-		goto out;
-	}
-	e = transcript_finish(r->tr, r->dir, signer, hsm_key_public(ikey),
-	    s->issuer.certificate, r->err);
+	e = issuer_signs(r, ikey);
 	goto out;
 unwrite:
 	split_unwrite(r, written);
@@ -1454,7 +1463,6 @@ out:
 	secret_free(newpin);
 	secret_free(again);
 	secret_free(rec);
-	EVP_PKEY_free(signer);
 	X509_free(issuer);
 	hsm_key_free(ikey);
 	return e;

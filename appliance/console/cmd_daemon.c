@@ -168,7 +168,78 @@ cmd_deactivate(int argc, char **argv)
 struct cmd_cred_opts {
 	const char *key_file, *key_pass, *token, *module, *pin, *cert;
 	const char *reason;
+	const char *share;	/* activate --share FILE */
+	int cancel;		/* activate --cancel */
 };
+
+enum cmd_cred_verb { CMD_APPROVE, CMD_REJECT, CMD_ACTIVATE };
+
+/*
+ * Parses the options of approve, reject and activate; returns optind, -1
+ * on usage. For approve and reject the credential is checked here; for
+ * activate, whose --pin is the CA token's PIN unless a share is given,
+ * by the caller.
+ */
+static int
+cmd_parse_cred(int argc, char **argv, enum cmd_cred_verb verb,
+    struct cmd_cred_opts *co)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "key-pass", required_argument, NULL, 'P' },
+		{ "token", required_argument, NULL, 't' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "share", required_argument, NULL, 'S' },
+		{ "cancel", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(co, 0, sizeof(*co));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': co->key_file = optarg; break;
+		case 'P': co->key_pass = optarg; break;
+		case 't': co->token = optarg; break;
+		case 'm': co->module = optarg; break;
+		case 'p': co->pin = optarg; break;
+		case 'c': co->cert = optarg; break;
+		case 'r': co->reason = optarg; break;
+		case 's': cmd_socket_path = optarg; break;
+		case 'S': co->share = optarg; break;
+		case 'C': co->cancel = 1; break;
+		default: return -1;
+		}
+	}
+	if (verb == CMD_ACTIVATE)
+		return co->reason == NULL ? optind : -1;
+	if (co->share != NULL || co->cancel)
+		return -1;
+	if ((co->key_file == NULL) == (co->token == NULL)) {
+		fprintf(stderr, "airlock: give exactly one of --key FILE and "
+		    "--token PKCS11-URI\n");
+		return -1;
+	}
+	if (co->cert == NULL) {
+		fprintf(stderr, "airlock: --cert names your officer "
+		    "certificate\n");
+		return -1;
+	}
+	if (verb == CMD_REJECT && (co->reason == NULL || *co->reason == '\0')) {
+		fprintf(stderr, "airlock: a rejection needs --reason TEXT\n");
+		return -1;
+	}
+	if (verb == CMD_APPROVE && co->reason != NULL) {
+		fprintf(stderr, "airlock: --reason is for reject\n");
+		return -1;
+	}
+	return optind;
+}
 
 /*
  * Opens the officer's credential the options name: a key file with its
@@ -323,62 +394,32 @@ out:
 int
 cmd_activate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pin", required_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "share", required_argument, NULL, 'S' },
-		{ "cancel", no_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-pass", required_argument, NULL, 'P' },
-		{ "token", required_argument, NULL, 't' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *source = NULL, *share = NULL;
+	const char *source;
 	struct cmd_cred_opts co;
 	struct ctl_msg req, reply;
 	secret_t *pin = NULL;
-	int c, r, cancel = 0;
+	int r;
 	err_t e;
 
-	memset(&co, 0, sizeof(co));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': source = optarg; break;
-		case 's': cmd_socket_path = optarg; break;
-		case 'S': share = optarg; break;
-		case 'C': cancel = 1; break;
-		case 'k': co.key_file = optarg; break;
-		case 'P': co.key_pass = optarg; break;
-		case 't': co.token = optarg; break;
-		case 'm': co.module = optarg; break;
-		case 'c': co.cert = optarg; break;
-		default: goto usage;
-		}
-	}
-	if (optind != argc || (share != NULL && cancel))
+	if (cmd_parse_cred(argc, argv, CMD_ACTIVATE, &co) != argc)
 		goto usage;
-	if (cancel) {
-		if (source || co.key_file || co.key_pass || co.token ||
-		    co.module || co.cert)
+	if (co.cancel) {
+		if (co.share || co.pin || co.key_file || co.key_pass ||
+		    co.token || co.module || co.cert)
 			goto usage;
 		return cmd_simple("share-cancel", NULL, NULL, NULL, NULL, NULL);
 	}
-	if (share != NULL) {
+	if (co.share != NULL) {
 		/* With a share, --pin is the officer token's PIN. */
-		co.pin = source;
 		if ((co.key_file == NULL) == (co.token == NULL) ||
 		    co.cert == NULL || (co.key_file && (co.module || co.pin)) ||
 		    (co.token && co.key_pass))
 			goto usage;
-		return cmd_present_share(share, &co);
+		return cmd_present_share(co.share, &co);
 	}
 	if (co.key_file || co.key_pass || co.token || co.module || co.cert)
 		goto usage;
-	if (source == NULL)
-		source = "prompt";
+	source = co.pin != NULL ? co.pin : "prompt";
 	err_clear(&e);
 	if ((r = secret_new(&pin)) != 0 || (r = hsm_pin_read(source,
 	    "PIN of the CA token", pin, &e)) != 0) {
@@ -509,59 +550,6 @@ out:
 	X509_free(cert);
 	buf_free(&der);
 	return cmd_fail(&e);
-}
-
-/* Parses the options of approve/reject; returns optind, -1 on usage. */
-static int
-cmd_parse_cred(int argc, char **argv, int reject, struct cmd_cred_opts *co)
-{
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-pass", required_argument, NULL, 'P' },
-		{ "token", required_argument, NULL, 't' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "socket", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
-
-	memset(co, 0, sizeof(*co));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': co->key_file = optarg; break;
-		case 'P': co->key_pass = optarg; break;
-		case 't': co->token = optarg; break;
-		case 'm': co->module = optarg; break;
-		case 'p': co->pin = optarg; break;
-		case 'c': co->cert = optarg; break;
-		case 'r': co->reason = optarg; break;
-		case 's': cmd_socket_path = optarg; break;
-		default: return -1;
-		}
-	}
-	if ((co->key_file == NULL) == (co->token == NULL)) {
-		fprintf(stderr, "airlock: give exactly one of --key FILE and "
-		    "--token PKCS11-URI\n");
-		return -1;
-	}
-	if (co->cert == NULL) {
-		fprintf(stderr, "airlock: --cert names your officer "
-		    "certificate\n");
-		return -1;
-	}
-	if (reject && (co->reason == NULL || *co->reason == '\0')) {
-		fprintf(stderr, "airlock: a rejection needs --reason TEXT\n");
-		return -1;
-	}
-	if (!reject && co->reason != NULL) {
-		fprintf(stderr, "airlock: --reason is for reject\n");
-		return -1;
-	}
-	return optind;
 }
 
 int
@@ -748,7 +736,8 @@ cmd_decide_verb(int argc, char **argv, const char *show_cmd)
 	int reject = argc >= 1 && strcmp(argv[0], "reject") == 0;
 	int i;
 
-	if ((i = cmd_parse_cred(argc, argv, reject, &co)) < 0 ||
+	if ((i = cmd_parse_cred(argc, argv, reject ? CMD_REJECT : CMD_APPROVE,
+	    &co)) < 0 ||
 	    i + 1 != argc || !cmd_is_id(argv[i]))
 		return 2;
 	return cmd_decide(show_cmd, argv[i], reject, &co);

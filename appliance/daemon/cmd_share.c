@@ -112,22 +112,33 @@ cmd_share_ready(struct daemon *d, struct shares **s, err_t *e)
 	return 0;
 }
 
+/* cmd_share_ready, replying with the refusal: the collector or NULL. */
+static struct shares *
+cmd_share_ready_reply(struct daemon *d, struct ctl_msg *reply)
+{
+	struct shares *s = NULL;
+	err_t e;
+	int r;
+
+	err_clear(&e);
+	if ((r = cmd_share_ready(d, &s, &e)) != 0) {
+		(void)cmd_fail(reply, r, &e);
+		return NULL;
+	}
+	return s;
+}
+
 void
 cmd_share_session(struct daemon *d, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
-	struct shares *s = NULL;
+	struct shares *s;
 	char nonce[65], names[1024];
 	buf_t t;
-	err_t e;
-	int r;
 
 	(void)req;
-	err_clear(&e);
-	if ((r = cmd_share_ready(d, &s, &e)) != 0) {
-		(void)cmd_fail(reply, r, &e);
+	if ((s = cmd_share_ready_reply(d, reply)) == NULL)
 		return;
-	}
 	shares_nonce_hex(s, nonce);
 	shares_names(s, names, sizeof(names));
 	buf_init(&t, 4096);
@@ -151,19 +162,14 @@ void
 cmd_share_cancel(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
 {
-	struct shares *s = NULL;
+	struct shares *s;
 	char who[32], object[64 + AUDIT_VALUE_MAX];
 	size_t n;
 	buf_t t;
-	err_t e;
-	int r;
 
 	(void)req;
-	err_clear(&e);
-	if ((r = cmd_share_ready(d, &s, &e)) != 0) {
-		(void)cmd_fail(reply, r, &e);
+	if ((s = cmd_share_ready_reply(d, reply)) == NULL)
 		return;
-	}
 	n = s->n;
 	shares_clear(s);
 	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);

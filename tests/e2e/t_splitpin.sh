@@ -15,25 +15,13 @@ need openssl; need python3; need zip; need pkcs11-tool; need sqlite3
 # Ivan hold the shares; Frank is an operator.
 ENROL_MORE="hana:officer:rsa ivan:officer"
 ceremony_people
-cat >"$E/rsa/08-split-pin.yaml" <<YAML
-airlock_ceremony: 1
-name: split-pin-2026
-type: split-pin
-description: The CA token's PIN, 2 of 3 officers
-hsm:
-  module: $MODULE
-  token: airlock-ca
-present:
-  - name: Alice Example
-    role: ceremony officer
-issuer:
-  certificate: people-ca.pem
-  key: people-ca-2026
-split:
-  threshold: 2
-  pin_length: 40
-  officers: [gina.pem, hana.pem, ivan.pem]
-YAML
+# The HSM, the witnesses and the people CA as in the enrolment.
+{
+	printf 'airlock_ceremony: 1\nname: split-pin-2026\ntype: split-pin\n'
+	sed -n '/^hsm:/,/^  key: people-ca-2026$/p' "$E/rsa/07-enrol-extra.yaml"
+	printf 'split:\n  threshold: 2\n  pin_length: 40\n'
+	printf '  officers: [gina.pem, hana.pem, ivan.pem]\n'
+} >"$E/rsa/08-split-pin.yaml"
 
 step "a split-pin script with M > N, or a non-officer, is refused"
 sed 's/threshold: 2/threshold: 4/' "$E/rsa/08-split-pin.yaml" >"$W/bad-m.yaml"
