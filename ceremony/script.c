@@ -417,9 +417,14 @@ parse_split(struct yamldoc *doc, const struct yamldoc_node *root,
 				    "split.officers: '%s' appears twice: each "
 				    "officer holds one share", f) != 0;
 	}
-	if (s->split_threshold > seq->n)
-		bad |= yamldoc_error(doc, m, "split.threshold %u is more than "
-		    "the %zu officers listed", s->split_threshold, seq->n) != 0;
+	if (s->split_threshold > seq->n) {
+		const struct yamldoc_node *tn = NULL;
+
+		(void)yamldoc_get_node(doc, m, "threshold", 0, &tn);
+		bad |= yamldoc_error(doc, tn ? tn : m, "split.threshold %u is "
+		    "more than the %zu officers listed", s->split_threshold,
+		    seq->n) != 0;
+	}
 	if (yamldoc_check_unknown(doc, m) > 0)
 		bad = 1;
 	return bad ? ERR_INVALID : 0;
