@@ -37,6 +37,11 @@ sed 's/officers: \[gina.pem, hana.pem, ivan.pem\]/officers: [gina.pem, frank.pem
 # shellcheck disable=SC2086
 expect_fail "officer" "$AIRLOCK" ceremony run $PINS --out "$O" "$E/rsa/bad-officer.yaml"
 ls "$O"/split-pin-2026-share-* 2>/dev/null && fail "a refused split left share files"
+# A rehearsal changes a throwaway token and writes nothing here.
+# shellcheck disable=SC2086
+expect_ok "$AIRLOCK" ceremony run --rehearse $PINS --out "$O" "$E/rsa/08-split-pin.yaml"
+grep -q "split-pin-2026-share-2-hana.p7m" "$W/last.out" || fail "rehearsal: share files"
+ls "$O"/split-pin-2026-share-* 2>/dev/null && fail "a rehearsal wrote share files"
 # shellcheck disable=SC2086
 expect_ok "$AIRLOCK" ceremony run $PINS --out "$O" "$E/rsa/08-split-pin.yaml"
 grep -q "split it 2-of-3" "$W/last.out" || fail "the split is not reported"
