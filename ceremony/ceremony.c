@@ -1334,6 +1334,7 @@ run_split_pin(struct run *r)
 	struct script *s = r->s;
 	const size_t n = s->n_split_officers;
 	const unsigned m = s->split_threshold;
+	const char *tname = s->token ? s->token : s->token_serial;
 	struct hsm_pool *pool, *check = NULL;
 	struct hsm_key *ikey = NULL;
 	struct hsm_token_info ti;
@@ -1364,10 +1365,10 @@ run_split_pin(struct run *r)
 		e = e == ERR_NOMEM ? err_set(r->err, e, "out of memory") : e;
 		goto out;
 	}
-	/* The current PIN, from where the login took it. */
-	src = tokens_pin_source(r->tok, ti.label);
+	/* The current PIN, from where the login took it (same name). */
+	src = tokens_pin_source(r->tok, tname);
 	if (r->tok->rehearse) {
-		tokens_rehearse_pinfile(r->tok, ti.label, pinfile,
+		tokens_rehearse_pinfile(r->tok, tname, pinfile,
 		    sizeof(pinfile));
 		snprintf(spec, sizeof(spec), "file:%s", pinfile);
 		src = spec;
