@@ -28,6 +28,7 @@
 #include "daemon/commands.h"
 #include "daemon/crl.h"
 #include "daemon/daemon.h"
+#include "daemon/shares.h"
 #include "export/item.h"
 #include "export/results.h"
 #include "hsm/hsm_pin.h"
@@ -142,7 +143,11 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 		    "(serial %s)\n", when, d->token.label, d->token.serial);
 	} else {
 		(void)buf_printf(&t, "Activation:  NOT ACTIVE: nothing is read, "
-		    "signed or exported (airlock activate)\n");
+		    "signed or exported (airlock activate%s)\n",
+		    d->cfg.split_pin ? " --share, by officers" : "");
+		if (d->cfg.split_pin && d->shares != NULL && d->shares->n > 0)
+			(void)buf_printf(&t, "Shares:      %zu held, %u more "
+			    "needed\n", d->shares->n, shares_needed(d->shares));
 	}
 	pthread_rwlock_unlock(&d->keys_lock);
 	snprintf(inbox, sizeof(inbox), "%s/inbox", d->cfg.media_dir);
