@@ -138,9 +138,10 @@ plan_outputs(struct run *r)
 	case SCRIPT_SPLIT_PIN:
 		/* NAME-share-I-OFFICER.p7m, OFFICER without its ".pem". */
 		for (i = 0; i < s->n_split_officers && e == 0; i++)
-			e = plan(r, "%s-share-%zu-%.*s.p7m", s->name, i + 1,
-			    (int)strlen(s->split_officers[i]) - 4,
-			    s->split_officers[i]);
+			if (s->split_tokens[i] == NULL)
+				e = plan(r, "%s-share-%zu-%.*s.p7m", s->name,
+				    i + 1, (int)strlen(s->split_officers[i]) - 4,
+				    s->split_officers[i]);
 		break;
 	}
 	if (e == 0)
@@ -1307,7 +1308,7 @@ issuer_signs(struct run *r, struct hsm_key *ikey)
 
 /* Removes the share files written so far: they hold a PIN never set. */
 static void
-split_unwrite(struct run *r, size_t n)
+split_unwrite(struct run *r, char (*names)[300], size_t n)
 {
 	size_t i;
 
@@ -1315,10 +1316,73 @@ split_unwrite(struct run *r, size_t n)
 		char path[4200];
 		err_t ignore;
 
-		if (fileio_join(path, sizeof(path), r->dir, r->planned[i],
-		    &ignore) == 0)
+		if (names[i][0] != '\0' && fileio_join(path, sizeof(path),
+		    r->dir, names[i], &ignore) == 0)
 			(void)unlink(path);
 	}
+}
+
+/*
+ * The officer's own token for a share stored there: opened and logged in
+ * with the officer's PIN (its --pin source, as in an enrolment).
+ */
+static int
+split_token(struct run *r, size_t i, struct hsm_pool **pool)
+{
+	struct hsm_uri uri;
+	int e;
+
+	if ((e = hsm_uri_parse(r->s->split_tokens[i], &uri, r->err)) != 0)
+		return err_prefix(r->err, "split.officers: %s",
+		    r->s->split_officers[i]);
+	if (uri.token[0] == '\0' && uri.serial[0] == '\0')
+		return err_set(r->err, ERR_INVALID, "split.officers: the token "
+		    "URI for %s must name the token (token= or serial=)",
+		    r->s->split_officers[i]);
+	return open_token(r, uri.token, uri.serial, 1, pool);
+}
+
+/* Before anything changes: no share of this name on the officer's token. */
+static int
+split_token_free(struct run *r, size_t i, secret_t *scratch)
+{
+	struct hsm_pool *pool;
+	int e;
+
+	if ((e = split_token(r, i, &pool)) != 0)
+		return e;
+	e = hsm_data_get(pool, r->s->name, scratch, r->err);
+	secret_wipe(scratch);
+	if (e == ERR_NOTFOUND) {
+		err_clear(r->err);
+		return 0;
+	}
+	return e != 0 ? e : err_set(r->err, ERR_EXISTS, "the token of %s "
+	    "already holds a data object '%s'; give the ceremony another "
+	    "name", r->s->split_officers[i], r->s->name);
+}
+
+/* Stores one share record on the officer's token and reads it back. */
+static int
+split_store(struct run *r, size_t i, const secret_t *rec, secret_t *back)
+{
+	struct hsm_pool *pool;
+	int e;
+
+	if ((e = split_token(r, i, &pool)) != 0 ||
+	    (e = hsm_data_put(pool, r->s->name, rec, r->err)) != 0 ||
+	    (e = hsm_data_get(pool, r->s->name, back, r->err)) != 0)
+		return e;
+	if (back->len != rec->len || memcmp(back->data, rec->data,
+	    rec->len) != 0)
+		e = err_set(r->err, ERR_HSM, "the token of %s does not give "
+		    "back the share stored on it", r->s->split_officers[i]);
+	secret_wipe(back);
+	if (e != 0)
+		return e;
+	return step(r, "stored share %zu for %s on their token as the private "
+	    "data object '%s' (%s)", i + 1, r->s->split_officers[i], r->s->name,
+	    r->s->split_tokens[i]);
 }
 
 /*
@@ -1343,8 +1407,9 @@ run_split_pin(struct run *r)
 	secret_t *oldpin = NULL, *newpin = NULL, *again = NULL, *rec = NULL;
 	secret_t *shares[PINSHARE_MAX_SHARES] = { NULL };
 	char fps[PINSHARE_MAX_SHARES][65], pinfile[4200], spec[4210], what[160];
+	char names[PINSHARE_MAX_SHARES][300];
 	const char *src;
-	size_t i, written = 0;
+	size_t i;
 	int e;
 
 	/* The issuer's key may sit on another token than the one split. */
@@ -1356,6 +1421,7 @@ run_split_pin(struct run *r)
 	for (i = 0; i < n && e == 0; i++)
 		e = split_officer(r, s->split_officers[i], issuer, &certs[i],
 		    fps[i]);
+	memset(names, 0, sizeof(names));
 	for (i = 0; i < n && e == 0; i++)
 		if ((e = secret_new(&shares[i])) != 0)
 			e = err_set(r->err, e, "out of memory");
@@ -1375,7 +1441,10 @@ run_split_pin(struct run *r)
 	}
 	snprintf(what, sizeof(what), "current user PIN for token '%s' (it is "
 	    "about to be replaced)", ti.label);
-	if ((e = hsm_pin_read(src, what, oldpin, r->err)) != 0 ||
+	for (i = 0; i < n && e == 0; i++)
+		if (s->split_tokens[i] != NULL)
+			e = split_token_free(r, i, again);
+	if (e != 0 || (e = hsm_pin_read(src, what, oldpin, r->err)) != 0 ||
 	    (e = split_new_pin(r, pool, s->split_pin_length, newpin)) != 0 ||
 	    (e = pinshare_split(newpin, m, (unsigned)n, shares, r->err)) != 0)
 		goto out;
@@ -1416,16 +1485,22 @@ run_split_pin(struct run *r)
 		snprintf(ns, sizeof(ns), "%zu", n);
 		buf_init(&file, PINSHARE_FILE_MAX);
 		if ((e = pinshare_format(&meta, shares[i], rec, r->err)) == 0 &&
+		    s->split_tokens[i] != NULL) {
+			e = split_store(r, i, rec, again);
+		} else if (e == 0 &&
 		    (e = pinshare_seal(rec, certs[i], &file, r->err)) == 0) {
 			const char *attrs[] = { "officer", s->split_officers[i],
 			    "officer_sha256", fps[i], "index", idx, "threshold",
 			    ms, "shares", ns, "token", ti.label, "serial",
 			    ti.serial, NULL };
 
-			e = emit_mode(r, r->planned[i], file.data, file.len, 0600,
+			snprintf(names[i], sizeof(names[i]), "%s-share-%zu-%.*s.p7m",
+			    s->name, i + 1, (int)strlen(s->split_officers[i]) - 4,
+			    s->split_officers[i]);
+			e = emit_mode(r, names[i], file.data, file.len, 0600,
 			    "pin-share", attrs);
-			if (e == 0)
-				written++;
+			if (e != 0)
+				names[i][0] = '\0';
 		}
 		buf_free(&file);
 		secret_wipe(rec);
@@ -1454,7 +1529,7 @@ run_split_pin(struct run *r)
 	e = issuer_signs(r, ikey);
 	goto out;
 unwrite:
-	split_unwrite(r, written);
+	split_unwrite(r, names, n);
 out:
 	for (i = 0; i < PINSHARE_MAX_SHARES; i++) {
 		secret_free(shares[i]);

@@ -392,13 +392,29 @@ parse_split(struct yamldoc *doc, const struct yamldoc_node *root,
 		return yamldoc_error(doc, seq, "split.officers must list %d to "
 		    "%d officers' certificates", PINSHARE_MIN,
 		    PINSHARE_MAX_SHARES);
-	if ((s->split_officers = calloc(seq->n, sizeof(char *))) == NULL)
+	if ((s->split_officers = calloc(seq->n, sizeof(char *))) == NULL ||
+	    (s->split_tokens = calloc(seq->n, sizeof(char *))) == NULL)
 		return ERR_NOMEM;
 	s->n_split_officers = seq->n;
 	for (i = 0; i < seq->n; i++) {
+		const struct yamldoc_node *it = seq->items[i];
 		const char *f = NULL;
 
-		if (yamldoc_as_str(doc, seq->items[i], &f) != 1) {
+		/* CERT.pem, or {certificate: CERT.pem, token: PKCS11-URI}. */
+		if (it->kind == YAMLDOC_MAP) {
+			if (yamldoc_get_str(doc, it, "certificate", 1, &f) != 1 ||
+			    get_str(doc, it, "token", 1,
+			    &s->split_tokens[i]) != 1) {
+				bad = 1;
+				continue;
+			}
+			if (strncmp(s->split_tokens[i], "pkcs11:", 7) != 0)
+				bad |= yamldoc_error(doc, it, "split.officers: "
+				    "token must be a PKCS#11 URI naming the "
+				    "officer's token") != 0;
+			if (yamldoc_check_unknown(doc, it) > 0)
+				bad = 1;
+		} else if (yamldoc_as_str(doc, it, &f) != 1) {
 			bad = 1;
 			continue;
 		}
@@ -725,8 +741,11 @@ script_free(struct script *s)
 	free(s->appliance_name);
 	for (i = 0; i < SCRIPT_N_APPKEYS; i++)
 		keyspec_free(&s->appkeys[i]);
-	for (i = 0; i < s->n_split_officers; i++)
+	for (i = 0; i < s->n_split_officers; i++) {
 		free(s->split_officers[i]);
+		free(s->split_tokens[i]);
+	}
 	free(s->split_officers);
+	free(s->split_tokens);
 	memset(s, 0, sizeof(*s));
 }

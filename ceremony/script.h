@@ -110,6 +110,8 @@ struct script {
 	unsigned split_threshold;
 	unsigned split_pin_length;
 	char **split_officers;	/* certificate files in the ceremony directory */
+	char **split_tokens;	/* NULL, or the officer's token (PKCS#11 URI)
+				 * that stores the share instead of a file */
 	size_t n_split_officers;
 };
 

@@ -276,6 +276,39 @@ helper_setpin(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 }
 
 static int
+helper_dataput(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	char label[HSM_PROTO_LABEL_MAX + 1];
+	const unsigned char *v;
+	size_t len;
+
+	(void)out;
+	if (helper_text(in, label, sizeof(label)) != 0 || label[0] == '\0' ||
+	    buf_get_string_ref(in, &v, &len, HSM_PROTO_PLAIN_MAX) != 0 ||
+	    buf_avail(in) != 0 || len == 0)
+		return ERR_PROTO;
+	return hp11_data_put(h->p11, label, v, len, err);
+}
+
+static int
+helper_dataget(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	char label[HSM_PROTO_LABEL_MAX + 1];
+	unsigned char v[HSM_PROTO_PLAIN_MAX];
+	size_t len = 0;
+	int r;
+
+	if (helper_text(in, label, sizeof(label)) != 0 || label[0] == '\0' ||
+	    buf_avail(in) != 0)
+		return ERR_PROTO;
+	r = hp11_data_get(h->p11, label, v, sizeof(v), &len, err);
+	if (r == 0)
+		(void)buf_put_string(out, v, len);
+	explicit_bzero(v, sizeof(v));
+	return r;
+}
+
+static int
 helper_attrs(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 {
 	char label[HSM_PROTO_LABEL_MAX + 1];
@@ -309,6 +342,8 @@ static const struct {
 	{ HSM_MSG_ATTRS, 1, helper_attrs },
 	{ HSM_MSG_DECRYPT, 1, helper_decrypt },
 	{ HSM_MSG_SETPIN, 1, helper_setpin },
+	{ HSM_MSG_DATAPUT, 1, helper_dataput },
+	{ HSM_MSG_DATAGET, 1, helper_dataget },
 };
 
 static void

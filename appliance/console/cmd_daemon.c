@@ -21,6 +21,7 @@
 #include "ctl/ctl.h"
 #include "hsm/hsm_cred.h"
 #include "hsm/hsm_pin.h"
+#include "hsm/hsm_uri.h"
 #include "pki/pinshare.h"
 #include "pki/pkiutil.h"
 #include "util/fileio.h"
@@ -267,6 +268,33 @@ cmd_cred_open(const struct cmd_cred_opts *co, struct hsm_cred *cred,
 }
 
 /*
+ * A share stored on the officer's token (uri: pkcs11:token=...;object=
+ * LABEL): opens the credential, which must be on that same token, and
+ * reads the data object into record.
+ */
+static int
+cmd_share_on_token(const char *uri, const struct cmd_cred_opts *co,
+    struct hsm_cred *cred, secret_t *record, err_t *e)
+{
+	struct hsm_uri su, ku;
+	int r;
+
+	if (co->token == NULL)
+		return err_set(e, ERR_INVALID, "a share on a token is read with "
+		    "the credential on that token (--token)");
+	if ((r = hsm_uri_parse(uri, &su, e)) != 0 ||
+	    (r = hsm_uri_parse(co->token, &ku, e)) != 0)
+		return r;
+	if (su.object[0] == '\0' || strcmp(su.token, ku.token) != 0 ||
+	    strcmp(su.serial, ku.serial) != 0)
+		return err_set(e, ERR_INVALID, "--share %s must name the share's "
+		    "object on the token of --token", uri);
+	if ((r = cmd_cred_open(co, cred, e)) != 0)
+		return r;
+	return hsm_data_get(cred->pool, su.object, record, e);
+}
+
+/*
  * Opens the share file with the officer's key, asks the daemon for the
  * share session, signs a statement binding the record to that session
  * and sends record, statement, signature and certificate. The record is
@@ -301,22 +329,29 @@ cmd_present_share(const char *file, const struct cmd_cred_opts *co)
 		err_set(&e, r, "cannot allocate locked memory");
 		goto out;
 	}
-	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0 ||
-	    (r = fileio_read(file, PINSHARE_FILE_MAX, &data, &e)) != 0 ||
-	    (r = cmd_cred_open(co, &cred, &e)) != 0)
+	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0)
 		goto out;
+	if (strncmp(file, "pkcs11:", 7) == 0) {
+		/* A share the ceremony stored on the officer's own token. */
+		if ((r = cmd_share_on_token(file, co, &cred, record, &e)) != 0)
+			goto out;
+	} else if ((r = fileio_read(file, PINSHARE_FILE_MAX, &data,
+	    &e)) != 0 || (r = cmd_cred_open(co, &cred, &e)) != 0) {
+		goto out;
+	}
 	/*
 	 * A token key signs through the HSM; only an RSA key the token lets
-	 * decrypt can open a share there. Key files open either kind.
+	 * decrypt can open a share file there. Key files open either kind.
 	 */
-	if (cred.hk != NULL && (opener = hsm_key_decrypter(cred.hk)) == NULL) {
+	if (record->len == 0 && cred.hk != NULL &&
+	    (opener = hsm_key_decrypter(cred.hk)) == NULL) {
 		r = err_set(&e, ERR_POLICY, "the key on your token cannot "
 		    "decrypt, so it cannot open the share file; open it with the "
 		    "key file it was encrypted for (--key)");
 		goto out;
 	}
-	if ((r = pinshare_open(data.data, data.len, opener ? opener : cred.key,
-	    cert, record, &e)) != 0 ||
+	if ((record->len == 0 && (r = pinshare_open(data.data, data.len,
+	    opener ? opener : cred.key, cert, record, &e)) != 0) ||
 	    (r = pinshare_parse(file, record->data, record->len, &meta, NULL,
 	    &e)) != 0)
 		goto out;

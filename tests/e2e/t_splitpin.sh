@@ -1,7 +1,8 @@
 #!/bin/sh
 # M-of-N activation end to end: the RSA ceremony day with three more
 # officers with key files (daemon.sh), then a split-pin ceremony (2-of-3)
-# that sets a new random PIN on the CA token; the share files open with
+# that sets a new random PIN on the CA token (one share stored on an
+# officer's token, the others in files); the share files open with
 # stock openssl; airlockd in split-pin mode refuses a PIN, takes one share
 # (not active yet), refuses the same share again and a share presented by
 # an operator, activates at the second officer's share and signs a batch;
@@ -20,19 +21,21 @@ ceremony_people
 	printf 'airlock_ceremony: 1\nname: split-pin-2026\ntype: split-pin\n'
 	sed -n '/^hsm:/,/^  key: people-ca-2026$/p' "$E/rsa/07-enrol-extra.yaml"
 	printf 'split:\n  threshold: 2\n  pin_length: 40\n'
-	printf '  officers: [gina.pem, hana.pem, ivan.pem]\n'
+	# Alice's share is stored on her own token, not in a file.
+	printf '  officers: [gina.pem, hana.pem, ivan.pem, '
+	printf '{certificate: alice.pem, token: "pkcs11:token=alice"}]\n'
 } >"$E/rsa/08-split-pin.yaml"
 
 step "a split-pin script with M > N, or a non-officer, is refused"
-sed 's/threshold: 2/threshold: 4/' "$E/rsa/08-split-pin.yaml" >"$W/bad-m.yaml"
-expect_fail "threshold 4 is more than the 3 officers" "$AIRLOCK" ceremony check "$W/bad-m.yaml"
-sed 's/officers: \[gina.pem, hana.pem, ivan.pem\]/officers: [gina.pem]/' \
+sed 's/threshold: 2/threshold: 5/' "$E/rsa/08-split-pin.yaml" >"$W/bad-m.yaml"
+expect_fail "threshold 5 is more than the 4 officers" "$AIRLOCK" ceremony check "$W/bad-m.yaml"
+sed 's/officers: \[.*\]$/officers: [gina.pem]/' \
     "$E/rsa/08-split-pin.yaml" >"$W/bad-n.yaml"
 expect_fail "2 to 16 officers" "$AIRLOCK" ceremony check "$W/bad-n.yaml"
 
 step "the split-pin ceremony"
 # The operator is no officer: the split refuses him before any change.
-sed 's/officers: \[gina.pem, hana.pem, ivan.pem\]/officers: [gina.pem, frank.pem]/' \
+sed 's/officers: \[.*\]$/officers: [gina.pem, frank.pem]/' \
     "$E/rsa/08-split-pin.yaml" >"$E/rsa/bad-officer.yaml"
 # shellcheck disable=SC2086
 expect_fail "officer" "$AIRLOCK" ceremony run $PINS --out "$O" "$E/rsa/bad-officer.yaml"
@@ -44,7 +47,8 @@ grep -q "split-pin-2026-share-2-hana.p7m" "$W/last.out" || fail "rehearsal: shar
 ls "$O"/split-pin-2026-share-* 2>/dev/null && fail "a rehearsal wrote share files"
 # shellcheck disable=SC2086
 expect_ok "$AIRLOCK" ceremony run $PINS --out "$O" "$E/rsa/08-split-pin.yaml"
-grep -q "split it 2-of-3" "$W/last.out" || fail "the split is not reported"
+grep -q "split it 2-of-4" "$W/last.out" || fail "the split is not reported"
+grep -q "stored share 4 for alice.pem on their token" "$W/last.out" || fail "alice's share"
 for f in 1-gina 2-hana 3-ivan; do
 	[ "$(stat -c %a "$O/split-pin-2026-share-$f.p7m")" = 600 ] || fail "share $f is not 0600"
 done
@@ -63,7 +67,7 @@ for f in 1-gina 2-hana 3-ivan; do
 	grep -qx "airlock-pin-share: 1" "$W/rec-$who.txt" || fail "record version"
 	grep -qx "token: airlock-ca" "$W/rec-$who.txt" || fail "record token"
 	grep -qx "threshold: 2" "$W/rec-$who.txt" || fail "record M"
-	grep -qx "shares: 3" "$W/rec-$who.txt" || fail "record N"
+	grep -qx "shares: 4" "$W/rec-$who.txt" || fail "record N"
 	grep -qx "index: $idx" "$W/rec-$who.txt" || fail "record index"
 	grep -qx "officer: $(openssl x509 -in "$O/$who.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
 	    "$W/rec-$who.txt" || fail "record officer"
@@ -133,7 +137,11 @@ expect_ok "$AIRLOCK" activate --cancel
 grep -q "Wiped 1 share" "$W/last.out" || fail "cancel"
 expect_ok present ivan "$O/split-pin-2026-share-3-ivan.p7m"
 grep -q "Share 1 of 2 accepted" "$W/last.out" || fail "the cancelled share still counted"
-expect_ok present gina "$O/split-pin-2026-share-1-gina.p7m"
+# Alice's share comes from her token, read with her token's PIN.
+expect_ok "$AIRLOCK" activate --share "pkcs11:token=alice;object=split-pin-2026" \
+    --token "pkcs11:token=alice;object=alice-2026" --module "$MODULE" \
+    --pin "file:$W/pins/alice" --cert "$O/alice.pem"
+grep -q "Opened share 4 of a 2-of-4 split" "$W/last.out" || fail "alice's share"
 grep -q "Activated" "$W/last.out" || fail "not activated after the restart"
 
 step "the audit log has the shares, the refusals and whose shares activated"
@@ -146,6 +154,7 @@ grep 'share-refused' "$LOG" | grep -q "operator" || fail "refusal: operator"
 grep -q "share-cancelled" "$LOG" || fail "cancel not audited"
 grep "activation" "$LOG" | grep -q "officers' PIN shares" || fail "refused PIN not audited"
 grep "activation" "$LOG" | grep -q "shares of Gina Example, Hana Example" || fail "who activated"
+grep "activation" "$LOG" | grep -q "shares of Ivan Example, Alice Example" || fail "who activated 2"
 grep -q "pin-share" "$LOG" || fail "the ceremony's share files are not in the log"
 grep -q "$share" "$LOG" && fail "a share is in the audit log"
 "$AIRLOCK" audit verify "$LOG" --cert "$O/appliance-audit-2026.pem" >"$W/verify.out" 2>&1 ||

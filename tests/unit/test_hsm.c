@@ -536,6 +536,38 @@ test_set_pin(void **state)
 	secret_free(bad);
 }
 
+/* Private data objects: stored once, read back only when logged in. */
+static void
+test_data_object(void **state)
+{
+	struct hsm_pool *pub = NULL;
+	struct hsm_uri u;
+	secret_t *v, *got;
+	err_t err;
+
+	(void)state;
+	HSMFX_NEED(&fx);
+	assert_int_equal(secret_new(&v), 0);
+	assert_int_equal(secret_new(&got), 0);
+	assert_int_equal(secret_set(v, "airlock-pin-share: 1\n", 21), 0);
+	assert_int_equal(hsm_data_put(pool, "t-share", v, &err), 0);
+	assert_int_equal(hsm_data_get(pool, "t-share", got, &err), 0);
+	assert_int_equal(got->len, 21);
+	assert_memory_equal(got->data, v->data, 21);
+	assert_int_equal(hsm_data_put(pool, "t-share", v, &err), ERR_EXISTS);
+	assert_int_equal(hsm_data_get(pool, "no-such", got, &err),
+	    ERR_NOTFOUND);
+	assert_int_equal(got->len, 0);
+	/* Without a login the private object is not there to read. */
+	token_uri(&u, TOKEN);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, NULL, &pub, &err), 0);
+	assert_int_equal(hsm_data_get(pub, "t-share", got, &err), ERR_NOTFOUND);
+	assert_int_equal(hsm_data_put(pub, "t-other", v, &err), ERR_AUTH);
+	hsm_pool_close(pub);
+	secret_free(v);
+	secret_free(got);
+}
+
 int
 main(void)
 {
@@ -554,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_public_only),
 		cmocka_unit_test(test_helper_anomalies),
 		cmocka_unit_test(test_set_pin),
+		cmocka_unit_test(test_data_object),
 	};
 
 	return cmocka_run_group_tests(tests, setup_token, teardown_token);
