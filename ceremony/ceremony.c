@@ -1330,9 +1330,8 @@ static int
 split_token(struct run *r, size_t i, struct hsm_pool **pool)
 {
 	struct hsm_uri uri;
-	int e;
 
-	if ((e = hsm_uri_parse(r->s->split_tokens[i], &uri, r->err)) != 0)
+	if (hsm_uri_parse(r->s->split_tokens[i], &uri, r->err) != 0)
 		return err_prefix(r->err, "split.officers: %s",
 		    r->s->split_officers[i]);
 	if (uri.token[0] == '\0' && uri.serial[0] == '\0')

@@ -8,7 +8,8 @@
  * officer's certificate, with the share bytes in hex. The record travels
  * as CMS EnvelopedData (AES-256-CBC) encrypted to the officer's
  * certificate, so an officer can open it with `openssl cms -decrypt` and
- * the console opens it with the officer's key.
+ * the console opens it with the officer's key; or it is stored as is on
+ * the officer's own token, as a private data object (hsm_data_put).
  *
  * Records arrive from outside (a file, the console socket), so the parser
  * is strict and bounded like the approval statement's: one canonical

@@ -679,6 +679,17 @@ test_split_pin(void **state)
 	    "without '/'");
 	expect_edit_error(split_yaml, "[gina.pem, hana.pem, ivan.pem]",
 	    "[gina.pem, hana.cer]", "  officers:", "hana.cer", "NAME.pem");
+	/* A share kept on the officer's token instead of in a file. */
+	expect_edit_ok(split_yaml, "ivan.pem]", "{certificate: ivan.pem, "
+	    "token: \"pkcs11:token=ivan\"}]", &s);
+	assert_null(s.split_tokens[0]);
+	assert_string_equal(s.split_officers[2], "ivan.pem");
+	assert_string_equal(s.split_tokens[2], "pkcs11:token=ivan");
+	script_free(&s);
+	expect_edit_error(split_yaml, "ivan.pem]", "{certificate: ivan.pem, "
+	    "token: ivan}]", "  officers:", "token", "PKCS#11 URI");
+	expect_edit_error(split_yaml, "ivan.pem]", "{certificate: ivan.pem}]",
+	    "  officers:", "token", "");
 	expect_edit_error(split_yaml, "split:\n", "splitt: 1\nsplit:\n",
 	    "splitt:", "'splitt'", "unknown key");
 	expect_edit_error(split_yaml, "  threshold: 2\n", "  threshold: 2\n"
