@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ceremony/script.h"
 #include "ceremony/tokens.h"
@@ -32,9 +33,11 @@
 #include "pki/crlbuild.h"
 #include "pki/lint.h"
 #include "pki/oids.h"
+#include "pki/pinshare.h"
 #include "pki/pkisign.h"
 #include "pki/pkiutil.h"
 #include "util/airgap.h"
+#include "pki/roles.h"
 #include "util/fileio.h"
 #include "util/say.h"
 #include "util/timeutil.h"
@@ -134,6 +137,14 @@ plan_outputs(struct run *r)
 		for (i = 0; i < SCRIPT_N_APPKEYS && e == 0; i++)
 			e = plan(r, "%s.pem", s->appkeys[i].label);
 		break;
+	case SCRIPT_SPLIT_PIN:
+		/* NAME-share-I-OFFICER.p7m, OFFICER without its ".pem". */
+		for (i = 0; i < s->n_split_officers && e == 0; i++)
+			if (s->split_tokens[i] == NULL)
+				e = plan(r, "%s-share-%zu-%.*s.p7m", s->name,
+				    i + 1, (int)strlen(s->split_officers[i]) - 4,
+				    s->split_officers[i]);
+		break;
 	}
 	if (e == 0)
 		e = plan(r, "%s.transcript.yaml", s->name);
@@ -226,21 +237,29 @@ gen_key(struct run *r, const struct script_keyspec *ks, struct hsm_key **out)
 	    "extractable", ks->algorithm, uri);
 }
 
-/* Writes one output file and records it with its SHA-256. */
+/* Writes one output file with mode and records it with its SHA-256. */
 static int
-emit(struct run *r, const char *file, const void *data, size_t len,
-    const char *kind, const char *const *attrs)
+emit_mode(struct run *r, const char *file, const void *data, size_t len,
+    mode_t mode, const char *kind, const char *const *attrs)
 {
 	char path[4200];
 	int e;
 
 	if ((e = fileio_join(path, sizeof(path), r->dir, file, r->err)) != 0)
 		return e;
-	if ((e = fileio_create(path, data, len, 0644, r->err)) != 0)
+	if ((e = fileio_create(path, data, len, mode, r->err)) != 0)
 		return e;
 	if (transcript_output(r->tr, file, data, len, kind, attrs) != 0)
 		return err_set(r->err, ERR_LIMIT, "the transcript is full");
 	return step(r, "wrote %s (%zu bytes)", file, len);
+}
+
+/* Writes one public output file (mode 0644); see emit_mode. */
+static int
+emit(struct run *r, const char *file, const void *data, size_t len,
+    const char *kind, const char *const *attrs)
+{
+	return emit_mode(r, file, data, len, 0644, kind, attrs);
 }
 
 static int
@@ -1198,6 +1217,334 @@ out:
 	return e;
 }
 
+/* --- split-pin ------------------------------------------------------------ */
+
+#define SPLIT_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+/*
+ * A PIN of n characters from the HSM's generator, over an alphabet without
+ * look-alikes, by rejection sampling so that every character is equally
+ * likely. Nobody ever sees it: it goes into the shares and the token.
+ */
+static int
+split_new_pin(struct run *r, struct hsm_pool *pool, unsigned n, secret_t *out)
+{
+	const size_t na = sizeof(SPLIT_ALPHABET) - 1;
+	const unsigned limit = 256 - 256 % (unsigned)na;
+	unsigned char rnd[128];
+	size_t got = 0, i;
+	int e = 0;
+
+	secret_wipe(out);
+	while (got < n && e == 0) {
+		if ((e = hsm_random(pool, rnd, sizeof(rnd), r->err)) != 0)
+			break;
+		for (i = 0; i < sizeof(rnd) && got < n; i++)
+			if (rnd[i] < limit)
+				out->data[got++] = (unsigned char)
+				    SPLIT_ALPHABET[rnd[i] % na];
+	}
+	explicit_bzero(rnd, sizeof(rnd));
+	out->len = got;
+	out->data[got] = '\0';
+	if (e != 0)
+		secret_wipe(out);
+	return e;
+}
+
+/*
+ * Loads one officer's certificate from the ceremony directory and checks
+ * it: issued by the people CA, valid now, the officer role and no other.
+ * A rehearsal's people CA is a stand-in that issued nobody, so there only
+ * the role is checked.
+ */
+static int
+split_officer(struct run *r, const char *file, X509 *people_ca, X509 **out,
+    char fp[65])
+{
+	STACK_OF(X509) *anchors = NULL;
+	char path[4200], what[300];
+	int e;
+
+	*out = NULL;
+	if ((e = fileio_join(path, sizeof(path), r->dir, file, r->err)) != 0)
+		return e;
+	if ((e = pki_load_cert_file(path, out, r->err)) != 0)
+		return err_prefix(r->err, "split.officers");
+	snprintf(what, sizeof(what), "the officer in %s", file);
+	if (r->tok->rehearse) {
+		e = roles_check_role(*out, OIDS_ROLE_OFFICER, KU_DIGITAL_SIGNATURE, what,
+		    "holding a PIN share", r->err);
+	} else if ((anchors = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(anchors, people_ca)) {
+		e = err_set(r->err, ERR_NOMEM, "out of memory");
+	} else {
+		e = roles_check(*out, anchors, NULL, time(NULL),
+		    OIDS_ROLE_OFFICER, KU_DIGITAL_SIGNATURE, what,
+		    "holding a PIN share", r->err);
+	}
+	sk_X509_free(anchors);
+	if (e == 0 && pki_cert_sha256_hex(*out, fp) != 0)
+		e = err_set(r->err, ERR_CRYPTO, "%s: cannot hash", file);
+	if (e != 0) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+/* Signs the transcript with the issuer's key, named by its certificate. */
+static int
+issuer_signs(struct run *r, struct hsm_key *ikey)
+{
+	EVP_PKEY *signer = hsm_key_signer(ikey);
+	int e;
+
+	if (signer == NULL)
+		return err_set(r->err, ERR_HSM, "cannot sign the transcript");
+	e = transcript_finish(r->tr, r->dir, signer, hsm_key_public(ikey),
+	    r->s->issuer.certificate, r->err);
+	EVP_PKEY_free(signer);
+	return e;
+}
+
+/* Removes the share files written so far: they hold a PIN never set. */
+static void
+split_unwrite(struct run *r, char (*names)[300], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char path[4200];
+		err_t ignore;
+
+		if (names[i][0] != '\0' && fileio_join(path, sizeof(path),
+		    r->dir, names[i], &ignore) == 0)
+			(void)unlink(path);
+	}
+}
+
+/*
+ * The officer's own token for a share stored there: opened and logged in
+ * with the officer's PIN (its --pin source, as in an enrolment).
+ */
+static int
+split_token(struct run *r, size_t i, struct hsm_pool **pool)
+{
+	struct hsm_uri uri;
+
+	if (hsm_uri_parse(r->s->split_tokens[i], &uri, r->err) != 0)
+		return err_prefix(r->err, "split.officers: %s",
+		    r->s->split_officers[i]);
+	if (uri.token[0] == '\0' && uri.serial[0] == '\0')
+		return err_set(r->err, ERR_INVALID, "split.officers: the token "
+		    "URI for %s must name the token (token= or serial=)",
+		    r->s->split_officers[i]);
+	return open_token(r, uri.token, uri.serial, 1, pool);
+}
+
+/* Before anything changes: no share of this name on the officer's token. */
+static int
+split_token_free(struct run *r, size_t i, secret_t *scratch)
+{
+	struct hsm_pool *pool;
+	int e;
+
+	if ((e = split_token(r, i, &pool)) != 0)
+		return e;
+	e = hsm_data_get(pool, r->s->name, scratch, r->err);
+	secret_wipe(scratch);
+	if (e == ERR_NOTFOUND) {
+		err_clear(r->err);
+		return 0;
+	}
+	return e != 0 ? e : err_set(r->err, ERR_EXISTS, "the token of %s "
+	    "already holds a data object '%s'; give the ceremony another "
+	    "name", r->s->split_officers[i], r->s->name);
+}
+
+/* Stores one share record on the officer's token and reads it back. */
+static int
+split_store(struct run *r, size_t i, const secret_t *rec, secret_t *back)
+{
+	struct hsm_pool *pool;
+	int e;
+
+	if ((e = split_token(r, i, &pool)) != 0 ||
+	    (e = hsm_data_put(pool, r->s->name, rec, r->err)) != 0 ||
+	    (e = hsm_data_get(pool, r->s->name, back, r->err)) != 0)
+		return e;
+	if (back->len != rec->len || memcmp(back->data, rec->data,
+	    rec->len) != 0)
+		e = err_set(r->err, ERR_HSM, "the token of %s does not give "
+		    "back the share stored on it", r->s->split_officers[i]);
+	secret_wipe(back);
+	if (e != 0)
+		return e;
+	return step(r, "stored share %zu for %s on their token as the private "
+	    "data object '%s' (%s)", i + 1, r->s->split_officers[i], r->s->name,
+	    r->s->split_tokens[i]);
+}
+
+/*
+ * Sets a new random user PIN on the script's token and gives each officer
+ * one share of it, encrypted to their certificate. The order matters:
+ * every share file is written before the PIN changes (a PIN set with no
+ * shares written would lock the token for good), and the new PIN is
+ * proved by a fresh login before the ceremony says it is done.
+ */
+static int
+run_split_pin(struct run *r)
+{
+	struct script *s = r->s;
+	const size_t n = s->n_split_officers;
+	const unsigned m = s->split_threshold;
+	const char *tname = s->token ? s->token : s->token_serial;
+	struct hsm_pool *pool, *check = NULL;
+	struct hsm_key *ikey = NULL;
+	struct hsm_token_info ti;
+	struct hsm_uri uri;
+	X509 *issuer = NULL, *certs[PINSHARE_MAX_SHARES] = { NULL };
+	secret_t *oldpin = NULL, *newpin = NULL, *again = NULL, *rec = NULL;
+	secret_t *shares[PINSHARE_MAX_SHARES] = { NULL };
+	char fps[PINSHARE_MAX_SHARES][65], pinfile[4200], spec[4210], what[160];
+	char names[PINSHARE_MAX_SHARES][300];
+	const char *src;
+	size_t i;
+	int e;
+
+	/* The issuer's key may sit on another token than the one split. */
+	if ((e = load_issuer(r, &issuer, &ikey, &pool)) != 0)
+		goto out;
+	if ((e = main_token(r, &pool)) != 0 ||
+	    (e = hsm_pool_token_info(pool, &ti, r->err)) != 0)
+		goto out;
+	for (i = 0; i < n && e == 0; i++)
+		e = split_officer(r, s->split_officers[i], issuer, &certs[i],
+		    fps[i]);
+	memset(names, 0, sizeof(names));
+	for (i = 0; i < n && e == 0; i++)
+		if ((e = secret_new(&shares[i])) != 0)
+			e = err_set(r->err, e, "out of memory");
+	if (e != 0 || (e = secret_new(&oldpin)) != 0 ||
+	    (e = secret_new(&newpin)) != 0 || (e = secret_new(&again)) != 0 ||
+	    (e = secret_new(&rec)) != 0) {
+		e = e == ERR_NOMEM ? err_set(r->err, e, "out of memory") : e;
+		goto out;
+	}
+	/* The current PIN, from where the login took it (same name). */
+	src = tokens_pin_source(r->tok, tname);
+	if (r->tok->rehearse) {
+		tokens_rehearse_pinfile(r->tok, tname, pinfile,
+		    sizeof(pinfile));
+		snprintf(spec, sizeof(spec), "file:%s", pinfile);
+		src = spec;
+	}
+	snprintf(what, sizeof(what), "current user PIN for token '%s' (it is "
+	    "about to be replaced)", ti.label);
+	for (i = 0; i < n && e == 0; i++)
+		if (s->split_tokens[i] != NULL)
+			e = split_token_free(r, i, again);
+	if (e != 0 || (e = hsm_pin_read(src, what, oldpin, r->err)) != 0 ||
+	    (e = split_new_pin(r, pool, s->split_pin_length, newpin)) != 0 ||
+	    (e = pinshare_split(newpin, m, (unsigned)n, shares, r->err)) != 0)
+		goto out;
+	{
+		unsigned idx[PINSHARE_MAX_SHARES];
+
+		/* Any M rebuild it: check the first M before anything is written. */
+		for (i = 0; i < m; i++)
+			idx[i] = (unsigned)i + 1;
+		if ((e = pinshare_combine(idx, (const secret_t *const *)shares,
+		    m, again, r->err)) != 0)
+			goto out;
+		if (again->len != newpin->len || memcmp(again->data,
+		    newpin->data, newpin->len) != 0) {
+			e = err_set(r->err, ERR_INTERNAL, "the shares do not "
+			    "rebuild the PIN; nothing was changed");
+			goto out;
+		}
+	}
+	if ((e = step(r, "made a new random user PIN of %u characters in the "
+	    "HSM and split it %u-of-%zu; nobody has seen it",
+	    s->split_pin_length, m, n)) != 0)
+		goto out;
+	for (i = 0; i < n && e == 0; i++) {
+		struct pinshare meta;
+		char idx[24], ms[24], ns[24];
+		buf_t file;
+
+		memset(&meta, 0, sizeof(meta));
+		snprintf(meta.token, sizeof(meta.token), "%s", ti.label);
+		snprintf(meta.serial, sizeof(meta.serial), "%s", ti.serial);
+		meta.threshold = m;
+		meta.shares = (unsigned)n;
+		meta.index = (unsigned)i + 1;
+		memcpy(meta.officer, fps[i], sizeof(meta.officer));
+		snprintf(idx, sizeof(idx), "%zu", i + 1);
+		snprintf(ms, sizeof(ms), "%u", m);
+		snprintf(ns, sizeof(ns), "%zu", n);
+		buf_init(&file, PINSHARE_FILE_MAX);
+		if ((e = pinshare_format(&meta, shares[i], rec, r->err)) == 0 &&
+		    s->split_tokens[i] != NULL) {
+			e = split_store(r, i, rec, again);
+		} else if (e == 0 &&
+		    (e = pinshare_seal(rec, certs[i], &file, r->err)) == 0) {
+			const char *attrs[] = { "officer", s->split_officers[i],
+			    "officer_sha256", fps[i], "index", idx, "threshold",
+			    ms, "shares", ns, "token", ti.label, "serial",
+			    ti.serial, NULL };
+
+			snprintf(names[i], sizeof(names[i]), "%s-share-%zu-%.*s.p7m",
+			    s->name, i + 1, (int)strlen(s->split_officers[i]) - 4,
+			    s->split_officers[i]);
+			e = emit_mode(r, names[i], file.data, file.len, 0600,
+			    "pin-share", attrs);
+			if (e != 0)
+				names[i][0] = '\0';
+		}
+		buf_free(&file);
+		secret_wipe(rec);
+	}
+	if (e != 0)
+		goto unwrite;
+	if ((e = hsm_pool_set_pin(pool, oldpin, newpin, r->err)) != 0) {
+		err_prefix(r->err, "the token's PIN was not changed");
+		goto unwrite;
+	}
+	hsm_uri_init(&uri);
+	snprintf(uri.token, sizeof(uri.token), "%s", ti.label);
+	snprintf(uri.serial, sizeof(uri.serial), "%s", ti.serial);
+	if ((e = hsm_pool_open(r->tok->module, &uri, 1, newpin, &check,
+	    r->err)) != 0) {
+		err_prefix(r->err, "the token's PIN WAS changed, but the new PIN "
+		    "does not log in; keep the share files");
+		goto out;
+	}
+	hsm_pool_close(check);
+	if ((e = step(r, "set the new user PIN on token '%s' (serial %s) and "
+	    "logged in with it; the old PIN no longer works, and %u of the "
+	    "%zu officers' shares are needed to activate", ti.label, ti.serial,
+	    m, n)) != 0)
+		goto out;
+	e = issuer_signs(r, ikey);
+	goto out;
+unwrite:
+	split_unwrite(r, names, n);
+out:
+	for (i = 0; i < PINSHARE_MAX_SHARES; i++) {
+		secret_free(shares[i]);
+		X509_free(certs[i]);
+	}
+	secret_free(oldpin);
+	secret_free(newpin);
+	secret_free(again);
+	secret_free(rec);
+	X509_free(issuer);
+	hsm_key_free(ikey);
+	return e;
+}
+
 static int
 run_one(struct run *r)
 {
@@ -1218,6 +1565,7 @@ run_one(struct run *r)
 	case SCRIPT_CRL: e = run_crl(r); break;
 	case SCRIPT_ENROL: e = run_enrol(r); break;
 	case SCRIPT_APPLIANCE: e = run_appliance(r); break;
+	case SCRIPT_SPLIT_PIN: e = run_split_pin(r); break;
 	}
 	if (e == 0)
 		say(r->o->say, r->o->say_ctx, "  wrote %s.transcript.yaml and %s.transcript.sig",

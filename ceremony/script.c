@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pki/pinshare.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/text.h"
@@ -20,7 +21,8 @@
 #define SCRIPT_MAX_BYTES (256 * 1024)
 
 static const char *const type_names[] = {
-	"root", "intermediate", "key", "crl", "enrol", "appliance", NULL
+	"root", "intermediate", "key", "crl", "enrol", "appliance", "split-pin",
+	NULL
 };
 static const char *const purpose_names[] = {
 	"root", "devices", "people", "intermediate", "external", NULL
@@ -38,7 +40,7 @@ static const char *const algorithm_names[] = {
 const char *
 script_type_name(enum script_type t)
 {
-	return (unsigned)t < 6 ? type_names[t] : "?";
+	return (unsigned)t < 7 ? type_names[t] : "?";
 }
 
 const char *
@@ -358,6 +360,92 @@ parse_appkeys(struct yamldoc *doc, const struct yamldoc_node *root,
 	return bad ? ERR_INVALID : 0;
 }
 
+/*
+ * The split section of a split-pin ceremony: M, the PIN's length and the
+ * officers' certificates (2 to PINSHARE_MAX_SHARES, each once).
+ */
+static int
+parse_split(struct yamldoc *doc, const struct yamldoc_node *root,
+    struct script *s)
+{
+	const struct yamldoc_node *m = NULL, *seq = NULL;
+	long long v = 0;
+	size_t i, j;
+	int bad = 0, r;
+
+	if (yamldoc_get_map(doc, root, "split", 1, &m) != 1)
+		return ERR_INVALID;
+	if (yamldoc_get_int(doc, m, "threshold", 1, PINSHARE_MIN,
+	    PINSHARE_MAX_SHARES, &v) == 1)
+		s->split_threshold = (unsigned)v;
+	else
+		bad = 1;
+	s->split_pin_length = 32;
+	if ((r = yamldoc_get_int(doc, m, "pin_length", 0, PINSHARE_SECRET_MIN,
+	    PINSHARE_SECRET_MAX, &v)) == 1)
+		s->split_pin_length = (unsigned)v;
+	else if (r < 0)
+		bad = 1;
+	if (yamldoc_get_seq(doc, m, "officers", 1, &seq) != 1)
+		return ERR_INVALID;
+	if (seq->n < PINSHARE_MIN || seq->n > PINSHARE_MAX_SHARES)
+		return yamldoc_error(doc, seq, "split.officers must list %d to "
+		    "%d officers' certificates", PINSHARE_MIN,
+		    PINSHARE_MAX_SHARES);
+	if ((s->split_officers = calloc(seq->n, sizeof(char *))) == NULL ||
+	    (s->split_tokens = calloc(seq->n, sizeof(char *))) == NULL)
+		return ERR_NOMEM;
+	s->n_split_officers = seq->n;
+	for (i = 0; i < seq->n; i++) {
+		const struct yamldoc_node *it = seq->items[i];
+		const char *f = NULL;
+
+		/* CERT.pem, or {certificate: CERT.pem, token: PKCS11-URI}. */
+		if (it->kind == YAMLDOC_MAP) {
+			if (yamldoc_get_str(doc, it, "certificate", 1, &f) != 1 ||
+			    get_str(doc, it, "token", 1,
+			    &s->split_tokens[i]) != 1) {
+				bad = 1;
+				continue;
+			}
+			if (strncmp(s->split_tokens[i], "pkcs11:", 7) != 0)
+				bad |= yamldoc_error(doc, it, "split.officers: "
+				    "token must be a PKCS#11 URI naming the "
+				    "officer's token") != 0;
+			if (yamldoc_check_unknown(doc, it) > 0)
+				bad = 1;
+		} else if (yamldoc_as_str(doc, it, &f) != 1) {
+			bad = 1;
+			continue;
+		}
+		if ((s->split_officers[i] = xstrdup(f)) == NULL)
+			return ERR_NOMEM;
+		if (strchr(f, '/') != NULL || strlen(f) < 5 ||
+		    strcmp(f + strlen(f) - 4, ".pem") != 0)
+			bad |= yamldoc_error(doc, seq->items[i], "split.officers: "
+			    "'%s' must be an officer certificate's file name "
+			    "(NAME.pem) in the ceremony directory, without '/'",
+			    f) != 0;
+		for (j = 0; j < i; j++)
+			if (s->split_officers[j] != NULL &&
+			    strcmp(s->split_officers[j], f) == 0)
+				bad |= yamldoc_error(doc, seq->items[i],
+				    "split.officers: '%s' appears twice: each "
+				    "officer holds one share", f) != 0;
+	}
+	if (s->split_threshold > seq->n) {
+		const struct yamldoc_node *tn = NULL;
+
+		(void)yamldoc_get_node(doc, m, "threshold", 0, &tn);
+		bad |= yamldoc_error(doc, tn ? tn : m, "split.threshold %u is "
+		    "more than the %zu officers listed", s->split_threshold,
+		    seq->n) != 0;
+	}
+	if (yamldoc_check_unknown(doc, m) > 0)
+		bad = 1;
+	return bad ? ERR_INVALID : 0;
+}
+
 static int
 parse_present(struct yamldoc *doc, const struct yamldoc_node *root,
     struct script *s)
@@ -482,6 +570,11 @@ parse_body(struct yamldoc *doc, struct script *s)
 		bad |= parse_issuer(doc, root, &s->issuer) != 0;
 		bad |= parse_cert(doc, root, "certificate", s) != 0;
 		bad |= parse_appkeys(doc, root, s) != 0;
+		break;
+	case SCRIPT_SPLIT_PIN:
+		/* The people CA: it vouches for the officers, signs the record. */
+		bad |= parse_issuer(doc, root, &s->issuer) != 0;
+		bad |= parse_split(doc, root, s) != 0;
 		break;
 	}
 	if (yamldoc_check_unknown(doc, root) > 0)
@@ -648,5 +741,11 @@ script_free(struct script *s)
 	free(s->appliance_name);
 	for (i = 0; i < SCRIPT_N_APPKEYS; i++)
 		keyspec_free(&s->appkeys[i]);
+	for (i = 0; i < s->n_split_officers; i++) {
+		free(s->split_officers[i]);
+		free(s->split_tokens[i]);
+	}
+	free(s->split_officers);
+	free(s->split_tokens);
 	memset(s, 0, sizeof(*s));
 }

@@ -25,7 +25,8 @@ enum script_type {
 	SCRIPT_KEY,
 	SCRIPT_CRL,
 	SCRIPT_ENROL,
-	SCRIPT_APPLIANCE
+	SCRIPT_APPLIANCE,
+	SCRIPT_SPLIT_PIN
 };
 
 /* What a CA is for; the appliance uses it to pick issuers. */
@@ -105,6 +106,13 @@ struct script {
 	/* appliance */
 	char *appliance_name;
 	struct script_keyspec appkeys[SCRIPT_N_APPKEYS];
+	/* split-pin: the token's new PIN, M of these officers rebuild it */
+	unsigned split_threshold;
+	unsigned split_pin_length;
+	char **split_officers;	/* certificate files in the ceremony directory */
+	char **split_tokens;	/* NULL, or the officer's token (PKCS#11 URI)
+				 * that stores the share instead of a file */
+	size_t n_split_officers;
 };
 
 /*

@@ -248,6 +248,67 @@ helper_decrypt(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 }
 
 static int
+helper_setpin(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	const unsigned char *p[2];
+	secret_t *s[2] = { NULL, NULL };
+	size_t len[2];
+	int i, r = 0;
+
+	(void)out;
+	if (buf_get_string_ref(in, &p[0], &len[0], HSM_PROTO_PIN_MAX) != 0 ||
+	    buf_get_string_ref(in, &p[1], &len[1], HSM_PROTO_PIN_MAX) != 0 ||
+	    buf_avail(in) != 0 || len[0] == 0 || len[1] == 0 ||
+	    memchr(p[0], '\0', len[0]) != NULL ||
+	    memchr(p[1], '\0', len[1]) != NULL)
+		return ERR_PROTO;
+	/* NUL-terminated copies in locked memory, wiped when done. */
+	for (i = 0; i < 2 && r == 0; i++)
+		if ((r = secret_new(&s[i])) != 0 ||
+		    (r = secret_set(s[i], p[i], len[i])) != 0)
+			r = err_set(err, ERR_NOMEM, "cannot hold the PINs");
+	if (r == 0)
+		r = hp11_set_pin(h->p11, (const char *)s[0]->data,
+		    (const char *)s[1]->data, err);
+	secret_free(s[0]);
+	secret_free(s[1]);
+	return r;
+}
+
+static int
+helper_dataput(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	char label[HSM_PROTO_LABEL_MAX + 1];
+	const unsigned char *v;
+	size_t len;
+
+	(void)out;
+	if (helper_text(in, label, sizeof(label)) != 0 || label[0] == '\0' ||
+	    buf_get_string_ref(in, &v, &len, HSM_PROTO_PLAIN_MAX) != 0 ||
+	    buf_avail(in) != 0 || len == 0)
+		return ERR_PROTO;
+	return hp11_data_put(h->p11, label, v, len, err);
+}
+
+static int
+helper_dataget(struct helper *h, buf_t *in, buf_t *out, err_t *err)
+{
+	char label[HSM_PROTO_LABEL_MAX + 1];
+	unsigned char v[HSM_PROTO_PLAIN_MAX];
+	size_t len = 0;
+	int r;
+
+	if (helper_text(in, label, sizeof(label)) != 0 || label[0] == '\0' ||
+	    buf_avail(in) != 0)
+		return ERR_PROTO;
+	r = hp11_data_get(h->p11, label, v, sizeof(v), &len, err);
+	if (r == 0)
+		(void)buf_put_string(out, v, len);
+	explicit_bzero(v, sizeof(v));
+	return r;
+}
+
+static int
 helper_attrs(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 {
 	char label[HSM_PROTO_LABEL_MAX + 1];
@@ -280,6 +341,9 @@ static const struct {
 	{ HSM_MSG_SIGN, 1, helper_sign },
 	{ HSM_MSG_ATTRS, 1, helper_attrs },
 	{ HSM_MSG_DECRYPT, 1, helper_decrypt },
+	{ HSM_MSG_SETPIN, 1, helper_setpin },
+	{ HSM_MSG_DATAPUT, 1, helper_dataput },
+	{ HSM_MSG_DATAGET, 1, helper_dataget },
 };
 
 static void

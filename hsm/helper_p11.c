@@ -317,6 +317,30 @@ hp11_logged_in(const struct hp11 *h)
 }
 
 int
+hp11_set_pin(struct hp11 *h, const char *old, const char *new_pin,
+    err_t *err)
+{
+	CK_RV rv;
+
+	/*
+	 * Logged in or not, C_SetPIN changes the user's PIN and checks the
+	 * old one, so a session cannot change a PIN it was not told.
+	 */
+	rv = h->f->C_SetPIN(h->s, (CK_UTF8CHAR_PTR)(uintptr_t)old,
+	    strlen(old), (CK_UTF8CHAR_PTR)(uintptr_t)new_pin, strlen(new_pin));
+	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
+		return err_set(err, ERR_AUTH, "token '%s' refused the current "
+		    "PIN (%s)", h->tok.label, rv == CKR_PIN_LOCKED ? "locked" :
+		    "wrong PIN");
+	if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
+		return err_set(err, ERR_INVALID, "token '%s' does not accept "
+		    "the new PIN's length or characters", h->tok.label);
+	if (rv != CKR_OK)
+		return p11_fail(err, h, "C_SetPIN", rv);
+	return 0;
+}
+
+int
 hp11_random(struct hp11 *h, unsigned char *out, size_t n, err_t *err)
 {
 	CK_RV rv;
@@ -929,4 +953,62 @@ hp11_attrs(struct hp11 *h, const char *label, const unsigned char *id,
 		out[i] = v[i] ? 1 : 0;
 	}
 	return 0;
+}
+
+int
+hp11_data_put(struct hp11 *h, const char *label, const unsigned char *value,
+    size_t len, err_t *err)
+{
+	static const char app[] = "airlock";
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_HANDLE o, found[1];
+	CK_ULONG n = 0;
+	CK_ATTRIBUTE t[7];
+	CK_RV rv;
+	int r;
+
+	if (!h->logged_in)
+		return err_set(err, ERR_AUTH, "storing a private object on "
+		    "token '%s' needs a login", h->tok.label);
+	if ((r = p11_find_objects(h, CKO_DATA, label, NULL, 0, found, 1, &n,
+	    err)) != 0)
+		return r;
+	if (n > 0)
+		return err_set(err, ERR_EXISTS, "token '%s' already holds a "
+		    "data object labelled '%s'", h->tok.label, label);
+	t[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	t[1] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
+	t[2] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
+	t[3] = (CK_ATTRIBUTE){ CKA_MODIFIABLE, &no, sizeof(no) };
+	t[4] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)(uintptr_t)label,
+	    strlen(label) };
+	t[5] = (CK_ATTRIBUTE){ CKA_APPLICATION, (void *)(uintptr_t)app,
+	    strlen(app) };
+	t[6] = (CK_ATTRIBUTE){ CKA_VALUE, (void *)(uintptr_t)value, len };
+	if ((rv = h->f->C_CreateObject(h->s, t, 7, &o)) != CKR_OK)
+		return p11_fail(err, h, "C_CreateObject", rv);
+	return 0;
+}
+
+int
+hp11_data_get(struct hp11 *h, const char *label, unsigned char *out,
+    size_t max, size_t *len, err_t *err)
+{
+	CK_OBJECT_HANDLE found[2];
+	CK_ULONG n = 0;
+	int r;
+
+	if ((r = p11_find_objects(h, CKO_DATA, label, NULL, 0, found, 2, &n,
+	    err)) != 0)
+		return r;
+	if (n == 0)
+		return err_set(err, ERR_NOTFOUND, "token '%s' holds no data "
+		    "object labelled '%s'%s", h->tok.label, label,
+		    h->logged_in ? "" : " (not logged in)");
+	if (n > 1)
+		return err_set(err, ERR_INVALID, "token '%s' holds more than "
+		    "one data object labelled '%s'", h->tok.label, label);
+	return p11_get_attr(h, found[0], CKA_VALUE, out, max, len, "CKA_VALUE",
+	    err);
 }

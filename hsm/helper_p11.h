@@ -51,6 +51,30 @@ void hp11_close(struct hp11 *h);
 /* 1 when the session is logged in as user. */
 int hp11_logged_in(const struct hp11 *h);
 
+/*
+ * Changes the token's user PIN from old to new (C_SetPIN on our read-write
+ * session): 0, ERR_AUTH (old is wrong or the PIN is locked), ERR_INVALID
+ * (new is outside the token's PIN lengths), ERR_HSM.
+ */
+int hp11_set_pin(struct hp11 *h, const char *old, const char *new_pin,
+    err_t *err);
+
+/*
+ * Stores value as a new private, unmodifiable token data object
+ * (CKO_DATA, application "airlock") labelled label: 0, ERR_EXISTS when
+ * a data object with that label exists, ERR_AUTH when not logged in,
+ * ERR_HSM.
+ */
+int hp11_data_put(struct hp11 *h, const char *label,
+    const unsigned char *value, size_t len, err_t *err);
+
+/*
+ * Reads the value of the one data object labelled label into out (at
+ * most max bytes): 0, ERR_NOTFOUND, ERR_INVALID (more than one), ERR_LIMIT.
+ */
+int hp11_data_get(struct hp11 *h, const char *label, unsigned char *out,
+    size_t max, size_t *len, err_t *err);
+
 /* n bytes from the token's RNG; 0 or ERR_HSM. */
 int hp11_random(struct hp11 *h, unsigned char *out, size_t n, err_t *err);
 

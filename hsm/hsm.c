@@ -299,6 +299,80 @@ hsm_random(struct hsm_pool *p, void *out, size_t n, err_t *err)
 	return r;
 }
 
+int
+hsm_pool_set_pin(struct hsm_pool *p, const secret_t *old,
+    const secret_t *new_pin, err_t *err)
+{
+	buf_t req;
+	int r;
+
+	if (old->len == 0 || old->len > HSM_PROTO_PIN_MAX ||
+	    new_pin->len == 0 || new_pin->len > HSM_PROTO_PIN_MAX)
+		return err_set(err, ERR_INVALID, "a PIN is 1 to %u bytes",
+		    HSM_PROTO_PIN_MAX);
+	buf_init(&req, 2 * HSM_PROTO_PIN_MAX + 16);
+	/* The request carries two PINs: wipe it when freed. */
+	buf_set_secret(&req);
+	(void)buf_put_string(&req, old->data, old->len);
+	(void)buf_put_string(&req, new_pin->data, new_pin->len);
+	r = pool_call(p, HSM_MSG_SETPIN, &req, NULL, NULL, err);
+	buf_free(&req);
+	return r;
+}
+
+int
+hsm_data_put(struct hsm_pool *p, const char *label, const secret_t *value,
+    err_t *err)
+{
+	buf_t req;
+	int r;
+
+	if (label[0] == '\0' || strlen(label) > HSM_PROTO_LABEL_MAX ||
+	    value->len == 0 || value->len > HSM_PROTO_PLAIN_MAX)
+		return err_set(err, ERR_INVALID, "a data object needs a label of "
+		    "1 to %u bytes and 1 to %u bytes of value",
+		    HSM_PROTO_LABEL_MAX, HSM_PROTO_PLAIN_MAX);
+	buf_init(&req, HSM_PROTO_LABEL_MAX + HSM_PROTO_PLAIN_MAX + 16);
+	buf_set_secret(&req);
+	(void)buf_put_cstring(&req, label);
+	(void)buf_put_string(&req, value->data, value->len);
+	r = pool_call(p, HSM_MSG_DATAPUT, &req, NULL, NULL, err);
+	buf_free(&req);
+	return r;
+}
+
+/* A DATAGET reply: the value, into a secret. */
+static int
+data_parse(buf_t *b, void *arg, err_t *err)
+{
+	const unsigned char *v;
+	size_t len;
+
+	if (buf_get_string_ref(b, &v, &len, HSM_PROTO_PLAIN_MAX) != 0 ||
+	    buf_avail(b) != 0 || secret_set(arg, v, len) != 0)
+		return err_set(err, ERR_HSM, "malformed data reply from the HSM "
+		    "helper");
+	return 0;
+}
+
+int
+hsm_data_get(struct hsm_pool *p, const char *label, secret_t *out,
+    err_t *err)
+{
+	buf_t req;
+	int r;
+
+	secret_wipe(out);
+	if (label[0] == '\0' || strlen(label) > HSM_PROTO_LABEL_MAX)
+		return err_set(err, ERR_INVALID, "a data object label is 1 to %u "
+		    "bytes", HSM_PROTO_LABEL_MAX);
+	buf_init(&req, HSM_PROTO_LABEL_MAX + 16);
+	(void)buf_put_cstring(&req, label);
+	r = pool_call(p, HSM_MSG_DATAGET, &req, data_parse, out, err);
+	buf_free(&req);
+	return r;
+}
+
 /* Builds a key from a key record (label, id, SPKI DER, keytype). */
 static int
 key_parse(buf_t *b, void *arg, err_t *err)

@@ -92,6 +92,26 @@ void hsm_pool_close(struct hsm_pool *p);
 int hsm_pool_token_info(struct hsm_pool *p, struct hsm_token_info *out,
     err_t *err);
 
+/*
+ * Changes the token's user PIN from old to new_pin through one helper of
+ * the pool (C_SetPIN). ERR_AUTH when the token refuses old, ERR_INVALID
+ * when it refuses new_pin, ERR_HSM.
+ */
+int hsm_pool_set_pin(struct hsm_pool *p, const secret_t *old,
+    const secret_t *new_pin, err_t *err);
+
+/*
+ * Stores value (1..1024 bytes, e.g. a PIN share record) on the token as a
+ * private, unmodifiable data object labelled label; the pool must be
+ * logged in. ERR_EXISTS when the label is taken.
+ */
+int hsm_data_put(struct hsm_pool *p, const char *label, const secret_t *value,
+    err_t *err);
+
+/* Reads the data object labelled label into out (wiped first). */
+int hsm_data_get(struct hsm_pool *p, const char *label, secret_t *out,
+    err_t *err);
+
 /* n (<= 1024) bytes from the HSM's random number generator. */
 int hsm_random(struct hsm_pool *p, void *out, size_t n, err_t *err);
 

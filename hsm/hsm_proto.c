@@ -18,6 +18,9 @@ hsm_proto_is_request(uint8_t type)
 	case HSM_MSG_SIGN:
 	case HSM_MSG_ATTRS:
 	case HSM_MSG_DECRYPT:
+	case HSM_MSG_SETPIN:
+	case HSM_MSG_DATAPUT:
+	case HSM_MSG_DATAGET:
 		return 1;
 	default:
 		return 0;

@@ -19,6 +19,9 @@
  *           extractable, never_extractable, sign, decrypt, derive, unwrap
  *   DECRYPT label, id, u8 mech (HSM_PROTO_DECRYPT_*), ciphertext
  *           (<= HSM_PROTO_CIPHER_MAX), u32 outmax   -> OK plaintext
+ *   SETPIN  old PIN, new PIN (each 1..HSM_PROTO_PIN_MAX) -> OK (empty)
+ *   DATAPUT label, value (<= HSM_PROTO_PLAIN_MAX)  -> OK (empty)
+ *   DATAGET label                                   -> OK value
  * Key record: label, id, SubjectPublicKeyInfo DER, u8 keytype.
  * Any request may instead get ERR: u32 code (negated ERR_*), message.
  */
@@ -61,6 +64,9 @@ enum hsm_proto_type {
 	HSM_MSG_ATTRS = 6,
 	/* 7 stays unassigned: tests use it as the example unknown type. */
 	HSM_MSG_DECRYPT = 8,
+	HSM_MSG_SETPIN = 9,
+	HSM_MSG_DATAPUT = 10,
+	HSM_MSG_DATAGET = 11,
 	HSM_MSG_OK = 64,
 	HSM_MSG_ERR = 65
 };

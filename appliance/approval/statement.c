@@ -20,7 +20,8 @@ static const char *const stmt_keys[STMT_NKEYS] = {
 };
 
 static const char *const stmt_kinds[APPROVAL_KIND_COUNT] = {
-	"batch", "revocation", "crl", "export", "lockout-clear"
+	"batch", "revocation", "crl", "export", "lockout-clear",
+	"activation-share"
 };
 
 #define STMT_VERSION_TEXT "1"
@@ -368,7 +369,8 @@ stmt_value(int key, const char *v, size_t n, struct approval_statement *out,
 			}
 		}
 		return err_set(err, ERR_INVALID, "unknown kind '%s'; expected "
-		    "batch, revocation, crl, export or lockout-clear",
+		    "batch, revocation, crl, export, lockout-clear or "
+		    "activation-share",
 		    text_show(v, n, STMT_SHOW, show, sizeof(show)));
 	}
 	case STMT_OBJECT:

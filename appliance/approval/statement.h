@@ -33,6 +33,7 @@ enum approval_kind {
 	APPROVAL_KIND_CRL,		/* "crl": a CRL issuance */
 	APPROVAL_KIND_EXPORT,		/* "export": a (re-)export to a medium */
 	APPROVAL_KIND_LOCKOUT_CLEAR,	/* "lockout-clear": unlock a credential */
+	APPROVAL_KIND_SHARE,		/* "activation-share": a PIN share */
 	APPROVAL_KIND_COUNT
 };
 

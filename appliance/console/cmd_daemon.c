@@ -21,6 +21,8 @@
 #include "ctl/ctl.h"
 #include "hsm/hsm_cred.h"
 #include "hsm/hsm_pin.h"
+#include "hsm/hsm_uri.h"
+#include "pki/pinshare.h"
 #include "pki/pkiutil.h"
 #include "util/fileio.h"
 #include "util/text.h"
@@ -163,31 +165,296 @@ cmd_deactivate(int argc, char **argv)
 	return cmd_simple("deactivate", NULL, NULL, NULL, NULL, NULL);
 }
 
+/* An officer's credential options (approve, reject, activate --share). */
+struct cmd_cred_opts {
+	const char *key_file, *key_pass, *token, *module, *pin, *cert;
+	const char *reason;
+	const char *share;	/* activate --share FILE */
+	int cancel;		/* activate --cancel */
+};
+
+enum cmd_cred_verb { CMD_APPROVE, CMD_REJECT, CMD_ACTIVATE };
+
+/*
+ * Parses the options of approve, reject and activate; returns optind, -1
+ * on usage. For approve and reject the credential is checked here; for
+ * activate, whose --pin is the CA token's PIN unless a share is given,
+ * by the caller.
+ */
+static int
+cmd_parse_cred(int argc, char **argv, enum cmd_cred_verb verb,
+    struct cmd_cred_opts *co)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "key-pass", required_argument, NULL, 'P' },
+		{ "token", required_argument, NULL, 't' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "share", required_argument, NULL, 'S' },
+		{ "cancel", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(co, 0, sizeof(*co));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': co->key_file = optarg; break;
+		case 'P': co->key_pass = optarg; break;
+		case 't': co->token = optarg; break;
+		case 'm': co->module = optarg; break;
+		case 'p': co->pin = optarg; break;
+		case 'c': co->cert = optarg; break;
+		case 'r': co->reason = optarg; break;
+		case 's': cmd_socket_path = optarg; break;
+		case 'S': co->share = optarg; break;
+		case 'C': co->cancel = 1; break;
+		default: return -1;
+		}
+	}
+	if (verb == CMD_ACTIVATE)
+		return co->reason == NULL ? optind : -1;
+	if (co->share != NULL || co->cancel)
+		return -1;
+	if ((co->key_file == NULL) == (co->token == NULL)) {
+		fprintf(stderr, "airlock: give exactly one of --key FILE and "
+		    "--token PKCS11-URI\n");
+		return -1;
+	}
+	if (co->cert == NULL) {
+		fprintf(stderr, "airlock: --cert names your officer "
+		    "certificate\n");
+		return -1;
+	}
+	if (verb == CMD_REJECT && (co->reason == NULL || *co->reason == '\0')) {
+		fprintf(stderr, "airlock: a rejection needs --reason TEXT\n");
+		return -1;
+	}
+	if (verb == CMD_APPROVE && co->reason != NULL) {
+		fprintf(stderr, "airlock: --reason is for reject\n");
+		return -1;
+	}
+	return optind;
+}
+
+/*
+ * Opens the officer's credential the options name: a key file with its
+ * passphrase, or a token key with its PIN (each from its source, default
+ * a prompt). 0, or an ERR_* with e set; the secret is wiped either way.
+ */
+static int
+cmd_cred_open(const struct cmd_cred_opts *co, struct hsm_cred *cred,
+    err_t *e)
+{
+	secret_t *secret = NULL;
+	int r;
+
+	if (co->key_file != NULL)
+		return hsm_cred_open_file(co->key_file, NULL, co->key_pass ?
+		    co->key_pass : "prompt", "passphrase of your key file",
+		    cred, e);
+	if ((r = secret_new(&secret)) != 0)
+		return err_set(e, r, "cannot allocate locked memory");
+	if ((r = hsm_pin_read(co->pin ? co->pin : "prompt",
+	    "PIN of your token", secret, e)) == 0)
+		r = hsm_cred_open_token(co->token, co->module, secret, cred, e);
+	secret_free(secret);
+	return r;
+}
+
+/*
+ * A share stored on the officer's token (uri: pkcs11:token=...;object=
+ * LABEL): opens the credential, which must be on that same token, and
+ * reads the data object into record.
+ */
+static int
+cmd_share_on_token(const char *uri, const struct cmd_cred_opts *co,
+    struct hsm_cred *cred, secret_t *record, err_t *e)
+{
+	struct hsm_uri su, ku;
+	int r;
+
+	if (co->token == NULL)
+		return err_set(e, ERR_INVALID, "a share on a token is read with "
+		    "the credential on that token (--token)");
+	if ((r = hsm_uri_parse(uri, &su, e)) != 0 ||
+	    (r = hsm_uri_parse(co->token, &ku, e)) != 0)
+		return r;
+	if (su.object[0] == '\0' || strcmp(su.token, ku.token) != 0 ||
+	    strcmp(su.serial, ku.serial) != 0)
+		return err_set(e, ERR_INVALID, "--share %s must name the share's "
+		    "object on the token of --token", uri);
+	if ((r = cmd_cred_open(co, cred, e)) != 0)
+		return r;
+	return hsm_data_get(cred->pool, su.object, record, e);
+}
+
+/*
+ * Opens the share file with the officer's key, asks the daemon for the
+ * share session, signs a statement binding the record to that session
+ * and sends record, statement, signature and certificate. The record is
+ * held in locked memory and wiped before this returns.
+ */
+static int
+cmd_present_share(const char *file, const struct cmd_cred_opts *co)
+{
+	struct ctl_msg session, req, reply;
+	struct approval_statement s;
+	struct approval_signed as;
+	struct pinshare meta;
+	struct hsm_cred cred;
+	unsigned char nonce[PINSHARE_NONCE_LEN];
+	EVP_PKEY *opener = NULL;
+	secret_t *record = NULL;
+	X509 *cert = NULL;
+	char fp[65];
+	const char *nonce_hex;
+	int64_t object;
+	size_t nlen;
+	buf_t data, der;
+	err_t e;
+	int r;
+
+	err_clear(&e);
+	memset(&cred, 0, sizeof(cred));
+	approval_signed_init(&as);
+	buf_init(&data, PINSHARE_FILE_MAX);
+	buf_init(&der, 64 * 1024);
+	if ((r = secret_new(&record)) != 0) {
+		err_set(&e, r, "cannot allocate locked memory");
+		goto out;
+	}
+	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0)
+		goto out;
+	if (strncmp(file, "pkcs11:", 7) == 0) {
+		/* A share the ceremony stored on the officer's own token. */
+		if ((r = cmd_share_on_token(file, co, &cred, record, &e)) != 0)
+			goto out;
+	} else if ((r = fileio_read(file, PINSHARE_FILE_MAX, &data,
+	    &e)) != 0 || (r = cmd_cred_open(co, &cred, &e)) != 0) {
+		goto out;
+	}
+	/*
+	 * A token key signs through the HSM; only an RSA key the token lets
+	 * decrypt can open a share file there. Key files open either kind.
+	 */
+	if (record->len == 0 && cred.hk != NULL &&
+	    (opener = hsm_key_decrypter(cred.hk)) == NULL) {
+		r = err_set(&e, ERR_POLICY, "the key on your token cannot "
+		    "decrypt, so it cannot open the share file; open it with the "
+		    "key file it was encrypted for (--key)");
+		goto out;
+	}
+	if ((record->len == 0 && (r = pinshare_open(data.data, data.len,
+	    opener ? opener : cred.key, cert, record, &e)) != 0) ||
+	    (r = pinshare_parse(file, record->data, record->len, &meta, NULL,
+	    &e)) != 0)
+		goto out;
+	/*
+	 * A share made for another certificate is still sent: the daemon
+	 * refuses it and audits the attempt, which a refusal here would not.
+	 */
+	if (pki_cert_sha256_hex(cert, fp) != 0 || strcmp(fp, meta.officer) != 0)
+		fprintf(stderr, "airlock: warning: share %u was made for another "
+		    "certificate (SHA-256 %.16s...) than %s\n", meta.index,
+		    meta.officer, co->cert);
+	printf("Opened share %u of a %u-of-%u split of the PIN of token '%s' "
+	    "(serial %s).\n", meta.index, meta.threshold, meta.shares,
+	    meta.token, meta.serial);
+	if ((r = cmd_simple("share-session", NULL, NULL, NULL, NULL,
+	    &session)) != 0)
+		goto quiet;
+	if (strcmp(ctl_get_str(&session, "status") ? ctl_get_str(&session,
+	    "status") : "", "ok") != 0) {
+		r = cmd_finish(&session) ? ERR_POLICY : 0;
+		ctl_msg_free(&session);
+		goto quiet;
+	}
+	nonce_hex = ctl_get_str(&session, "nonce");
+	if (ctl_get_int(&session, "session", &object) != 0 ||
+	    nonce_hex == NULL || strlen(nonce_hex) != 2 * sizeof(nonce) ||
+	    buf_unhex(nonce_hex, nonce, sizeof(nonce), &nlen) != 0) {
+		ctl_msg_free(&session);
+		r = err_set(&e, ERR_PROTO, "the daemon's share session reply "
+		    "lacks its session or nonce");
+		goto out;
+	}
+	ctl_msg_free(&session);
+	memset(&s, 0, sizeof(s));
+	s.kind = APPROVAL_KIND_SHARE;
+	s.object = object;
+	s.decision = APPROVAL_APPROVE;
+	s.time = time(NULL);
+	if ((r = pinshare_digest(nonce, record->data, record->len, s.digest,
+	    &e)) != 0 || (r = approval_sign(cred.key, cert, &s, &as,
+	    &e)) != 0 || (r = pki_cert_der(cert, &der, &e)) != 0)
+		goto out;
+	ctl_msg_init_secret(&req, CTL_REQUEST_MAX);
+	(void)ctl_put_str(&req, "cmd", "activate-share");
+	(void)ctl_put_int(&req, "session", object);
+	(void)ctl_put(&req, "record", record->data, record->len);
+	(void)ctl_put(&req, "statement", as.statement.data, as.statement.len);
+	(void)ctl_put(&req, "signature", as.sig.data, as.sig.len);
+	(void)ctl_put(&req, "cert", der.data, der.len);
+	secret_wipe(record);
+	r = cmd_call(&req, &reply, &e);
+	ctl_msg_free(&req);
+	if (r == 0) {
+		/* cmd_finish prints the daemon's answer, refusal included. */
+		r = cmd_finish(&reply) == 0 ? 0 : ERR_POLICY;
+		err_clear(&e);
+	}
+	ctl_msg_free(&reply);
+	goto out;
+quiet:
+	err_clear(&e);
+out:
+	if (r != 0 && e.msg[0] != '\0')
+		fprintf(stderr, "airlock: %s\n", e.msg);
+	EVP_PKEY_free(opener);
+	hsm_cred_close(&cred);
+	approval_signed_free(&as);
+	secret_free(record);
+	X509_free(cert);
+	buf_free(&data);
+	buf_free(&der);
+	return r == 0 ? 0 : 1;
+}
+
 int
 cmd_activate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pin", required_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *source = "prompt";
+	const char *source;
+	struct cmd_cred_opts co;
 	struct ctl_msg req, reply;
 	secret_t *pin = NULL;
+	int r;
 	err_t e;
-	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'p')
-			source = optarg;
-		else if (c == 's')
-			cmd_socket_path = optarg;
-		else
-			goto usage;
-	}
-	if (optind != argc)
+	if (cmd_parse_cred(argc, argv, CMD_ACTIVATE, &co) != argc)
 		goto usage;
+	if (co.cancel) {
+		if (co.share || co.pin || co.key_file || co.key_pass ||
+		    co.token || co.module || co.cert)
+			goto usage;
+		return cmd_simple("share-cancel", NULL, NULL, NULL, NULL, NULL);
+	}
+	if (co.share != NULL) {
+		/* With a share, --pin is the officer token's PIN. */
+		if ((co.key_file == NULL) == (co.token == NULL) ||
+		    co.cert == NULL || (co.key_file && (co.module || co.pin)) ||
+		    (co.token && co.key_pass))
+			goto usage;
+		return cmd_present_share(co.share, &co);
+	}
+	if (co.key_file || co.key_pass || co.token || co.module || co.cert)
+		goto usage;
+	source = co.pin != NULL ? co.pin : "prompt";
 	err_clear(&e);
 	if ((r = secret_new(&pin)) != 0 || (r = hsm_pin_read(source,
 	    "PIN of the CA token", pin, &e)) != 0) {
@@ -210,16 +477,15 @@ cmd_activate(int argc, char **argv)
 	return r;
 usage:
 	fprintf(stderr, "usage: airlock activate [--pin SOURCE] "
-	    "[--socket PATH]\n");
+	    "[--socket PATH]\n"
+	    "       airlock activate --share FILE CREDENTIAL [--socket PATH]\n"
+	    "       airlock activate --cancel [--socket PATH]\n"
+	    "CREDENTIAL: (--key FILE [--key-pass SOURCE] | --token URI "
+	    "[--module PATH] [--pin SOURCE]) --cert CERT.pem\n");
 	return 2;
 }
 
 /* --- approvals ---------------------------------------------------------- */
-
-struct cmd_cred_opts {
-	const char *key_file, *key_pass, *token, *module, *pin, *cert;
-	const char *reason;
-};
 
 static int
 cmd_decide(const char *show_cmd, const char *id, int reject,
@@ -233,7 +499,6 @@ cmd_decide(const char *show_cmd, const char *id, int reject,
 	const char *kind, *digest, *state;
 	char kind_buf[32], digest_buf[65];
 	X509 *cert = NULL;
-	secret_t *secret = NULL;
 	buf_t der;
 	size_t len;
 	int64_t object, created;
@@ -291,20 +556,7 @@ cmd_decide(const char *show_cmd, const char *id, int reject,
 
 	if ((r = pki_load_cert_file(co->cert, &cert, &e)) != 0)
 		goto out;
-	if (co->key_file != NULL) {
-		r = hsm_cred_open_file(co->key_file, NULL, co->key_pass ?
-		    co->key_pass : "prompt", "passphrase of your key file",
-		    &cred, &e);
-	} else if ((r = secret_new(&secret)) != 0) {
-		err_set(&e, r, "cannot allocate locked memory");
-	} else {
-		if ((r = hsm_pin_read(co->pin ? co->pin : "prompt",
-		    "PIN of your token", secret, &e)) == 0)
-			r = hsm_cred_open_token(co->token, co->module, secret,
-			    &cred, &e);
-		secret_free(secret);
-		secret = NULL;
-	}
+	r = cmd_cred_open(co, &cred, &e);
 	if (r != 0 || (r = approval_sign(cred.key, cert, &s, &as, &e)) != 0 ||
 	    (r = pki_cert_der(cert, &der, &e)) != 0)
 		goto out;
@@ -333,59 +585,6 @@ out:
 	X509_free(cert);
 	buf_free(&der);
 	return cmd_fail(&e);
-}
-
-/* Parses the options of approve/reject; returns optind, -1 on usage. */
-static int
-cmd_parse_cred(int argc, char **argv, int reject, struct cmd_cred_opts *co)
-{
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-pass", required_argument, NULL, 'P' },
-		{ "token", required_argument, NULL, 't' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "socket", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
-
-	memset(co, 0, sizeof(*co));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': co->key_file = optarg; break;
-		case 'P': co->key_pass = optarg; break;
-		case 't': co->token = optarg; break;
-		case 'm': co->module = optarg; break;
-		case 'p': co->pin = optarg; break;
-		case 'c': co->cert = optarg; break;
-		case 'r': co->reason = optarg; break;
-		case 's': cmd_socket_path = optarg; break;
-		default: return -1;
-		}
-	}
-	if ((co->key_file == NULL) == (co->token == NULL)) {
-		fprintf(stderr, "airlock: give exactly one of --key FILE and "
-		    "--token PKCS11-URI\n");
-		return -1;
-	}
-	if (co->cert == NULL) {
-		fprintf(stderr, "airlock: --cert names your officer "
-		    "certificate\n");
-		return -1;
-	}
-	if (reject && (co->reason == NULL || *co->reason == '\0')) {
-		fprintf(stderr, "airlock: a rejection needs --reason TEXT\n");
-		return -1;
-	}
-	if (!reject && co->reason != NULL) {
-		fprintf(stderr, "airlock: --reason is for reject\n");
-		return -1;
-	}
-	return optind;
 }
 
 int
@@ -572,7 +771,8 @@ cmd_decide_verb(int argc, char **argv, const char *show_cmd)
 	int reject = argc >= 1 && strcmp(argv[0], "reject") == 0;
 	int i;
 
-	if ((i = cmd_parse_cred(argc, argv, reject, &co)) < 0 ||
+	if ((i = cmd_parse_cred(argc, argv, reject ? CMD_REJECT : CMD_APPROVE,
+	    &co)) < 0 ||
 	    i + 1 != argc || !cmd_is_id(argv[i]))
 		return 2;
 	return cmd_decide(show_cmd, argv[i], reject, &co);

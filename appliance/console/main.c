@@ -66,6 +66,7 @@ usage(FILE *f)
 	    "At the appliance console (talks to airlockd; --socket PATH or\n"
 	    "AIRLOCK_SOCKET names its socket):\n"
 	    "       airlock activate [--pin SOURCE] | deactivate | status\n"
+	    "       airlock activate --share FILE CREDENTIAL | --cancel\n"
 	    "       airlock batch list [--state STATE] | show ID | results ID\n"
 	    "       airlock batch approve ID CREDENTIAL\n"
 	    "       airlock batch reject ID --reason TEXT CREDENTIAL\n"

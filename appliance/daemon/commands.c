@@ -25,10 +25,12 @@
 #include "daemon/cmd_crl.h"
 #include "daemon/cmd_lockout.h"
 #include "daemon/cmd_revocation.h"
+#include "daemon/cmd_share.h"
 #include "daemon/commands.h"
 #include "daemon/crl.h"
 #include "daemon/daemon.h"
 #include "daemon/lockout.h"
+#include "daemon/shares.h"
 #include "export/item.h"
 #include "export/results.h"
 #include "hsm/hsm_pin.h"
@@ -145,7 +147,11 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 		    "(serial %s)\n", when, d->token.label, d->token.serial);
 	} else {
 		(void)buf_printf(&t, "Activation:  NOT ACTIVE: nothing is read, "
-		    "signed or exported (airlock activate)\n");
+		    "signed or exported (airlock activate%s)\n",
+		    d->cfg.split_pin ? " --share, by officers" : "");
+		if (d->cfg.split_pin && d->shares != NULL && d->shares->n > 0)
+			(void)buf_printf(&t, "Shares:      %zu held, %u more "
+			    "needed\n", d->shares->n, shares_needed(d->shares));
 	}
 	pthread_rwlock_unlock(&d->keys_lock);
 	snprintf(inbox, sizeof(inbox), "%s/inbox", d->cfg.media_dir);
@@ -191,6 +197,38 @@ cmd_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *reply)
 	buf_free(&t);
 }
 
+int
+cmd_activate_pin(struct daemon *d, const char *who, const char *how,
+    const secret_t *pin, buf_t *t, err_t *e)
+{
+	char report[4096], object[16 + AUDIT_VALUE_MAX];
+	char tok[AUDIT_VALUE_MAX];
+	int r;
+
+	snprintf(object, sizeof(object), "token=%s", audit_objects_value(
+	    d->cfg.hsm_token, tok, sizeof(tok)));
+	r = daemon_activate(d, pin, report, sizeof(report), e);
+	if (r != 0) {
+		event_emit(daemon_event, daemon_sink(d), "activation",
+		    r == ERR_AUTH ? EVENT_REFUSED : EVENT_FAILED, NULL, who,
+		    object, "%s%s%s", e->msg, how ? "; " : "", how ? how : "");
+		return r;
+	}
+	/* Signing with no record of who switched it on is not allowed. */
+	if ((r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
+	    "activation", EVENT_OK, NULL, who, object, "keys checked against "
+	    "their certificates%s%s", how ? "; " : "", how ? how : ""),
+	    e)) != 0) {
+		daemon_deactivate(d);
+		return r;
+	}
+	pthread_rwlock_rdlock(&d->keys_lock);
+	(void)daemon_checkpoint(d, d->st, "activation");
+	pthread_rwlock_unlock(&d->keys_lock);
+	(void)buf_printf(t, "Activated.\n%s", report);
+	return 0;
+}
+
 static void
 cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
     struct ctl_msg *reply)
@@ -198,16 +236,17 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 	const unsigned char *pin;
 	size_t len;
 	secret_t *s = NULL;
-	char report[4096], object[16 + AUDIT_VALUE_MAX], who[32];
-	char tok[AUDIT_VALUE_MAX];
+	char who[32];
 	buf_t t;
 	err_t e;
 	int r;
 
 	err_clear(&e);
-	snprintf(object, sizeof(object), "token=%s", audit_objects_value(
-	    d->cfg.hsm_token, tok, sizeof(tok)));
 	snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	if (d->cfg.split_pin) {
+		cmd_share_refuse_pin(d, who, reply);
+		return;
+	}
 	if ((pin = ctl_get(req, "pin", &len)) == NULL || len == 0 ||
 	    len > HSM_PIN_MAX) {
 		err_set(&e, ERR_INVALID, "activation needs the token's PIN "
@@ -221,29 +260,13 @@ cmd_activate(struct daemon *d, uid_t uid, const struct ctl_msg *req,
 		(void)cmd_fail(reply, ERR_NOMEM, &e);
 		return;
 	}
-	r = daemon_activate(d, s, report, sizeof(report), &e);
-	secret_free(s);
-	if (r != 0) {
-		event_emit(daemon_event, daemon_sink(d), "activation",
-		    r == ERR_AUTH ? EVENT_REFUSED : EVENT_FAILED, NULL, who,
-		    object, "%s", e.msg);
-		(void)cmd_fail(reply, r, &e);
-		return;
-	}
-	/* Signing with no record of who switched it on is not allowed. */
-	if ((r = daemon_recorded(d, event_emit(daemon_event, daemon_sink(d),
-	    "activation", EVENT_OK, NULL, who, object, "keys checked against "
-	    "their certificates"), &e)) != 0) {
-		daemon_deactivate(d);
-		(void)cmd_fail(reply, r, &e);
-		return;
-	}
-	pthread_rwlock_rdlock(&d->keys_lock);
-	(void)daemon_checkpoint(d, d->st, "activation");
-	pthread_rwlock_unlock(&d->keys_lock);
 	buf_init(&t, 1u << 16);
-	(void)buf_printf(&t, "Activated.\n%s", report);
-	(void)cmd_text_reply(reply, &t);
+	r = cmd_activate_pin(d, who, NULL, s, &t, &e);
+	secret_free(s);
+	if (r != 0)
+		(void)cmd_fail(reply, r, &e);
+	else
+		(void)cmd_text_reply(reply, &t);
 	buf_free(&t);
 }
 
@@ -1212,6 +1235,9 @@ static const struct cmd_dispatch {
 	{ "status",		cmd_status,		NULL },
 	{ "activate",		NULL,			cmd_activate },
 	{ "deactivate",		NULL,			cmd_deactivate },
+	{ "share-session",	cmd_share_session,	NULL },
+	{ "activate-share",	NULL,			cmd_share_present },
+	{ "share-cancel",	NULL,			cmd_share_cancel },
 	{ "batch-list",		cmd_batch_list,		NULL },
 	{ "batch-show",		cmd_batch_show,		NULL },
 	{ "batch-results",	cmd_batch_results,	NULL },

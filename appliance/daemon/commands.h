@@ -27,6 +27,17 @@ int cmd_fail(struct ctl_msg *reply, int code, err_t *e);
 int cmd_need_id(const struct ctl_msg *req, const char *key, int64_t *id,
     err_t *e);
 
+/*
+ * The one way the daemon logs in to the CA token, for a PIN typed at the
+ * console and for a PIN rebuilt from shares alike: activates with pin,
+ * audits the activation (who: the console user; how: NULL, or what the
+ * record adds, such as whose shares rebuilt the PIN), checkpoints the
+ * audit log and appends the report to t. 0, or the activation's error
+ * in e (audited as refused or failed).
+ */
+int cmd_activate_pin(struct daemon *d, const char *who, const char *how,
+    const secret_t *pin, buf_t *t, err_t *e);
+
 /* The enrolled name of person id, or "person #id". */
 void cmd_person_name(struct daemon *d, int64_t id, char *out, size_t outsz);
 

@@ -178,6 +178,18 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 			(void)yamldoc_error(doc, n, "network_guard is "
 			    "'enforce' or 'dev-override'");
 	}
+	{
+		static const char *const modes[] = { "pin", "split-pin", NULL };
+		int idx = 0;
+
+		if (yamldoc_get_enum(doc, root, "activation", 0, modes,
+		    &idx) == 1)
+			out->split_pin = idx == 1;
+	}
+	out->share_timeout = 600;
+	if (yamldoc_get_int(doc, root, "share_timeout", 0, 30, 86400,
+	    &v) == 1)
+		out->share_timeout = (unsigned)v;
 	(void)yamldoc_check_unknown(doc, root);
 	if ((out->path = strdup(path)) == NULL)
 		oom = 1;

@@ -20,6 +20,8 @@
  *     login_failures: 3              # wrong PINs at activation (1..1000)
  *     approval_failures: 5           # a person's failed approvals (1..1000)
  *   network_guard: enforce           # or dev-override (development only)
+ *   activation: pin                  # or split-pin: M officers' PIN shares
+ *   share_timeout: 600               # seconds presented shares are held
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -58,6 +60,8 @@ struct config {
 	unsigned lockout_login_failures;	/* 1 .. CONFIG_FAILURES_MAX */
 	unsigned lockout_approval_failures;
 	enum config_network_guard network_guard;
+	int split_pin;			/* activation: split-pin */
+	unsigned share_timeout;		/* seconds shares are held */
 };
 
 /*

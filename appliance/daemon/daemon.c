@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "daemon/cmd_share.h"
 #include "daemon/daemon.h"
 #include "daemon/audit.h"
 #include "daemon/crl.h"
@@ -138,6 +139,7 @@ daemon_close(struct daemon *d)
 
 	daemon_worker_stop(d);
 	daemon_deactivate(d);
+	cmd_share_close(d);
 	for (i = 0; i < d->n_cas; i++) {
 		free(d->cas[i].name);
 		free(d->cas[i].purpose);

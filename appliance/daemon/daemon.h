@@ -43,6 +43,8 @@
 #include "util/event.h"
 #include "util/secret.h"
 
+struct shares;
+
 /* Events kept for `airlock status`. */
 #define DAEMON_EVENTS 32
 
@@ -129,6 +131,10 @@ struct daemon {
 		char line[512];
 	} events[DAEMON_EVENTS];
 	size_t n_events, next_event;
+
+	/* Split-pin activation: the shares presented (console thread only;
+	 * cmd_share.c). */
+	struct shares *shares;
 };
 
 /* Loads configuration, state (store, CAs, people CAs, appliance keys)

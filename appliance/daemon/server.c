@@ -12,11 +12,13 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/cmd_share.h"
 #include "daemon/daemon.h"
 
 #define SERVER_TIMEOUT 10
@@ -119,6 +121,8 @@ daemon_serve(struct daemon *d, const volatile int *stop, err_t *err)
 			return err_set(err, ERR_IO, "poll: %s",
 			    strerror(errno));
 		}
+		/* Shares held past their time are wiped even when idle. */
+		cmd_share_tick(d, time(NULL));
 		if (n <= 0)
 			continue;
 		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)

@@ -3,14 +3,29 @@
 # file, and gina, an officer with a key file), `airlock init`, and starts
 # airlockd on a medium directory; helpers to wait for states and to stop.
 
+# ceremony_day: ceremony_people, then ceremony_init.
 ceremony_day() {
+	ceremony_people
+	ceremony_init
+}
+
+# ceremony_people: the ceremonies up to the enrolments. ENROL_MORE, when
+# set, lists further people with key files for the second enrolment, as
+# ID:ROLE or ID:ROLE:rsa (an RSA-2048 key instead of P-256); each is named
+# "Id Example".
+ceremony_people() {
 	examples
 	for t in airlock-ca alice bob erin dave; do new_token $t; done
 	E=$W/examples; O=$W/out
-	for p in frank gina; do
+	for spec in frank:operator gina:officer ${ENROL_MORE:-}; do
+		p=${spec%%:*}
 		printf '%s passphrase 77\n' "$p" >"$W/pins/$p"; chmod 600 "$W/pins/$p"
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		    -aes-256-cbc -pass file:"$W/pins/$p" \
+		case $spec in
+		*:rsa) alg="-algorithm RSA -pkeyopt rsa_keygen_bits:2048" ;;
+		*) alg="-algorithm EC -pkeyopt ec_paramgen_curve:P-256" ;;
+		esac
+		# shellcheck disable=SC2086
+		openssl genpkey $alg -aes-256-cbc -pass file:"$W/pins/$p" \
 		    -out "$E/people/$p.key.pem" 2>/dev/null
 	done
 	cat >"$E/rsa/07-enrol-extra.yaml" <<YAML
@@ -51,6 +66,12 @@ people:
     key_file: ../people/gina.key.pem
 YAML
 	PINS="$(pin_args airlock-ca alice bob erin dave) --pin carol=file:$W/pins/carol --pin frank=file:$W/pins/frank --pin gina=file:$W/pins/gina"
+	for spec in ${ENROL_MORE:-}; do
+		p=${spec%%:*}; role=${spec#*:}; role=${role%%:*}
+		printf '  - id: %s\n    name: %s Example\n    role: %s\n    key_file: ../people/%s.key.pem\n' \
+		    "$p" "$(printf '%s' "$p" | sed 's/./\U&/')" "$role" "$p" >>"$E/rsa/07-enrol-extra.yaml"
+		PINS="$PINS --pin $p=file:$W/pins/$p"
+	done
 	# shellcheck disable=SC2086
 	expect_ok "$AIRLOCK" ceremony run $PINS --out "$O" \
 	    "$E/people/alice-key.yaml" "$E/people/bob-key.yaml" \
@@ -59,8 +80,12 @@ YAML
 	    "$E/rsa/03-people-ca.yaml" "$E/rsa/04-root-crl.yaml" \
 	    "$E/rsa/05-enrol.yaml" "$E/rsa/06-appliance.yaml" \
 	    "$E/rsa/07-enrol-extra.yaml"
+}
+
+# ceremony_init: `airlock init` from the ceremony directory, and the
+# policies (Frank may submit to the DOCSIS 3.1 and TLS profiles too).
+ceremony_init() {
 	expect_ok "$AIRLOCK" init --state "$W/state" --ceremonies "$O"
-	# Frank may submit to the DOCSIS 3.1 and TLS profiles too.
 	mkdir -p "$W/policies"
 	for f in "$AIRLOCK_SRC"/policies/*.yaml; do
 		sed 's/^operators: \[Dave Example\]/operators: [Dave Example, Frank Example]/' \
@@ -69,6 +94,8 @@ YAML
 	cp -R "$AIRLOCK_SRC/policies/crl" "$W/policies/crl"
 }
 
+# start_daemon: airlockd on $W/media; AIRLOCKD_YAML_EXTRA, when set, is appended
+# to its configuration (for example "activation: split-pin").
 start_daemon() {
 	mkdir -p "$W/media/inbox" "$W/media/outbox"
 	cat >"$W/airlockd.yaml" <<YAML

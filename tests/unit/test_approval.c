@@ -529,7 +529,7 @@ test_format_refusals(void **state)
 	base_statement(&s, fp_rsa, APPROVAL_APPROVE, "");
 	s.kind = APPROVAL_KIND_COUNT;
 	expect_err(approval_statement_format(&s, &b, &e), &e, ERR_INVALID,
-	    "kind: 5 is not a kind");
+	    "kind: 6 is not a kind");
 	base_statement(&s, fp_rsa, APPROVAL_APPROVE, "");
 	s.time = (time_t)-1000000000;
 	expect_err(approval_statement_format(&s, &b, &e), &e, ERR_INVALID,

@@ -519,6 +519,74 @@ test_helper_anomalies(void **state)
 	assert_int_equal(helper_feed("", 0), 0);
 }
 
+/* C_SetPIN through the helper: the new PIN logs in, the old one not. */
+static void
+test_set_pin(void **state)
+{
+	struct hsm_pool *p = NULL;
+	struct hsm_uri u;
+	secret_t *newpin, *bad;
+	err_t err;
+
+	(void)state;
+	HSMFX_NEED(&fx);
+	token_uri(&u, TOKEN);
+	assert_int_equal(secret_new(&newpin), 0);
+	assert_int_equal(secret_set(newpin, "n3wPinForTheTest", 16), 0);
+	assert_int_equal(secret_new(&bad), 0);
+	assert_int_equal(secret_set(bad, "11111111", 8), 0);
+	/* A wrong current PIN changes nothing. */
+	assert_int_equal(hsm_pool_set_pin(pool, bad, newpin, &err), ERR_AUTH);
+	assert_null(strstr(err.msg, "11111111"));
+	assert_int_equal(hsm_pool_set_pin(pool, fx.pin, newpin, &err), 0);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, fx.pin, &p, &err),
+	    ERR_AUTH);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, newpin, &p, &err), 0);
+	/* Back, from a public session: C_SetPIN checks the old PIN there too. */
+	hsm_pool_close(p);
+	p = NULL;
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, NULL, &p, &err), 0);
+	assert_int_equal(hsm_pool_set_pin(p, newpin, fx.pin, &err), 0);
+	hsm_pool_close(p);
+	p = NULL;
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, fx.pin, &p, &err), 0);
+	hsm_pool_close(p);
+	secret_free(newpin);
+	secret_free(bad);
+}
+
+/* Private data objects: stored once, read back only when logged in. */
+static void
+test_data_object(void **state)
+{
+	struct hsm_pool *pub = NULL;
+	struct hsm_uri u;
+	secret_t *v, *got;
+	err_t err;
+
+	(void)state;
+	HSMFX_NEED(&fx);
+	assert_int_equal(secret_new(&v), 0);
+	assert_int_equal(secret_new(&got), 0);
+	assert_int_equal(secret_set(v, "airlock-pin-share: 1\n", 21), 0);
+	assert_int_equal(hsm_data_put(pool, "t-share", v, &err), 0);
+	assert_int_equal(hsm_data_get(pool, "t-share", got, &err), 0);
+	assert_int_equal(got->len, 21);
+	assert_memory_equal(got->data, v->data, 21);
+	assert_int_equal(hsm_data_put(pool, "t-share", v, &err), ERR_EXISTS);
+	assert_int_equal(hsm_data_get(pool, "no-such", got, &err),
+	    ERR_NOTFOUND);
+	assert_int_equal(got->len, 0);
+	/* Without a login the private object is not there to read. */
+	token_uri(&u, TOKEN);
+	assert_int_equal(hsm_pool_open(NULL, &u, 1, NULL, &pub, &err), 0);
+	assert_int_equal(hsm_data_get(pub, "t-share", got, &err), ERR_NOTFOUND);
+	assert_int_equal(hsm_data_put(pub, "t-other", v, &err), ERR_AUTH);
+	hsm_pool_close(pub);
+	secret_free(v);
+	secret_free(got);
+}
+
 int
 main(void)
 {
@@ -537,6 +605,8 @@ main(void)
 		cmocka_unit_test(test_sign_raw),
 		cmocka_unit_test(test_public_only),
 		cmocka_unit_test(test_helper_anomalies),
+		cmocka_unit_test(test_set_pin),
+		cmocka_unit_test(test_data_object),
 	};
 
 	return cmocka_run_group_tests(tests, setup_token, teardown_token);

@@ -316,6 +316,15 @@ static const char appliance_yaml[] =
     "    label: app-transport\n"
     "    algorithm: rsa-2048\n";
 
+static const char split_yaml[] =
+    HEAD("split-pin")
+    "issuer:\n"
+    "  certificate: people-ca.pem\n"
+    "  key: people-ca-key\n"
+    "split:\n"
+    "  threshold: 2\n"
+    "  officers: [gina.pem, hana.pem, ivan.pem]\n";
+
 /* ---- the shipped examples ------------------------------------------- */
 
 static void
@@ -628,6 +637,63 @@ test_appliance_ec_transport_refused(void **state)
 	    "    algorithm: rsa-2048\n", "    label: app-transport\n"
 	    "    algorithm: ec-p256\n", "    label: app-transport",
 	    "keys.transport", "must be an RSA key");
+}
+
+/* A split-pin script: M of N officers, the PIN's length, and its limits. */
+static void
+test_split_pin(void **state)
+{
+	struct script s;
+	diag_t d;
+	err_t e;
+
+	(void)state;
+	assert_int_equal(load_text(split_yaml, &s, &d, &e), 0);
+	assert_int_equal(s.type, SCRIPT_SPLIT_PIN);
+	assert_string_equal(script_type_name(s.type), "split-pin");
+	assert_int_equal(s.split_threshold, 2);
+	assert_int_equal(s.split_pin_length, 32);
+	assert_int_equal(s.n_split_officers, 3);
+	assert_string_equal(s.split_officers[2], "ivan.pem");
+	assert_string_equal(s.issuer.certificate, "people-ca.pem");
+	script_free(&s);
+	diag_free(&d);
+	expect_edit_ok(split_yaml, "  threshold: 2\n", "  threshold: 3\n"
+	    "  pin_length: 64\n", &s);
+	assert_int_equal(s.split_threshold, 3);
+	assert_int_equal(s.split_pin_length, 64);
+	script_free(&s);
+	expect_edit_error(split_yaml, "  threshold: 2\n", "  threshold: 4\n",
+	    "  threshold:", "split.threshold 4", "more than the 3 officers");
+	expect_edit_error(split_yaml, "  threshold: 2\n", "  threshold: 1\n",
+	    "  threshold:", "threshold", "");
+	expect_edit_error(split_yaml, "  threshold: 2\n", "  threshold: 2\n"
+	    "  pin_length: 7\n", "  pin_length:", "pin_length", "");
+	expect_edit_error(split_yaml, "[gina.pem, hana.pem, ivan.pem]",
+	    "[gina.pem]", "  officers:", "split.officers", "2 to 16");
+	expect_edit_error(split_yaml, "[gina.pem, hana.pem, ivan.pem]",
+	    "[gina.pem, hana.pem, gina.pem]", "  officers:", "gina.pem",
+	    "appears twice");
+	expect_edit_error(split_yaml, "[gina.pem, hana.pem, ivan.pem]",
+	    "[gina.pem, ../hana.pem]", "  officers:", "../hana.pem",
+	    "without '/'");
+	expect_edit_error(split_yaml, "[gina.pem, hana.pem, ivan.pem]",
+	    "[gina.pem, hana.cer]", "  officers:", "hana.cer", "NAME.pem");
+	/* A share kept on the officer's token instead of in a file. */
+	expect_edit_ok(split_yaml, "ivan.pem]", "{certificate: ivan.pem, "
+	    "token: \"pkcs11:token=ivan\"}]", &s);
+	assert_null(s.split_tokens[0]);
+	assert_string_equal(s.split_officers[2], "ivan.pem");
+	assert_string_equal(s.split_tokens[2], "pkcs11:token=ivan");
+	script_free(&s);
+	expect_edit_error(split_yaml, "ivan.pem]", "{certificate: ivan.pem, "
+	    "token: ivan}]", "  officers:", "token", "PKCS#11 URI");
+	expect_edit_error(split_yaml, "ivan.pem]", "{certificate: ivan.pem}]",
+	    "  officers:", "token", "");
+	expect_edit_error(split_yaml, "split:\n", "splitt: 1\nsplit:\n",
+	    "splitt:", "'splitt'", "unknown key");
+	expect_edit_error(split_yaml, "  threshold: 2\n", "  threshold: 2\n"
+	    "  pin: 1234\n", "  pin:", "'pin'", "unknown key");
 }
 
 /* ---- structure: unknown keys, types, versions --------------------------- */
@@ -1102,6 +1168,7 @@ main(void)
 		cmocka_unit_test(test_example_person_key),
 		cmocka_unit_test(test_base_scripts_load),
 		cmocka_unit_test(test_appliance_ec_transport_refused),
+		cmocka_unit_test(test_split_pin),
 		cmocka_unit_test(test_unknown_top_level_key),
 		cmocka_unit_test(test_unknown_key_in_ca_key),
 		cmocka_unit_test(test_unknown_key_in_person),
