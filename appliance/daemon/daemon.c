@@ -400,5 +400,6 @@ daemon_intake_config(struct daemon *d, struct store *st,
 	if (d->ingest != NULL) {
 		c->judge = role_link_judge;
 		c->judge_ctx = d->ingest;
+		role_link_set_stop(d->ingest, &d->stop, &d->interrupt);
 	}
 }

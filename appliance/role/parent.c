@@ -175,8 +175,11 @@ parent_reap(struct parent *p)
 			if (!p->stopping)
 				fprintf(stderr, "airlockd: parent: the store "
 				    "role %s; stopping\n", how);
+			/* SIGKILL: the ingest role holds nothing that
+			 * needs a clean end, and a stuck (stopped,
+			 * looping) one would never act on SIGTERM. */
 			if (p->ingest > 0)
-				(void)kill(p->ingest, SIGTERM);
+				(void)kill(p->ingest, SIGKILL);
 		} else if (pid == p->ingest) {
 			p->ingest = -1;
 			if (!p->stopping && p->store > 0) {
@@ -280,7 +283,7 @@ role_parent_main(const char *config_path)
 				if (p.store > 0)
 					(void)kill(p.store, SIGTERM);
 				else if (p.ingest > 0)
-					(void)kill(p.ingest, SIGTERM);
+					(void)kill(p.ingest, SIGKILL);
 			}
 			parent_reap(&p);
 			continue;

@@ -2,6 +2,7 @@
 #include "role/rolelink.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct role_link {
 	uint32_t gen;		/* the ingest role's generation */
 	char ended[ROLEMSG_TEXT_MAX];	/* how the previous one ended */
 	buf_t rx;
+	const volatile int *stop, *interrupt;	/* role_link_set_stop */
 };
 
 /* One bundle in flight. */
@@ -59,6 +61,7 @@ struct link_call {
 	unsigned requests;
 	int answered;		/* the role gave its judgement */
 	int changed;		/* the file changed under us: judge it later */
+	int stopping;		/* the store stops: given up, judge it later */
 	err_t why;		/* the violation or failure that ended it */
 };
 
@@ -429,12 +432,51 @@ link_memfd(const buf_t *data, err_t *err)
 	return fd;
 }
 
+void
+role_link_set_stop(struct role_link *l, const volatile int *stop,
+    const volatile int *interrupt)
+{
+	l->stop = stop;
+	l->interrupt = interrupt;
+}
+
+/*
+ * Waits for the ingest role's next message in slices, so that a stop or
+ * a deactivation is not held up by an ingest role that is stuck (stopped,
+ * or looping on a hostile bundle). 0 when a message is there or the wait
+ * ran out (rolemsg_recv then says which); ERR_IO with c->stopping set.
+ */
+static int
+link_wait(struct link_call *c)
+{
+	struct pollfd pf = { c->l->chan, POLLIN, 0 };
+	int waited = 0, n;
+
+	for (;;) {
+		if ((c->l->stop != NULL && *c->l->stop) ||
+		    (c->l->interrupt != NULL && *c->l->interrupt)) {
+			c->stopping = 1;
+			return err_set(&c->why, ERR_IO, "the daemon is "
+			    "stopping: the bundle stays in the inbox and is "
+			    "judged at the next start");
+		}
+		if (waited >= ROLELINK_TIMEOUT_MS)
+			return 0;
+		n = poll(&pf, 1, ROLELINK_SLICE_MS);
+		if (n != 0)
+			return 0;	/* readable, closed or failed: recv says */
+		waited += ROLELINK_SLICE_MS;
+	}
+}
+
 /* Receives the next message the table allows in state; 0 or ERR_*. */
 static int
 link_next(struct link_call *c, unsigned state, uint8_t *type, buf_t *p)
 {
 	int fd, eof, r;
 
+	if ((r = link_wait(c)) != 0)
+		return r;
 	r = rolemsg_recv(c->l->chan, &c->l->rx, &fd, ROLELINK_TIMEOUT_MS,
 	    &eof, &c->why);
 	if (r == 0)
@@ -575,7 +617,13 @@ role_link_judge(void *ctx, const char *label, int fd, const buf_t *data,
 	diag_free(diag);
 	diag_init(diag);
 	*stage = BUNDLE_STAGE_NONE;
-	if (c.changed) {
+	if (c.stopping) {
+		/* The conversation is cut mid-way: this ingest role is not
+		 * used again (the parent stops it with the store). */
+		close(l->chan);
+		l->chan = -1;
+	}
+	if (c.changed || c.stopping) {
 		/* Not the role's fault: the file is judged again. */
 		(void)diag_add(diag, NULL, 0, NULL, "%s", c.why.msg);
 		r = ERR_IO;

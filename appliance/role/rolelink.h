@@ -27,6 +27,8 @@
 
 /* How long the store waits for the ingest role's next message. */
 #define ROLELINK_TIMEOUT_MS (10 * 60 * 1000)
+/* How often that wait looks whether the store is stopping. */
+#define ROLELINK_SLICE_MS 200
 /* Lookups and decryptions one bundle may ask for. */
 #define ROLELINK_MAX_REQUESTS 64u
 /* People CAs sent with a bundle, at most. */
@@ -42,6 +44,16 @@ struct role_link;
  */
 int role_link_new(int chan, int ctl, struct role_link **out, err_t *err);
 void role_link_free(struct role_link *l);
+
+/*
+ * Flags the store sets when it stops or deactivates (struct daemon's stop
+ * and interrupt; either may be NULL). While one is set, a bundle in
+ * flight is given up within ROLELINK_SLICE_MS instead of waiting up to
+ * ROLELINK_TIMEOUT_MS for an ingest role that may be stuck: it is not
+ * judged and stays in the inbox for the next start.
+ */
+void role_link_set_stop(struct role_link *l, const volatile int *stop,
+    const volatile int *interrupt);
 
 /*
  * Judges a bundle in the ingest role, with bundle_open's contract (o, out,
