@@ -115,6 +115,13 @@ crash_daemon() {
 	rm -f "$W/console.sock"
 }
 
+# officer_approve KIND ID NAME: NAME (alice, bob, erin) approves KIND
+# (revocation, crl, export) ID with their token.
+officer_approve() {
+	"$AIRLOCK" "$1" approve "$2" --token "pkcs11:token=$3;object=$3-2026" \
+	    --module "$MODULE" --pin "file:$W/pins/$3" --cert "$O/$3.pem"
+}
+
 # wait_for SECONDS CMD...: retries CMD until it succeeds.
 wait_for() {
 	t=$1; shift; i=0

@@ -284,19 +284,12 @@ head -n "$REVOKE" "$W/db.serials" | sed 's/^/serial /' >"$W/targets.txt"
 expect_ok "$AIRLOCK" revoke --file "$W/targets.txt" --reason keyCompromise \
     --message "crash test" --signer-key "$E/people/gina.key.pem" \
     --key-pass "file:$W/pins/gina" --signer-cert "$O/gina.pem"
-for who in alice bob; do
-	expect_ok "$AIRLOCK" revocation approve 1 --token "pkcs11:token=$who;object=$who-2026" \
-	    --module "$MODULE" --pin "file:$W/pins/$who" --cert "$O/$who.pem"
-done
+expect_ok officer_approve revocation 1 alice
+expect_ok officer_approve revocation 1 bob
 wait_for 60 sh -c "[ -n \"\$('$AIRLOCK' crl list --state pending-approval | awk '\$2 == \"pending-approval\"')\" ]"
 [ "$(q "SELECT count(*) FROM certificate WHERE status = 'revoked'")" -eq "$REVOKE" ] ||
     fail "not $REVOKE certificates revoked"
 
-# crl_decide ID NAME: NAME (alice, bob) approves CRL request ID.
-crl_decide() {
-	"$AIRLOCK" crl approve "$1" --token "pkcs11:token=$2;object=$2-2026" \
-	    --module "$MODULE" --pin "file:$W/pins/$2" --cert "$O/$2.pem"
-}
 # crls_exported N: the daemon has exported N CRLs.
 crls_exported() {
 	[ "$(q "SELECT count(*) FROM crl WHERE request_id IS NOT NULL AND exported IS NOT NULL")" -ge "$1" ]
@@ -314,7 +307,7 @@ crl_approve() {
 	fi
 	for who in alice bob; do
 		[ "$(q "SELECT state FROM crl_request WHERE id = $id")" = pending-approval ] || return 0
-		crl_decide "$id" "$who" >"$W/approve.out" 2>&1 ||
+		officer_approve crl "$id" "$who" >"$W/approve.out" 2>&1 ||
 		    grep -q "already gave a decision" "$W/approve.out" ||
 		    { cat "$W/approve.out"; fail "crl approve $id $who"; }
 	done
