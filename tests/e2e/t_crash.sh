@@ -50,9 +50,10 @@ next_rand() {
 	    for (i = 1; i < n; i++) rand(); printf "%.4f\n", rand() }')
 }
 
-# q SQL: runs SQL on the database of a stopped daemon, leaving its
-# write-ahead log as the crash left it (no checkpoint on close), so that
-# airlockd itself recovers from it.
+# q SQL: runs SQL on the database. After a kill it leaves the write-ahead
+# log as the crash left it (no checkpoint on close), so that airlockd
+# itself recovers from it; a running daemon is not disturbed (a WAL
+# reader blocks no writer).
 q() {
 	sqlite3 -batch -bail -noheader "$DB" <<SQL
 .output /dev/null
@@ -182,7 +183,7 @@ kills=0; landed=0; issued=0; busy=0
 while :; do
 	# Spread the kills still owed, with room to spare, over the lines
 	# still pending, at the rate measured so far (ms of run per line).
-	owed=$((KILLS + 10 - landed)); [ "$owed" -ge 10 ] || owed=10
+	owed=$((KILLS + 15 - landed)); [ "$owed" -ge 15 ] || owed=15
 	next_rand
 	delay=$(awk -v r="$R" -v left=$((LINES - issued)) -v owed="$owed" \
 	    -v busy="$busy" -v done="$issued" 'BEGIN {
