@@ -99,11 +99,18 @@ kill_tree() {
 	kill -STOP $pids 2>/dev/null || true
 	# shellcheck disable=SC2086
 	kill -KILL $pids 2>/dev/null || true
-	for p in $pids; do
+	# shellcheck disable=SC2086
+	gone 5 $pids
+}
+
+# gone SECONDS PID...: waits until none of the PIDs runs any more (a
+# zombie holds no file or lock), or fails.
+gone() {
+	t=$1; shift
+	for p in "$@"; do
 		i=0
-		# A zombie is gone for our purpose: it holds no file or lock.
 		while [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; do
-			i=$((i + 1)); [ $i -lt 100 ] || fail "process $p survived kill -9"
+			i=$((i + 1)); [ $i -lt $((t * 20)) ] || fail "process $p is still running"
 			sleep 0.05
 		done
 	done
