@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "queue/queue.h"
 #include "util/yamldoc.h"
 
 static char *
@@ -157,6 +158,9 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 	if (yamldoc_get_map(doc, root, "signer", 0, &signer) == 1) {
 		if (yamldoc_get_int(doc, signer, "threads", 0, 0, 64, &v) == 1)
 			out->signer_threads = (unsigned)v;
+		if (yamldoc_get_int(doc, signer, "group", 0, 1, QUEUE_MAX_GROUP,
+		    &v) == 1)
+			out->signer_group = (unsigned)v;
 		(void)yamldoc_check_unknown(doc, signer);
 	}
 	out->scan_interval_ms = 1000;

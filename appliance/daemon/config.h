@@ -13,6 +13,7 @@
  *     sessions: 2                    # signing sessions (1..64)
  *   signer:
  *     threads: 0                     # 0: one per online CPU
+ *     group: 256                     # lines per transaction (1..10000)
  *   scan_interval_ms: 1000           # how often inbox/ is looked at
  *   settle_ms: 1000                  # a file must be unchanged this long
  *   require_mount: true              # media must be a mounted file system
@@ -55,6 +56,7 @@ struct config {
 	char *hsm_module, *hsm_token;
 	unsigned hsm_sessions;
 	unsigned signer_threads;
+	unsigned signer_group;		/* 0: SIGNER_GROUP */
 	unsigned scan_interval_ms, settle_ms;
 	int require_mount;		/* media must be a mount point */
 	unsigned lockout_login_failures;	/* 1 .. CONFIG_FAILURES_MAX */

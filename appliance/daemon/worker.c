@@ -242,6 +242,7 @@ worker_issue(struct worker *w, int64_t id)
 	o.pool = d->pool;
 	o.data_key = data_key;
 	o.threads = d->cfg.signer_threads;
+	o.group = d->cfg.signer_group;
 	o.now = time(NULL);
 	o.event = daemon_event;
 	o.event_ctx = &d->worker_sink;

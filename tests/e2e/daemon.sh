@@ -140,6 +140,24 @@ stop_daemon() {
 	wait "$DAEMON_PID" || fail "airlockd exited with an error: $(tail -n 5 "$W/airlockd.log")"
 }
 
+# crash_daemon: kill -9 for airlockd and every process it started (the
+# HSM helpers; the role processes of a daemon split into several):
+# killing only the first would leave children that still hold the
+# database or the token open, which no power cut does. The state stays
+# as the crash left it; the stale socket goes, as in t_revoke.
+crash_daemon() {
+	kill_tree "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	rm -f "$W/console.sock"
+}
+
+# officer_approve KIND ID NAME: NAME (alice, bob, erin) approves KIND
+# (revocation, crl, export) ID with their token.
+officer_approve() {
+	"$AIRLOCK" "$1" approve "$2" --token "pkcs11:token=$3;object=$3-2026" \
+	    --module "$MODULE" --pin "file:$W/pins/$3" --cert "$O/$3.pem"
+}
+
 # wait_for SECONDS CMD...: retries CMD until it succeeds.
 wait_for() {
 	t=$1; shift; i=0
@@ -177,6 +195,12 @@ csr_bundle() {
 		    ${5:+-addext} ${5:+"subjectAltName=DNS:${CSR_HOST:-gw}-$k.devices.example.com"} \
 		    -out "$W/$1/csr/gw-$k.csr" 2>/dev/null
 	done
+	csr_pack "$1" "$3" "$4"
+}
+
+# csr_pack NAME CHAIN LOG: $W/NAME.cms from the requests in $W/NAME/csr/,
+# as csr_bundle says.
+csr_pack() {
 	cat >"$W/$1/manifest.yaml" <<YAML
 airlock_bundle: 1
 kind: request
@@ -190,8 +214,8 @@ input:
   directory: csr/
 output:
   format: pem-zip
-  chain: $3
-  results_log: $4
+  chain: $2
+  results_log: $3
 YAML
 	(cd "$W/$1" && zip -q -X -r "../$1.zip" manifest.yaml csr)
 	openssl cms -sign -binary -nodetach -md sha256 -in "$W/$1.zip" -outform DER \

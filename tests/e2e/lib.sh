@@ -80,3 +80,50 @@ count_objects() {
 	    --pin "$(cat "$W/pins/$1")" --list-objects 2>/dev/null |
 	    grep -c 'Object;' || true
 }
+
+# tree_pids PID: PID and every process below it, one per line.
+tree_pids() {
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+	    { parent[$1] = $2 }
+	    END {
+		tree[root] = 1
+		do {
+			grew = 0
+			for (p in parent)
+				if (!(p in tree) && (parent[p] in tree)) {
+					tree[p] = 1; grew = 1
+				}
+		} while (grew)
+		for (p in tree) print p
+	    }'
+}
+
+# kill_tree PID: kill -9 for PID and every process below it, as a power
+# cut would. The tree is stopped first: a stopped process cannot fork,
+# and its children are not handed to init before the kill, so none
+# escapes between the listing and the kill. Returns once all are gone.
+kill_tree() {
+	pids=$(tree_pids "$1")
+	# shellcheck disable=SC2086
+	kill -STOP $pids 2>/dev/null || true
+	pids=$(tree_pids "$1")	# any child forked before its parent stopped
+	# shellcheck disable=SC2086
+	kill -STOP $pids 2>/dev/null || true
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+	# shellcheck disable=SC2086
+	gone 5 $pids
+}
+
+# gone SECONDS PID...: waits until none of the PIDs runs any more (a
+# zombie holds no file or lock), or fails.
+gone() {
+	t=$1; shift
+	for p in "$@"; do
+		i=0
+		while [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; do
+			i=$((i + 1)); [ $i -lt $((t * 20)) ] || fail "process $p is still running"
+			sleep 0.05
+		done
+	done
+}

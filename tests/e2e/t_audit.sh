@@ -161,8 +161,7 @@ submit "$W/big.cms" big.cms 2
 expect_ok approve_token 2 alice
 expect_ok approve_token 2 bob
 wait_for 30 sh -c "'$AIRLOCK' batch show 2 | grep -Eq 'State: +issuing'"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
-rm -f "$W/console.sock"
+crash_daemon
 start_daemon
 expect_ok "$AIRLOCK" activate --pin "file:$W/pins/airlock-ca"
 issued 2 120

@@ -81,8 +81,7 @@ expect_ok "$AIRLOCK" crl request --ca device-ca
 expect_ok crl_decide approve 3 alice
 expect_ok crl_decide approve 3 bob
 crl_state 3 approved || fail "approved while deactivated"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
-rm -f "$W/console.sock"   # left behind by the kill; airlockd replaces it
+crash_daemon
 start_daemon
 expect_ok "$AIRLOCK" activate --pin "file:$W/pins/airlock-ca"
 wait_for 30 crl_state 3 issued
