@@ -14,7 +14,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev
 libssl-dev openssl libp11-dev libsqlite3-dev sqlite3 libyaml-dev libcmocka-dev
-libzip-dev zip unzip
+libzip-dev zip unzip libseccomp-dev
 softhsm2 opensc gnutls-bin python3 python3-cryptography cppcheck
 clang libclang-rt-14-dev"
 

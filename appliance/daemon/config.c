@@ -85,6 +85,29 @@ config_users(struct yamldoc *doc, const struct yamldoc_node *root,
 	return bad ? ERR_INVALID : 0;
 }
 
+/* user: a name from the passwd database, not root (sandbox_drop_user). */
+static int
+config_user(struct yamldoc *doc, const struct yamldoc_node *root,
+    struct config *c, int *oom)
+{
+	const struct yamldoc_node *n = NULL;
+	const struct passwd *pw;
+	const char *name;
+	int r;
+
+	if ((r = yamldoc_get_str(doc, root, "user", 0, &name)) != 1)
+		return r;
+	(void)yamldoc_get_node(doc, root, "user", 0, &n);
+	if ((pw = getpwnam(name)) == NULL)
+		return yamldoc_error(doc, n != NULL ? n : root, "no user named "
+		    "'%s' on this host", name);
+	if (pw->pw_uid == 0)
+		return yamldoc_error(doc, n != NULL ? n : root, "user '%s' is "
+		    "root: name the unprivileged user airlockd runs as", name);
+	c->user = config_dup(name, oom);
+	return 0;
+}
+
 int
 config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 {
@@ -139,6 +162,7 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 	out->require_mount = 1;
 	if (yamldoc_get_bool(doc, root, "require_mount", 0, &b) == 1)
 		out->require_mount = b;
+	(void)config_user(doc, root, out, &oom);
 	(void)yamldoc_check_unknown(doc, root);
 	if ((out->path = strdup(path)) == NULL)
 		oom = 1;
@@ -170,6 +194,7 @@ config_free(struct config *c)
 	free(c->socket_path);
 	free(c->hsm_module);
 	free(c->hsm_token);
+	free(c->user);
 	memset(c, 0, sizeof(*c));
 }
 

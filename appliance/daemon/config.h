@@ -16,6 +16,7 @@
  *   scan_interval_ms: 1000           # how often inbox/ is looked at
  *   settle_ms: 1000                  # a file must be unchanged this long
  *   require_mount: true              # media must be a mounted file system
+ *   user: airlock                    # started as root: run as this user
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -41,6 +42,7 @@ struct config {
 	unsigned signer_threads;
 	unsigned scan_interval_ms, settle_ms;
 	int require_mount;		/* media must be a mount point */
+	char *user;			/* NULL: stay who we were started as */
 };
 
 /*
