@@ -304,8 +304,13 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 	};
 	static const char *const calls[] = {
 		"wait4", "prctl", "sigaltstack", "getppid", "sched_getaffinity",
-		"openat", "getdents64", "pipe2", "process_vm_readv"
+		"getdents", "pipe2", "process_vm_readv"
 	};
+	/* It reads /proc/self/task and /proc/self/maps: read-only opens. */
+	const struct scmp_arg_cmp rdonly_at =
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+	const struct scmp_arg_cmp rdonly =
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
 	size_t i;
 	int r = 0;
 
@@ -319,6 +324,11 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 	}
 	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		r |= sandbox_allow(ctx, calls[i], SCMP_ACT_ALLOW, 0, NULL);
+	if (!(groups & SB_FILES)) {
+		r |= sandbox_allow(ctx, "openat", SCMP_ACT_ALLOW, 1, &rdonly_at);
+		r |= sandbox_allow(ctx, "open", SCMP_ACT_ALLOW, 1, &rdonly);
+		r |= sandbox_allow(ctx, "getdents64", SCMP_ACT_ALLOW, 0, NULL);
+	}
 	if (!(groups & (SB_THREADS | SB_SPAWN))) {
 		r |= sandbox_allow(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0,
 		    NULL);

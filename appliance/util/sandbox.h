@@ -18,10 +18,12 @@
  * store's filter and then its own. docs/deploy.md says how to check that a
  * running process is sandboxed (/proc/PID/status: NoNewPrivs 1, Seccomp 2).
  *
- * Sanitizer builds (ASan, LSan, UBSan): LeakSanitizer's check at exit
- * stops every thread with ptrace from a helper thread it clones, so those
- * builds also allow clone, ptrace (only the requests LSan makes), wait4
- * and the prctl options it uses. Release builds never do.
+ * Sanitizer builds (ASan, LSan, UBSan; detected at compile time):
+ * LeakSanitizer's check at exit clones a tracer that stops every thread
+ * with ptrace, lists /proc/self/task and reads /proc/self/maps, so those
+ * builds also allow clone, ptrace (only the requests LSan makes), wait4,
+ * prctl, getdents and read-only opens in every role. Release builds never
+ * do; an ASan report's symbolizer (a spawned program) is not allowed.
  */
 #ifndef AIRLOCK_UTIL_SANDBOX_H
 #define AIRLOCK_UTIL_SANDBOX_H

@@ -69,6 +69,8 @@ YAML
 	cp -R "$AIRLOCK_SRC/policies/crl" "$W/policies/crl"
 }
 
+# start_daemon: airlockd on $W/media; DAEMON_CONFIG_EXTRA, when set, is
+# appended to its configuration (a YAML line such as "user: nobody").
 start_daemon() {
 	mkdir -p "$W/media/inbox" "$W/media/outbox"
 	cat >"$W/airlockd.yaml" <<YAML
@@ -85,6 +87,7 @@ hsm:
 scan_interval_ms: 100
 settle_ms: 50
 require_mount: false
+${DAEMON_CONFIG_EXTRA:-}
 YAML
 	"$AIRLOCK_BUILD/bin/airlockd" --config "$W/airlockd.yaml" \
 	    >"$W/airlockd.log" 2>&1 &
