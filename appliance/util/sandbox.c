@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /*
@@ -322,8 +323,12 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 
 		r |= sandbox_allow(ctx, "ptrace", SCMP_ACT_ALLOW, 1, &req);
 	}
+	/* A report asks whether stderr is a terminal (for colours). */
+	const struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS);
+
 	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		r |= sandbox_allow(ctx, calls[i], SCMP_ACT_ALLOW, 0, NULL);
+	r |= sandbox_allow(ctx, "ioctl", SCMP_ACT_ALLOW, 1, &tcgets);
 	if (!(groups & SB_FILES)) {
 		r |= sandbox_allow(ctx, "openat", SCMP_ACT_ALLOW, 1, &rdonly_at);
 		r |= sandbox_allow(ctx, "open", SCMP_ACT_ALLOW, 1, &rdonly);
