@@ -160,8 +160,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	airlockd_warn_root(&d);
-	/* Everything is open that needs opening by name outside the store's
-	 * own directories; from here on only the store's calls work. */
+	/* Configuration, database, audit log and profiles are loaded: from
+	 * here on, on every thread, only the store role's calls work. */
 	if ((r = sandbox_enter(SANDBOX_ROLE_STORE, &e)) == 0 &&
 	    (r = daemon_worker_start(&d, &e)) == 0) {
 		fprintf(stderr, "airlockd: ready; not activated (airlock "

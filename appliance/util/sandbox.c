@@ -201,9 +201,26 @@ sandbox_drop_user(const char *user, err_t *err)
 	    getgid() != gid || getegid() != gid)
 		return err_set(err, ERR_PERM, "dropping to user '%s' did not "
 		    "hold: root can be regained", user);
-	/* setresuid cleared the dumpable flag's reason to be set again. */
+	/* Changing credentials resets dumpable to fs.suid_dumpable: keep 0. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
+}
+
+/*
+ * One argument check. libseccomp's SCMP_An macros leave datum_b to
+ * implicit zeroing, which clang's -Wmissing-field-initializers refuses.
+ */
+static struct scmp_arg_cmp
+sandbox_arg(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+    scmp_datum_t b)
+{
+	struct scmp_arg_cmp c;
+
+	c.arg = arg;
+	c.op = op;
+	c.datum_a = a;
+	c.datum_b = b;
+	return c;
 }
 
 static int
@@ -218,16 +235,33 @@ sandbox_allow(scmp_filter_ctx ctx, const char *name, uint32_t action,
 	return seccomp_rule_add_array(ctx, action, nr, n, cmp);
 }
 
+/*
+ * clone for threads and children in our own namespaces only; clone3,
+ * whose flags sit behind a pointer seccomp cannot read, says ENOSYS so
+ * that glibc falls back to clone.
+ */
+static int
+sandbox_allow_clone(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp no_ns = sandbox_arg(0, SCMP_CMP_MASKED_EQ,
+	    CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0);
+
+	return sandbox_allow(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0, NULL) |
+	    sandbox_allow(ctx, "clone", SCMP_ACT_ALLOW, 1, &no_ns);
+}
+
 /* The calls whose arguments decide. */
 static int
 sandbox_args(scmp_filter_ctx ctx, unsigned groups)
 {
 	const struct scmp_arg_cmp noexec =
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
-	const struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	const struct scmp_arg_cmp no_addr = SCMP_A4(SCMP_CMP_EQ, 0);
+	    sandbox_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	const struct scmp_arg_cmp unix_only =
+	    sandbox_arg(0, SCMP_CMP_EQ, AF_UNIX, 0);
+	const struct scmp_arg_cmp no_addr = sandbox_arg(4, SCMP_CMP_EQ, 0, 0);
 	const struct scmp_arg_cmp self =
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	    sandbox_arg(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 	int r = 0;
 
 	/*
@@ -274,16 +308,9 @@ sandbox_args(scmp_filter_ctx ctx, unsigned groups)
 		r |= sandbox_allow(ctx, "recvfrom", SCMP_ACT_ALLOW, 1,
 		    &no_addr);
 	}
-	/*
-	 * glibc creates threads with clone3, whose flags sit behind a
-	 * pointer that seccomp cannot read; ENOSYS makes glibc fall back to
-	 * clone. Roles without threads or children get neither.
-	 */
-	if (groups & (SB_THREADS | SB_SPAWN)) {
-		r |= sandbox_allow(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0,
-		    NULL);
-		r |= sandbox_allow(ctx, "clone", SCMP_ACT_ALLOW, 0, NULL);
-	}
+	/* Roles without threads or children get neither clone. */
+	if (groups & (SB_THREADS | SB_SPAWN))
+		r |= sandbox_allow_clone(ctx);
 	return r;
 }
 
@@ -309,22 +336,23 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 	};
 	/* It reads /proc/self/task and /proc/self/maps: read-only opens. */
 	const struct scmp_arg_cmp rdonly_at =
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+	    sandbox_arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
 	const struct scmp_arg_cmp rdonly =
-	    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+	    sandbox_arg(1, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
 	size_t i;
 	int r = 0;
 
 	if (!SANDBOX_SANITIZER)
 		return 0;
 	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
-		struct scmp_arg_cmp req = SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)requests[i]);
+		struct scmp_arg_cmp req = sandbox_arg(0, SCMP_CMP_EQ,
+		    (scmp_datum_t)requests[i], 0);
 
 		r |= sandbox_allow(ctx, "ptrace", SCMP_ACT_ALLOW, 1, &req);
 	}
 	/* A report asks whether stderr is a terminal (for colours). */
-	const struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS);
+	const struct scmp_arg_cmp tcgets =
+	    sandbox_arg(1, SCMP_CMP_EQ, TCGETS, 0);
 
 	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		r |= sandbox_allow(ctx, calls[i], SCMP_ACT_ALLOW, 0, NULL);
@@ -334,11 +362,8 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 		r |= sandbox_allow(ctx, "open", SCMP_ACT_ALLOW, 1, &rdonly);
 		r |= sandbox_allow(ctx, "getdents64", SCMP_ACT_ALLOW, 0, NULL);
 	}
-	if (!(groups & (SB_THREADS | SB_SPAWN))) {
-		r |= sandbox_allow(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0,
-		    NULL);
-		r |= sandbox_allow(ctx, "clone", SCMP_ACT_ALLOW, 0, NULL);
-	}
+	if (!(groups & (SB_THREADS | SB_SPAWN)))
+		r |= sandbox_allow_clone(ctx);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -158,7 +159,8 @@ static void
 test_system_calls_no_role_needs(void **state)
 {
 	static const long raw[] = { SYS_kexec_load, SYS_bpf,
-	    SYS_perf_event_open, SYS_init_module, SYS_setuid, SYS_chroot };
+	    SYS_perf_event_open, SYS_init_module, SYS_setuid, SYS_chroot,
+	    SYS_unshare, SYS_setns };
 	size_t i, j;
 
 	(void)state;
@@ -178,10 +180,25 @@ test_system_calls_no_role_needs(void **state)
 	}
 }
 
+static int
+call_clone_userns(void *arg)
+{
+	pid_t pid;
+
+	(void)arg;
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(0);
+	return 0;
+}
+
 static void
 test_narrow_roles(void **state)
 {
 	(void)state;
+	/* Threads and children, but no new namespaces. */
+	assert_killed(in_role(SANDBOX_ROLE_STORE, call_clone_userns, NULL),
+	    SANDBOX_ROLE_STORE, "clone(CLONE_NEWUSER)");
 	/* Neither the parser nor the HSM helper starts programs. */
 	assert_killed(in_role(SANDBOX_ROLE_INGEST, call_execve, NULL),
 	    SANDBOX_ROLE_INGEST, "execve");
