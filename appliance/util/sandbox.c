@@ -361,6 +361,9 @@ sandbox_sanitizer(scmp_filter_ctx ctx, unsigned groups)
 		r |= sandbox_allow(ctx, "openat", SCMP_ACT_ALLOW, 1, &rdonly_at);
 		r |= sandbox_allow(ctx, "open", SCMP_ACT_ALLOW, 1, &rdonly);
 		r |= sandbox_allow(ctx, "getdents64", SCMP_ACT_ALLOW, 0, NULL);
+		/* The report's symbolizer finds and reads the binary. */
+		r |= sandbox_allow(ctx, "readlink", SCMP_ACT_ALLOW, 0, NULL);
+		r |= sandbox_allow(ctx, "fcntl", SCMP_ACT_ALLOW, 0, NULL);
 	}
 	if (!(groups & (SB_THREADS | SB_SPAWN)))
 		r |= sandbox_allow_clone(ctx);

@@ -22,9 +22,9 @@
  * LeakSanitizer's check at exit clones a tracer that stops every thread
  * with ptrace, lists /proc/self/task and reads /proc/self/maps, so those
  * builds also allow clone, ptrace (only the requests LSan makes), wait4,
- * prctl, getdents, read-only opens and ioctl(TCGETS) for its report in
- * every role, so leaks are still found and reported. Release builds never
- * do. An external symbolizer (llvm-symbolizer, which clang builds may
+ * prctl, getdents, read-only opens, and for its report readlink, fcntl
+ * and ioctl(TCGETS), in every role, so that leaks are still found and
+ * reported. Release builds never do. An external symbolizer (llvm-symbolizer, which clang builds may
  * start for a report) cannot be started from a sandboxed role.
  */
 #ifndef AIRLOCK_UTIL_SANDBOX_H
