@@ -22,7 +22,7 @@ Q :=
 else
 Q := @
 endif
-PKGS    := libcrypto libp11 sqlite3 yaml-0.1 libzip libgfshare
+PKGS    := libcrypto libp11 sqlite3 yaml-0.1 libzip libgfshare libseccomp
 
 OPT     ?= -O2
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
@@ -33,7 +33,7 @@ CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(HARDEN) $(WARN) \
            -I. -Iappliance $(SAN) -MMD -MP
 LDFLAGS_H := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -lp11 -lsqlite3 -lyaml -lzip -lgfshare) -lpthread
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -lp11 -lsqlite3 -lyaml -lzip -lgfshare -lseccomp) -lpthread
 
 # Modules, in the order data flows through them. Each is a static library.
 UTIL_SRC     := $(wildcard appliance/util/*.c)
@@ -138,7 +138,7 @@ $(BIN_HELPER): $(call obj,$(HSMHELP_SRC)) $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $(call obj,$(HSMHELP_SRC)) \
-	    $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL) -lp11 -lcrypto
+	    $(LIB_HSM) $(LIB_PKI) $(LIB_UTIL) -lp11 -lcrypto -lseccomp
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_LIST)
 	@mkdir -p $(dir $@)

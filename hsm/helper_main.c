@@ -5,7 +5,10 @@
  * on descriptor 3. It closes every other descriptor it might have
  * inherited, ignores SIGPIPE, refuses core dumps and ptrace (it holds a PIN
  * for a moment), then answers framed requests one at a time. The first
- * request must be OPEN and it may come only once; request ids must count up
+ * request must be OPEN and it may come only once; once OPEN has loaded the
+ * module (and logged in), the helper enters its seccomp sandbox
+ * (util/sandbox.h): from then on it can use its token files and its
+ * channel, and nothing else, not even map new code; request ids must count up
  * from 1. Any framing anomaly, unknown message or malformed payload ends the
  * process: the client is trusted, so such a message means a bug or an
  * attack, and neither deserves an answer.
@@ -15,14 +18,13 @@
 #include "hsm/hsm_proto.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/sandbox.h"
 #include "util/secret.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +100,15 @@ helper_open(struct helper *h, buf_t *in, buf_t *out, err_t *err)
 			secret_free(s);
 			return err_set(err, ERR_LIMIT, "PIN too long");
 		}
+		/*
+		 * Not fatal (see docs/deploy.md): the page is still kept out
+		 * of core files and wiped, and RLIMIT_MEMLOCK is too small in
+		 * many test containers; swap is the remaining risk.
+		 */
+		if (!secret_is_locked(s))
+			(void)fprintf(stderr, "airlock-hsm: warning: cannot "
+			    "lock the PIN's memory (RLIMIT_MEMLOCK); it may "
+			    "reach swap\n");
 	}
 	r = hp11_open(module, &want, s ? (const char *)s->data : NULL, &h->p11,
 	    &info, err);
@@ -356,8 +367,8 @@ helper_fatal(const char *msg)
 static void
 helper_setup(void)
 {
-	struct rlimit nocore = { 0, 0 };
 	struct stat st;
+	err_t err;
 
 	if (fstat(HELPER_FD, &st) == -1 || !S_ISSOCK(st.st_mode)) {
 		(void)fprintf(stderr, "airlock-hsm: this helper is started by "
@@ -368,8 +379,9 @@ helper_setup(void)
 	closefrom(HELPER_FD + 1);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		helper_fatal("cannot ignore SIGPIPE");
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	err_clear(&err);
+	if (sandbox_harden(&err) != 0)
+		helper_fatal(err.msg);
 }
 
 int
@@ -428,6 +440,17 @@ main(int argc, char **argv)
 		buf_reset(&reply);
 		r = helper_dispatch[i].fn(&h, &payload, &reply, &err);
 		buf_reset(&in);
+		/*
+		 * The module is loaded now (or OPEN failed and nothing else
+		 * will be served): everything after this runs sandboxed.
+		 */
+		if (type == HSM_MSG_OPEN) {
+			err_t serr;
+
+			err_clear(&serr);
+			if (sandbox_enter(SANDBOX_ROLE_HSM, &serr) != 0)
+				helper_fatal(serr.msg);
+		}
 		if (r == ERR_PROTO)
 			helper_fatal("malformed request payload");
 		if (r == 0 && !buf_ok(&reply))

@@ -4,7 +4,8 @@
 #   tools/deps.sh check   install what is missing (as root), or print the
 #                         exact apt-get line and fail (as anyone else)
 #
-# Build: compiler, pkg-config and the -dev packages we link.
+# Build: compiler, pkg-config and the -dev packages we link (libseccomp
+# for the per-role system-call filters).
 # Run and test: SoftHSMv2 (the HSM in tests and the demo), OpenSC's
 # pkcs11-tool, GnuTLS certtool and Python's cryptography as independent
 # checkers, sqlite3 to inspect state, cppcheck for `make lint`.
@@ -14,7 +15,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev
 libssl-dev openssl libp11-dev libsqlite3-dev sqlite3 libyaml-dev libcmocka-dev
-libzip-dev zip unzip libgfshare-dev
+libzip-dev zip unzip libgfshare-dev libseccomp-dev
 softhsm2 opensc gnutls-bin python3 python3-cryptography cppcheck
 clang libclang-rt-14-dev"
 

@@ -14,22 +14,28 @@
  * It starts not activated: it reads nothing from the medium and signs
  * nothing until an officer runs `airlock activate`. Exit codes: 0 after a
  * clean stop, 1 when it cannot start (the message says why), 2 usage.
+ *
+ * Before it reads anything it hardens itself (util/sandbox.h), becomes the
+ * configured `user:` when started as root, and once its database, audit
+ * log and profiles are open it runs under the store role's seccomp filter
+ * for the rest of its life, worker and signer threads included.
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "daemon/audit.h"
+#include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "role/ingest.h"
 #include "role/parent.h"
 #include "role/rolelink.h"
 #include "role/rolemsg.h"
+#include "util/sandbox.h"
 
 /* sig_atomic_t is int here, so daemon_serve can poll it directly. */
 static volatile sig_atomic_t airlockd_stop;
@@ -58,6 +64,44 @@ airlockd_role_fd(int fd)
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
 }
 
+/*
+ * Becomes the configuration's `user:` before any state file is opened, so
+ * that every file the daemon creates belongs to that user. Reads the
+ * configuration for that alone; daemon_open reads it again. 0, or what
+ * config_load or sandbox_drop_user returned (diag and e say why).
+ */
+static int
+airlockd_drop(const char *config, diag_t *diag, err_t *e)
+{
+	struct config cfg;
+	int r;
+
+	if ((r = config_load(config, &cfg, diag, e)) != 0)
+		return r;
+	r = sandbox_drop_user(cfg.user, e);
+	config_free(&cfg);
+	return r;
+}
+
+/*
+ * Root without `user:` is allowed so that a test host or a container can
+ * run the daemon as it is, but said loudly at every start, on stderr and
+ * in the audit log: the seccomp filter still holds, yet root keeps its
+ * capabilities inside it (it can read and write any file it can name).
+ */
+static void
+airlockd_warn_root(struct daemon *d)
+{
+	if (geteuid() != 0)
+		return;
+	fprintf(stderr, "airlockd: WARNING: running as root; set `user:` in "
+	    "%s or User= in the systemd unit (docs/deploy.md)\n",
+	    d->cfg.path);
+	event_emit(daemon_event, daemon_sink(d), "daemon-as-root", EVENT_OK,
+	    NULL, NULL, NULL, "running as root: no unprivileged user "
+	    "configured");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,7 +112,6 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct rlimit no_core = { 0, 0 };
 	struct sigaction sa;
 	const char *config = NULL, *role = NULL;
 	struct daemon d;
@@ -78,8 +121,11 @@ main(int argc, char **argv)
 
 	/* PINs and device keys pass through this process: no core, no
 	 * ptrace by other users, files private by default. */
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	err_clear(&e);
+	if (sandbox_harden(&e) != 0) {
+		fprintf(stderr, "airlockd: %s\n", e.msg);
+		return 1;
+	}
 	umask(077);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -105,6 +151,17 @@ main(int argc, char **argv)
 		airlockd_usage(stderr);
 		return 2;
 	}
+	/* Every role, and --check, runs as the configured user: the parent
+	 * drops first, so its children never were root. */
+	diag_init(&diag);
+	err_clear(&e);
+	if ((r = airlockd_drop(config, &diag, &e)) != 0) {
+		diag_print(&diag, stderr, "airlockd: ");
+		fprintf(stderr, "airlockd: %s\n", e.msg);
+		diag_free(&diag);
+		return 1;
+	}
+	diag_free(&diag);
 	if (role == NULL && !check)
 		return role_parent_main(config);
 	if (role != NULL && (!airlockd_role_fd(ROLE_FD_CHAN) ||
@@ -139,11 +196,17 @@ main(int argc, char **argv)
 	    "CAs; console socket %s\n", d.db_path, d.cfg.media_dir,
 	    d.profiles.n, d.n_cas, d.cfg.socket_path);
 	if (check) {
+		if (geteuid() == 0)
+			fprintf(stderr, "airlockd: WARNING: would run as root; "
+			    "set `user:` (docs/deploy.md)\n");
 		daemon_close(&d);
 		return 0;
 	}
+	airlockd_warn_root(&d);
+	/* Configuration, database, audit log and profiles are loaded: from
+	 * here on, on every thread, only the store role's calls work. */
 	if ((r = role_link_new(ROLE_FD_INGEST, ROLE_FD_CHAN, &d.ingest,
-	    &e)) != 0 || (r = role_harden("store", &e)) != 0) {
+	    &e)) != 0 || (r = role_harden(SANDBOX_ROLE_STORE, &e)) != 0) {
 		fprintf(stderr, "airlockd: %s\n", e.msg);
 		daemon_close(&d);
 		return 1;

@@ -116,6 +116,29 @@ config_lockout(struct yamldoc *doc, const struct yamldoc_node *root,
 	(void)yamldoc_check_unknown(doc, lock);
 }
 
+/* user: a name from the passwd database, not root (sandbox_drop_user). */
+static int
+config_user(struct yamldoc *doc, const struct yamldoc_node *root,
+    struct config *c, int *oom)
+{
+	const struct yamldoc_node *n = NULL;
+	const struct passwd *pw;
+	const char *name;
+	int r;
+
+	if ((r = yamldoc_get_str(doc, root, "user", 0, &name)) != 1)
+		return r;
+	(void)yamldoc_get_node(doc, root, "user", 0, &n);
+	if ((pw = getpwnam(name)) == NULL)
+		return yamldoc_error(doc, n != NULL ? n : root, "no user named "
+		    "'%s' on this host", name);
+	if (pw->pw_uid == 0)
+		return yamldoc_error(doc, n != NULL ? n : root, "user '%s' is "
+		    "root: name the unprivileged user airlockd runs as", name);
+	c->user = config_dup(name, oom);
+	return 0;
+}
+
 int
 config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 {
@@ -194,6 +217,7 @@ config_load(const char *path, struct config *out, diag_t *diag, err_t *err)
 	if (yamldoc_get_int(doc, root, "share_timeout", 0, 30, 86400,
 	    &v) == 1)
 		out->share_timeout = (unsigned)v;
+	(void)config_user(doc, root, out, &oom);
 	(void)yamldoc_check_unknown(doc, root);
 	if ((out->path = strdup(path)) == NULL)
 		oom = 1;
@@ -225,6 +249,7 @@ config_free(struct config *c)
 	free(c->socket_path);
 	free(c->hsm_module);
 	free(c->hsm_token);
+	free(c->user);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -23,6 +23,7 @@
  *   network_guard: enforce           # or dev-override (development only)
  *   activation: pin                  # or split-pin: M officers' PIN shares
  *   share_timeout: 600               # seconds presented shares are held
+ *   user: airlock                    # started as root: run as this user
  *
  * Strict like every Airlock YAML file: unknown keys are errors, every
  * problem reported at once with file, line and key. No PIN ever appears
@@ -64,6 +65,7 @@ struct config {
 	enum config_network_guard network_guard;
 	int split_pin;			/* activation: split-pin */
 	unsigned share_timeout;		/* seconds shares are held */
+	char *user;			/* NULL: stay who we were started as */
 };
 
 /*

@@ -333,7 +333,7 @@ role_ingest_main(int chan, const char *config_path)
 	diag_free(&d);
 	/* OpenSSL reads its configuration now, not under the sandbox. */
 	(void)OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
-	if (role_harden("ingest", &e) != 0) {
+	if (role_harden(SANDBOX_ROLE_INGEST, &e) != 0) {
 		fprintf(stderr, "airlockd: ingest: %s\n", e.msg);
 		return 1;
 	}

@@ -316,19 +316,13 @@ rolemsg_get_text(buf_t *b, char **out, size_t maxlen, err_t *err)
 }
 
 int
-role_harden(const char *role, err_t *err)
+role_harden(enum sandbox_role role, err_t *err)
 {
-	struct rlimit no_core = { 0, 0 };
+	int r;
 
-	/*
-	 * The sandbox (util/sandbox.h: an unprivileged user, seccomp) is
-	 * entered here for each role once it lands; until then each role
-	 * at least never dumps core and cannot be traced by other users.
-	 */
-	if (setrlimit(RLIMIT_CORE, &no_core) != 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return err_set(err, ERR_IO, "%s role: cannot harden the "
-		    "process: %s", role, strerror(errno));
-	return 0;
+	if ((r = sandbox_harden(err)) != 0)
+		return r;
+	if (role == SANDBOX_ROLE_PARENT)
+		return 0;
+	return sandbox_enter(role, err);
 }

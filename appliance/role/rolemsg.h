@@ -39,6 +39,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/sandbox.h"
 
 /* Largest message body (type + payload) and the header's size. */
 #define ROLEMSG_MAX		(1024u * 1024u)
@@ -123,11 +124,14 @@ int rolemsg_pending(int sock);
 int rolemsg_get_text(buf_t *b, char **out, size_t maxlen, err_t *err);
 
 /*
- * The hardening hook of each role, called once it holds what it needs
- * (role: "parent", "store", "ingest"). Today: no core files, not
- * dumpable; the sandbox (seccomp, an unprivileged user) is wired here.
- * 0, or an ERR_* saying what could not be set.
+ * The hardening hook of each role, called once it holds what it needs:
+ * sandbox_harden (no_new_privs, not dumpable, no core), then the role's
+ * seccomp allowlist (sandbox_enter) for the store and ingest roles. The
+ * parent gets no filter of its own yet: an ingest role it restarts is
+ * forked from it and would inherit the parent's list on top of its own.
+ * The user was dropped before (airlockd.c). 0, or an ERR_* saying what
+ * could not be set.
  */
-int role_harden(const char *role, err_t *err);
+int role_harden(enum sandbox_role role, err_t *err);
 
 #endif

@@ -95,7 +95,8 @@ ceremony_init() {
 }
 
 # start_daemon: airlockd on $W/media; AIRLOCKD_YAML_EXTRA, when set, is appended
-# to its configuration (for example "activation: split-pin").
+# to its configuration (YAML lines such as "activation: split-pin" or
+# "user: nobody").
 start_daemon() {
 	mkdir -p "$W/media/inbox" "$W/media/outbox"
 	cat >"$W/airlockd.yaml" <<YAML
@@ -156,6 +157,16 @@ crash_daemon() {
 officer_approve() {
 	"$AIRLOCK" "$1" approve "$2" --token "pkcs11:token=$3;object=$3-2026" \
 	    --module "$MODULE" --pin "file:$W/pins/$3" --cert "$O/$3.pem"
+}
+
+# role_pid ROLE: the pid of the daemon's child running --role ROLE.
+role_pid() {
+	for c in $(pgrep -P "$DAEMON_PID"); do
+		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "--role $1 "; then
+			echo "$c"; return 0
+		fi
+	done
+	return 1
 }
 
 # wait_for SECONDS CMD...: retries CMD until it succeeds.

@@ -17,15 +17,6 @@ ceremony_day
 start_daemon
 recipient
 
-# role_pid ROLE: the pid of the daemon's child running --role ROLE.
-role_pid() {
-	for c in $(pgrep -P "$DAEMON_PID"); do
-		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "--role $1 "; then
-			echo "$c"; return 0
-		fi
-	done
-	return 1
-}
 # fd_targets PID: where each of its descriptors points, one per line.
 fd_targets() {
 	for f in /proc/"$1"/fd/*; do readlink "$f"; done
