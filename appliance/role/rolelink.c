@@ -450,7 +450,7 @@ static int
 link_wait(struct link_call *c)
 {
 	struct pollfd pf = { c->l->chan, POLLIN, 0 };
-	int waited = 0, n;
+	int waited = 0;
 
 	for (;;) {
 		if ((c->l->stop != NULL && *c->l->stop) ||
@@ -462,8 +462,7 @@ link_wait(struct link_call *c)
 		}
 		if (waited >= ROLELINK_TIMEOUT_MS)
 			return 0;
-		n = poll(&pf, 1, ROLELINK_SLICE_MS);
-		if (n != 0)
+		if (poll(&pf, 1, ROLELINK_SLICE_MS) != 0)
 			return 0;	/* readable, closed or failed: recv says */
 		waited += ROLELINK_SLICE_MS;
 	}
