@@ -265,8 +265,13 @@ role_parent_main(const char *config_path)
 	buf_init(&p.rx, ROLEMSG_HDR + ROLEMSG_MAX);
 	fprintf(stderr, "airlockd: parent: store role pid %ld, ingest role "
 	    "pid %ld\n", (long)p.store, (long)p.ingest);
-	if (role_harden(SANDBOX_ROLE_PARENT, &e) != 0)
+	if (role_harden(SANDBOX_ROLE_PARENT, &e) != 0) {
+		/* Not without the sandbox: the roles go with the parent. */
 		fprintf(stderr, "airlockd: parent: %s\n", e.msg);
+		(void)kill(p.store, SIGKILL);
+		(void)kill(p.ingest, SIGKILL);
+		return 1;
+	}
 	while (p.store > 0 || p.ingest > 0) {
 		struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { p.ctl, POLLIN, 0 } };
 		struct signalfd_siginfo si;

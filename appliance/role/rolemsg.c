@@ -322,7 +322,5 @@ role_harden(enum sandbox_role role, err_t *err)
 
 	if ((r = sandbox_harden(err)) != 0)
 		return r;
-	if (role == SANDBOX_ROLE_PARENT)
-		return 0;
 	return sandbox_enter(role, err);
 }

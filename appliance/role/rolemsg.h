@@ -126,11 +126,8 @@ int rolemsg_get_text(buf_t *b, char **out, size_t maxlen, err_t *err);
 /*
  * The hardening hook of each role, called once it holds what it needs:
  * sandbox_harden (no_new_privs, not dumpable, no core), then the role's
- * seccomp allowlist (sandbox_enter) for the store and ingest roles. The
- * parent gets no filter of its own yet: an ingest role it restarts is
- * forked from it and would inherit the parent's list on top of its own.
- * The user was dropped before (airlockd.c). 0, or an ERR_* saying what
- * could not be set.
+ * seccomp allowlist (sandbox_enter). The user was dropped before
+ * (airlockd.c). 0, or an ERR_* saying what could not be set.
  */
 int role_harden(enum sandbox_role role, err_t *err);
 

@@ -44,7 +44,8 @@ enum {
 	SB_THREADS = 1 << 4,	/* creates threads */
 	SB_SPAWN = 1 << 5,	/* fork + execve of another program */
 	SB_MSG = 1 << 6,	/* messages on an inherited socket */
-	SB_HANDOFF = 1 << 7	/* anonymous files handed to another role */
+	SB_HANDOFF = 1 << 7,	/* anonymous files handed to another role */
+	SB_WATCH = 1 << 8	/* signals the roles it started */
 };
 
 /*
@@ -97,6 +98,9 @@ static const struct {
 	{ "dup3", SB_FILES | SB_SPAWN },
 	{ "mlock", SB_SECRETS }, { "munlock", SB_SECRETS },
 	{ "memfd_create", SB_HANDOFF },
+	/* The parent ends its roles; a role it forks checks, before exec,
+	 * that it still has that parent (PR_SET_PDEATHSIG race). */
+	{ "kill", SB_WATCH }, { "getppid", SB_WATCH },
 	/* The console socket (SO_PEERCRED, receive timeouts). */
 	{ "bind", SB_SOCKETS }, { "listen", SB_SOCKETS },
 	{ "accept4", SB_SOCKETS }, { "getsockopt", SB_SOCKETS },
@@ -124,9 +128,15 @@ static const struct {
 	const char *name;
 	unsigned groups;
 } sandbox_roles[] = {
-	/* Starts the other roles, passes them socketpairs, reaps them. */
+	/*
+	 * Starts the other roles, passes them socketpairs, reaps them. An
+	 * ingest role it restarts is forked under this filter and keeps it
+	 * on top of its own, so it also allows what a new ingest role does
+	 * before it enters its own: the loader, reading the configuration
+	 * and profiles, locking a secret page.
+	 */
 	{ SANDBOX_ROLE_PARENT, "parent", SB_BASE | SB_SOCKETS | SB_MSG |
-	    SB_SPAWN | SB_FILES },
+	    SB_SPAWN | SB_FILES | SB_SECRETS | SB_WATCH },
 	/*
 	 * The database, the audit mirror, the medium, the console socket,
 	 * the worker and signer threads, and today the airlock-hsm helpers
